@@ -1,0 +1,132 @@
+"""Reading trace files: plain, gzip (also cut-off gzip) and tar archives of traces."""
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+import warnings
+import zlib
+from dataclasses import dataclass
+
+from tracekit.model import TraceError, TraceWarning
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass
+class Member:
+    """One trace inside a file: the file itself, or one entry of an archive."""
+
+    name: str  # path shown to the user, "archive.tar.gz:member.json" for archive members
+    data: bytes
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The file's bytes, decompressed if gzip. A cut-off gzip is read up to the cut."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise TraceError(path, "no such file") from None
+    except IsADirectoryError:
+        raise TraceError(path, "is a directory, not a trace file") from None
+    except PermissionError:
+        raise TraceError(path, "permission denied") from None
+    except OSError as exc:
+        raise TraceError(path, f"cannot read: {exc.strerror or exc}") from None
+    if not raw:
+        raise TraceError(path, "file is empty")
+    if raw[:2] == GZIP_MAGIC:
+        return gunzip(raw, path)
+    return raw
+
+
+def gunzip(raw: bytes, path: str) -> bytes:
+    try:
+        return gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error):
+        pass
+    # A cut-off or corrupt stream: decompress what is there, member by member.
+    parts = []
+    data = raw
+    d = zlib.decompressobj(wbits=31)
+    try:
+        while data:
+            parts.append(d.decompress(data))
+            data = d.unused_data
+            if not d.eof or data[:2] != GZIP_MAGIC:
+                break
+            d = zlib.decompressobj(wbits=31)
+    except zlib.error as exc:
+        got = sum(map(len, parts))
+        if not got:
+            raise TraceError(path, f"corrupt gzip data ({exc})") from None
+        warnings.warn(TraceWarning(f"{path}: gzip data is corrupt after {got} bytes; "
+                                   "reading up to there"), stacklevel=2)
+        return b"".join(parts)
+    out = b"".join(parts)
+    if not out:
+        raise TraceError(path, "gzip file holds no data (cut off or corrupt)")
+    if not d.eof:
+        warnings.warn(TraceWarning(f"{path}: gzip stream is cut off; reading up to the cut"),
+                      stacklevel=2)
+    return out
+
+
+def read_head(path: str, size: int = 1 << 16) -> bytes:
+    """First bytes of a file after gzip decompression (for format detection)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(size)
+    except OSError as exc:
+        raise TraceError(path, f"cannot read: {exc.strerror or exc}") from None
+    if not raw:
+        raise TraceError(path, "file is empty")
+    if raw[:2] != GZIP_MAGIC:
+        return raw
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read(size)
+    except (OSError, EOFError, zlib.error):
+        d = zlib.decompressobj(wbits=31)
+        try:
+            return d.decompress(raw)
+        except zlib.error as exc:
+            raise TraceError(path, f"corrupt gzip data ({exc})") from None
+
+
+def is_tar(data: bytes) -> bool:
+    return len(data) > 262 and data[257:262] == b"ustar"
+
+
+def tar_members(data: bytes, path: str, suffixes=(".json", ".json.gz")) -> list[Member]:
+    """Trace files inside a tar archive, in name order."""
+    try:
+        archive = tarfile.open(fileobj=io.BytesIO(data), mode="r:")
+    except tarfile.TarError as exc:
+        raise TraceError(path, f"unreadable tar archive ({exc})") from None
+    members = []
+    with archive:
+        for info in sorted(archive.getmembers(), key=lambda m: m.name):
+            if not info.isfile() or not info.name.endswith(suffixes):
+                continue
+            if os.path.basename(info.name).startswith("._"):
+                continue  # macOS resource forks
+            blob = archive.extractfile(info).read()
+            if blob[:2] == GZIP_MAGIC:
+                blob = gunzip(blob, f"{path}:{info.name}")
+            members.append(Member(f"{path}:{info.name}", blob))
+    if not members:
+        raise TraceError(path, "tar archive holds no .json trace files")
+    return members
+
+
+def members(path: str | os.PathLike) -> list[Member]:
+    """The traces a path holds: one for a plain or gzip file, several for a tar archive."""
+    data = read_bytes(path)
+    path = os.fspath(path)
+    if is_tar(data):
+        return tar_members(data, path)
+    return [Member(path, data)]

@@ -1,0 +1,490 @@
+"""PyTorch profiler (Kineto) / Chrome Trace Event JSON -> tracekit event model.
+
+Reads every variant seen in the wild: ``{"traceEvents": [...]}`` or a bare array, gzip,
+tar archives of per-rank traces, float-µs timestamps relative to ``baseTimeNanoseconds``
+and old integer-µs ones, string pids/tids, legacy categories (``Operator``, ``Runtime``,
+``Kernel``, ``Memcpy``, ``Memset``) and current ones, CUDA, ROCm and MTIA activity.
+A file cut off mid-array is read up to the last complete event, with a warning.
+
+Attribution (DESIGN.md): kernel -> launch by correlation (or by the ``ac2g`` flow that
+binds them), launch -> innermost op on the same thread that encloses it in time (with
+``External id`` as evidence), op -> innermost enclosing module/annotation range.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from parsers import _io
+from parsers._decode import (
+    Columns, Header, decode_events, gc_paused, recover_truncated, split_events, us_to_ns,
+)
+from tracekit.model import (
+    KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, make_table,
+)
+from tracekit.model.intervals import group_codes, nest, self_time
+
+SOURCE = "kineto"
+
+# Event roles, from the category (lower-cased).
+OTHER, OP, LAUNCH, KERNEL, MEMCPY, MEMSET, ANNOT, GPU_ANNOT, PYFUNC, SYNC, FLOW, DEVICE = range(12)
+ROLE_BY_CAT = {
+    "cpu_op": OP, "operator": OP,
+    "cuda_runtime": LAUNCH, "runtime": LAUNCH, "cuda_driver": LAUNCH, "mtia_runtime": LAUNCH,
+    "hip_runtime": LAUNCH, "xpu_runtime": LAUNCH, "privateuse1_runtime": LAUNCH,
+    "kernel": KERNEL, "gpu_memcpy": MEMCPY, "memcpy": MEMCPY,
+    "gpu_memset": MEMSET, "memset": MEMSET,
+    "user_annotation": ANNOT, "gpu_user_annotation": GPU_ANNOT,
+    "python_function": PYFUNC, "cuda_sync": SYNC,
+    "mtia_ccp_events": DEVICE,
+    "ac2g": FLOW, "async": FLOW, "async_gpu": FLOW, "async_cpu_to_gpu": FLOW,
+}
+KIND_OF_ROLE = {KERNEL: "kernel", MEMCPY: "memcpy", MEMSET: "memset", DEVICE: "kernel"}
+STEP_NAME = re.compile(r"ProfilerStep#(\d+)")
+MODULE_PREFIX = "nn.Module: "
+DEVICE_WAIT = re.compile(r"(^|_)(event_)?(wait|record)", re.I)  # MTIA event_wait/event_record
+COPY_KIND = re.compile(r"\b(HtoD|DtoH|DtoD|PtoP|HtoH|DtoA|AtoD|AtoH|HtoA|AtoA)\b")
+LAUNCH_GRAPH = re.compile(r"GraphLaunch", re.I)
+ROUNDING_NS = 1000  # integer-µs traces round both ends of every event
+
+
+def sniff(head: bytes) -> bool:
+    """Does this look like a Chrome/Kineto trace? (first bytes of the decompressed file)"""
+    if _io.is_tar(head):
+        return True  # an archive of per-rank traces
+    text = head[:65536].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text[:1] == b"[" or b'"traceEvents"' in head[:65536] or b'"ph"' in head[:4096]
+
+
+def parse(path) -> list[Trace]:
+    """One Trace per trace file; a tar archive of per-rank traces gives several."""
+    return [parse_bytes(m.data, m.name) for m in _io.members(path)]
+
+
+def parse_bytes(data: bytes, path: str) -> Trace:
+    with gc_paused():
+        header, raws, truncated = _split(data, path)
+        columns = Columns()
+        try:
+            decode_events(raws, columns)
+        except msgspec.ValidationError as exc:
+            raise TraceError(path, f"malformed trace event ({exc})") from None
+        except (msgspec.DecodeError, RecursionError) as exc:
+            raise TraceError(path, f"malformed trace event ({exc})") from None
+        del raws
+        cols = columns.finish() if columns._parts else None
+    return _build(header, columns, cols, path, truncated)
+
+
+def _split(data: bytes, path: str):
+    try:
+        header, raws, truncated = split_events(data, path)
+    except msgspec.DecodeError as exc:
+        if "truncated" not in str(exc):
+            raise TraceError(path, f"not valid JSON ({_short(exc)})") from None
+        recovered = recover_truncated(data)
+        if recovered is None:
+            raise TraceError(path, "JSON is cut off before the first complete event") from None
+        header, raws = recovered
+        warnings.warn(TraceWarning(f"{path}: trace is cut off; read {len(raws)} events up "
+                                   "to the cut"), stacklevel=3)
+        truncated = True
+    except msgspec.ValidationError as exc:
+        raise TraceError(path, f"not a Kineto/Chrome trace ({_short(exc)})") from None
+    except RecursionError:
+        raise TraceError(path, "JSON is nested too deeply") from None
+    except ValueError:
+        raise TraceError(path, "not a JSON trace (does not start with '{' or '[')") from None
+    if raws is None:
+        if header.nodes is not None and header.schema is not None:
+            raise TraceError(path, "is a PyTorch Execution Trace, not a Kineto trace "
+                                   "(it has 'nodes', no 'traceEvents')")
+        raise TraceError(path, "not a Kineto/Chrome trace: no 'traceEvents' array")
+    return header, raws, truncated
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200]
+
+
+def _build(header: Header, columns: Columns, c: dict | None, path: str, truncated: bool) -> Trace:
+    meta = _meta(header, columns, path, truncated)
+    if c is None:
+        meta["events"] = 0
+        return Trace(meta=meta)
+    names = columns.names.labels
+    cat_labels = columns.cats.labels
+    ph_labels = columns.phs.labels
+    n_events = len(c["ph"])
+    meta["events"] = n_events
+
+    cat_role = np.array([ROLE_BY_CAT.get(str(x).lower(), OTHER) for x in cat_labels], np.int8)
+    role = cat_role[c["cat"]]
+    ph = np.asarray(ph_labels, dtype=object)[c["ph"]] if n_events else np.array([], object)
+    complete = ph == "X"
+    has_ts = ~np.isnan(c["ts"])
+    base = meta.get("base_time_ns") or 0
+    ts_ns = us_to_ns(c["ts"]) + base
+    dur = np.nan_to_num(c["dur"], nan=0.0)
+    dur_ns = np.maximum(np.rint(dur * 1000.0), 0).astype(np.int64)
+    name = c["name"]
+
+    step_num = _label_map(names, lambda s: int(m.group(1)) if (m := STEP_NAME.fullmatch(s)) else -1,
+                          np.int64)
+    is_step_name = step_num[name] >= 0
+    is_module_name = _label_map(names, lambda s: s.startswith(MODULE_PREFIX), bool)[name]
+    is_wait_name = _label_map(names, lambda s: bool(DEVICE_WAIT.search(s)), bool)[name]
+
+    x = complete & has_ts
+    sel_ops = x & (role == OP) & ~is_step_name
+    sel_steps = x & ((role == ANNOT) | (role == OP)) & is_step_name
+    sel_annot = x & (role == ANNOT) & ~is_step_name
+    sel_module = x & (role == PYFUNC) & is_module_name
+    sel_gpu_annot = x & (role == GPU_ANNOT)
+    sel_sync = x & ((role == SYNC) | ((role == DEVICE) & is_wait_name))
+    sel_launch = x & (role == LAUNCH)
+    sel_kernel = x & np.isin(role, (KERNEL, MEMCPY, MEMSET)) | (x & (role == DEVICE) & ~is_wait_name)
+    counted = sel_ops | sel_steps | sel_annot | sel_module | sel_gpu_annot | sel_sync | sel_launch | sel_kernel
+    skipped = pd.Series(np.asarray(cat_labels, object)[c["cat"][complete & ~counted]]).value_counts()
+    meta["skipped_complete_events"] = {str(k): int(v) for k, v in skipped.items()}
+    meta["events_without_ts"] = int((complete & ~has_ts).sum())
+
+    def take(sel):
+        idx = np.flatnonzero(sel)
+        return idx, ts_ns[idx], dur_ns[idx]
+
+    # ---- threads: one code space for every host-side table ----
+    i_op, op_ts, op_dur = take(sel_ops)
+    i_l, l_ts, l_dur = take(sel_launch)
+    i_r = np.flatnonzero(sel_steps | sel_annot | sel_module)
+    thread = group_codes(np.concatenate([c["pid"][i_op], c["pid"][i_l], c["pid"][i_r]]),
+                         np.concatenate([c["tid"][i_op], c["tid"][i_l], c["tid"][i_r]]))
+    op_thread, l_thread, r_thread = np.split(thread, [len(i_op), len(i_op) + len(i_l)])
+
+    # ---- ops: nesting, self time ----
+    op_nest = nest(op_ts, op_ts + op_dur, op_thread)
+    op_parent = op_nest.parent
+    op_self = self_time(op_dur, op_parent)
+
+    # ---- host ranges: steps, annotations, nn.Module ----
+    ranges, r_nest, r_is_path = _host_ranges(c, names, i_r, ts_ns, dur_ns, r_thread,
+                                             sel_steps, sel_module)
+    op_range = np.full(len(i_op), -1, np.int64)
+    if r_is_path.any():
+        op_range = r_nest.innermost(op_ts, op_ts + op_dur, op_thread)
+    op_module = _gather(ranges["path"].cat.codes.to_numpy().astype(np.int64), op_range, -1)
+    steps = _steps(ranges)
+
+    # ---- launches -> ops ----
+    l_ext = c["external_id"][i_l]
+    l_corr = c["correlation"][i_l]
+    l_corr = _flow_bind(c, ph, role, ts_ns, i_l, l_corr, start_ph="s")
+    l_pid = c["pid"][i_l]
+    op_ext = c["external_id"][i_op]
+    by_time = op_nest.at_points(l_ts, l_thread)
+    by_ext = _lookup(np.stack([c["pid"][i_op], op_thread, op_ext]), np.stack([l_pid, l_thread, l_ext]),
+                     valid=l_ext > 0)
+    # External id is evidence, not proof: some writers reuse correlation ids as External
+    # ids, so an op found by id must also enclose the launch (within timestamp rounding).
+    ext_ok = by_ext >= 0
+    e = np.maximum(by_ext, 0)
+    ext_ok &= (op_ts[e] - ROUNDING_NS <= l_ts) & (l_ts <= op_ts[e] + op_dur[e] + ROUNDING_NS) if len(op_ts) else ext_ok
+    by_ext = np.where(ext_ok, by_ext, -1)
+    l_op = np.where(by_ext >= 0, by_ext, by_time)
+    l_used_ext = (by_ext >= 0) & (by_ext != by_time)
+
+    # ---- kernels -> launches -> ops ----
+    i_k = np.flatnonzero(sel_kernel)
+    k_ts, k_dur = ts_ns[i_k], dur_ns[i_k]
+    k_corr = _flow_bind(c, ph, role, ts_ns, i_k, c["correlation"][i_k], start_ph="f")
+    k_flow = (c["correlation"][i_k] < 0) & (k_corr >= 0)
+    k_launch = _match_launch(k_corr, k_ts, l_corr, l_ts)
+    has_launch = k_launch >= 0
+    k_op = _gather(l_op, k_launch, -1)
+    launch_names = np.asarray(names, dtype=object)[name[i_l]]
+    is_graph = np.array([bool(LAUNCH_GRAPH.search(s)) for s in launch_names], bool) if len(i_l) else np.zeros(0, bool)
+    link = np.full(len(i_k), "none", dtype=object)
+    found = k_op >= 0
+    link[found] = "correlation"
+    launch_used_ext = _gather(l_used_ext, k_launch, False)
+    link[found & launch_used_ext] = "external_id"
+    link[found & k_flow] = "flow"
+    link[found & _gather(is_graph, k_launch, False)] = "graph_launch"
+
+    k_role = role[i_k]
+    kind_of = np.full(12, "kernel", dtype=object)
+    for r, k in KIND_OF_ROLE.items():
+        kind_of[r] = k
+    k_device = np.where(c["device"][i_k] >= 0, c["device"][i_k], c["pid"][i_k])
+    k_stream = np.where(c["stream"][i_k] >= 0, c["stream"][i_k], c["tid"][i_k])
+    copy = _copy_kinds(names, columns, c, i_k, k_role)
+
+    # ---- steps for every table ----
+    op_step = _step_at(steps, op_ts)
+    l_step = _step_at(steps, l_ts)
+    gpu_steps = _gpu_steps(c, names, i=np.flatnonzero(sel_gpu_annot & is_step_name), ts_ns=ts_ns, dur_ns=dur_ns)
+    k_step = _gather(l_step, k_launch, -1)
+    orphan = ~has_launch
+    if orphan.any():
+        k_step[orphan] = _step_at(gpu_steps if len(gpu_steps[0]) else steps, k_ts[orphan])
+    ranges["step"] = _step_at(steps, ranges["ts_ns"].to_numpy()).astype(np.int32)
+
+    blobs = [b.decode("utf-8", "replace") for b in columns.blobs.labels]
+    ops = make_table(
+        OPS, len(i_op),
+        name=_cat(name[i_op], names), ts_ns=op_ts, dur_ns=op_dur, self_ns=op_self,
+        pid=c["pid"][i_op], tid=c["tid"][i_op], parent=op_parent, depth=op_nest.depth,
+        range=op_range, module=_module_paths(op_module, ranges["path"].cat.categories),
+        shapes=_cat(c["dims"][i_op], blobs), dtypes=_cat(c["types"][i_op], blobs),
+        provider=_const_cat("CPU", len(i_op)), source=_const_cat(SOURCE, len(i_op)),
+        external_id=op_ext, step=op_step,
+    )
+    kernels = make_table(
+        KERNELS, len(i_k),
+        kind=pd.Categorical(kind_of[k_role], categories=["kernel", "memcpy", "memset"]),
+        name=_cat(name[i_k], names), ts_ns=k_ts, dur_ns=k_dur, device=k_device, stream=k_stream,
+        correlation=k_corr, launch=k_launch, op=k_op,
+        link=pd.Categorical(link, categories=["correlation", "external_id", "flow", "graph_launch", "none"]),
+        bytes=c["bytes"][i_k], copy=copy, grid=_cat(c["grid"][i_k], blobs),
+        block=_cat(c["block"][i_k], blobs), step=k_step,
+    )
+    launches = make_table(
+        LAUNCHES, len(i_l),
+        name=_cat(name[i_l], names), ts_ns=l_ts, dur_ns=l_dur, pid=l_pid, tid=c["tid"][i_l],
+        correlation=l_corr, external_id=l_ext, op=l_op, step=l_step,
+    )
+    ranges = _append_device_ranges(ranges, c, names, sel_gpu_annot, sel_sync, ts_ns, dur_ns, steps)
+    meta["steps"] = sorted(int(s) for s in steps[2])
+    trace = Trace(ops=ops, kernels=kernels, launches=launches, ranges=ranges, meta=meta)
+    return trace
+
+
+# ---------------------------------------------------------------- helpers
+
+def _gather(values: np.ndarray, index: np.ndarray, default) -> np.ndarray:
+    """values[index] where index >= 0, else ``default``."""
+    out = np.full(len(index), default, dtype=values.dtype)
+    ok = index >= 0
+    out[ok] = values[index[ok]]
+    return out
+
+
+def _module_paths(codes: np.ndarray, categories) -> pd.Categorical:
+    labels = list(categories)
+    if "" not in labels:
+        labels.append("")
+    return _cat(np.where(codes >= 0, codes, labels.index("")), labels)
+
+
+def _label_map(labels: list, fn, dtype) -> np.ndarray:
+    """Apply ``fn`` once per distinct label (not per event)."""
+    return np.array([fn(str(s)) for s in labels], dtype=dtype) if labels else np.zeros(0, dtype)
+
+
+def _cat(codes: np.ndarray, labels: list) -> pd.Categorical:
+    used, inverse = np.unique(codes, return_inverse=True)
+    return categorical(inverse.astype(np.int32), [labels[i] for i in used])
+
+
+def _const_cat(value: str, n: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[value])
+
+
+def _lookup(keys: np.ndarray, queries: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Row index in ``keys`` (k x n) of each query column (k x m) equal to it; -1 if none.
+    The first occurrence wins where keys repeat."""
+    out = np.full(queries.shape[1], -1, np.int64)
+    if keys.shape[1] == 0 or not valid.any():
+        return out
+    kdf = pd.DataFrame({f"k{i}": keys[i] for i in range(keys.shape[0])})
+    kdf["row"] = np.arange(keys.shape[1])
+    kdf = kdf.drop_duplicates([f"k{i}" for i in range(keys.shape[0])])
+    index = pd.MultiIndex.from_frame(kdf.drop(columns="row")) if keys.shape[0] > 1 else pd.Index(kdf["k0"])
+    q = np.flatnonzero(valid)
+    if keys.shape[0] > 1:
+        qi = pd.MultiIndex.from_arrays([queries[i][q] for i in range(queries.shape[0])])
+    else:
+        qi = pd.Index(queries[0][q])
+    pos = index.get_indexer(qi)
+    rows = kdf["row"].to_numpy()
+    out[q] = np.where(pos >= 0, rows[np.maximum(pos, 0)], -1)
+    return out
+
+
+def _flow_bind(c, ph, role, ts_ns, idx, corr, start_ph: str) -> np.ndarray:
+    """Fill missing correlations from flow events ("s" on the launch, "f" on the device
+    activity) that sit on the same track at the same instant as the event."""
+    corr = corr.copy()
+    missing = corr < 0
+    if not missing.any():
+        return corr
+    flows = np.flatnonzero((role == FLOW) & (ph == start_ph) & (c["flow_id"] >= 0))
+    if len(flows) == 0:
+        return corr
+    keys = np.stack([c["pid"][flows], c["tid"][flows], ts_ns[flows]])
+    q = idx[missing]
+    hit = _lookup(keys, np.stack([c["pid"][q], c["tid"][q], ts_ns[q]]), valid=np.ones(len(q), bool))
+    got = np.where(hit >= 0, c["flow_id"][flows][np.maximum(hit, 0)], -1)
+    corr[np.flatnonzero(missing)] = got
+    return corr
+
+
+def _match_launch(k_corr, k_ts, l_corr, l_ts) -> np.ndarray:
+    """Launch row for each device activity, by correlation id.
+
+    Correlation ids are unique within one profiled process; where a file holds several
+    (ids repeat), the latest launch at or before the activity's start wins.
+    """
+    out = np.full(len(k_corr), -1, np.int64)
+    valid = k_corr >= 0
+    if not valid.any() or len(l_corr) == 0:
+        return out
+    lidx = pd.Index(l_corr)
+    if lidx.is_unique:
+        pos = lidx.get_indexer(k_corr[valid])
+        out[valid] = pos
+        return out
+    launches = pd.DataFrame({"corr": l_corr, "ts": l_ts, "row": np.arange(len(l_corr))}).sort_values("ts")
+    q = np.flatnonzero(valid)
+    kernels = pd.DataFrame({"corr": k_corr[q], "ts": k_ts[q], "q": q}).sort_values("ts")
+    merged = pd.merge_asof(kernels, launches, on="ts", by="corr", direction="backward")
+    rows = merged["row"].to_numpy(dtype=float)
+    out[merged["q"].to_numpy()] = np.where(np.isnan(rows), -1, rows).astype(np.int64)
+    # Activities that start before any launch with their id (clock skew): nearest launch.
+    still = q[out[q] < 0]
+    if len(still):
+        first = launches.drop_duplicates("corr").set_index("corr")["row"]
+        out[still] = first.reindex(k_corr[still]).fillna(-1).to_numpy(np.int64)
+    return out
+
+
+def _copy_kinds(names, columns, c, i_k, k_role) -> pd.Categorical:
+    """HtoD/DtoH/... from the activity name ("Memcpy HtoD (Pageable -> Device)") or the
+    ``kind`` argument (ROCm)."""
+    def kind_of(label):
+        m = COPY_KIND.search(str(label))
+        return m.group(1) if m else ""
+    by_name = np.array([kind_of(s) for s in names], dtype=object)
+    result = by_name[c["name"][i_k]]
+    by_arg = by_name[c["kind"][i_k]]
+    result = np.where(result == "", by_arg, result)
+    result = np.where(k_role == MEMCPY, result, "")
+    return pd.Categorical(result, categories=["", "HtoD", "DtoH", "DtoD", "PtoP", "HtoH",
+                                              "DtoA", "AtoD", "AtoH", "HtoA", "AtoA"])
+
+
+def _host_ranges(c, names, i_r, ts_ns, dur_ns, r_thread, sel_steps, sel_module):
+    """Steps, user annotations and nn.Module ranges on host threads, with their nesting
+    and dotted module path (steps are not part of the path)."""
+    is_step = sel_steps[i_r]
+    is_module = sel_module[i_r]
+    r_ts, r_dur = ts_ns[i_r], dur_ns[i_r]
+    labels = np.asarray(names, dtype=object)[c["name"][i_r]]
+    labels = np.where(is_module, [s[len(MODULE_PREFIX):] for s in labels] if len(labels) else labels, labels)
+    kind = np.where(is_step, "step", np.where(is_module, "module", "annotation"))
+    # Nest the non-step ranges only: a step is a window, not a module.
+    r_is_path = ~is_step
+    group = np.where(r_is_path, r_thread, -1)
+    # Steps get their own group code so they never enclose anything.
+    group = np.where(r_is_path, group, r_thread.max(initial=0) + 1 + np.arange(len(i_r)))
+    r_nest = nest(r_ts, r_ts + r_dur, group)
+    path = labels.astype(object).copy()
+    depth = r_nest.depth
+    for level in range(1, int(depth.max(initial=0)) + 1):
+        at = np.flatnonzero(depth == level)
+        path[at] = path[r_nest.parent[at]] + "." + labels[at]
+    ranges = make_table(
+        RANGES, len(i_r),
+        name=pd.Categorical(labels), kind=pd.Categorical(kind), ts_ns=r_ts, dur_ns=r_dur,
+        pid=c["pid"][i_r], tid=c["tid"][i_r], depth=depth, parent=r_nest.parent,
+        path=pd.Categorical(np.where(r_is_path, path, "")),
+    )
+    return ranges, r_nest, r_is_path
+
+
+def _steps(ranges: pd.DataFrame):
+    """(starts, ends, numbers) of ProfilerStep ranges, sorted by start."""
+    steps = ranges[ranges["kind"] == "step"]
+    nums = np.array([int(STEP_NAME.fullmatch(str(s)).group(1)) for s in steps["name"]], np.int64)
+    order = np.argsort(steps["ts_ns"].to_numpy(), kind="stable")
+    starts = steps["ts_ns"].to_numpy()[order]
+    ends = starts + steps["dur_ns"].to_numpy()[order]
+    return starts, ends, nums[order]
+
+
+def _gpu_steps(c, names, i, ts_ns, dur_ns):
+    nums = np.array([int(STEP_NAME.fullmatch(str(names[k])).group(1)) for k in c["name"][i]], np.int64)
+    order = np.argsort(ts_ns[i], kind="stable")
+    return ts_ns[i][order], (ts_ns[i] + dur_ns[i])[order], nums[order]
+
+
+def _step_at(steps, t: np.ndarray) -> np.ndarray:
+    starts, ends, nums = steps
+    out = np.full(len(t), -1, np.int32)
+    if len(starts) == 0 or len(t) == 0:
+        return out
+    pos = np.searchsorted(starts, t, side="right") - 1
+    ok = pos >= 0
+    pos = np.maximum(pos, 0)
+    ok &= t < ends[pos]
+    out[ok] = nums[pos[ok]]
+    return out
+
+
+def _append_device_ranges(ranges, c, names, sel_gpu_annot, sel_sync, ts_ns, dur_ns, steps):
+    parts = [ranges]
+    for sel, kind in ((sel_gpu_annot, "gpu_annotation"), (sel_sync, "gpu_sync")):
+        i = np.flatnonzero(sel)
+        if not len(i):
+            continue
+        device = np.where(c["device"][i] >= 0, c["device"][i], c["pid"][i])
+        stream = np.where(c["stream"][i] >= 0, c["stream"][i], c["tid"][i])
+        parts.append(make_table(
+            RANGES, len(i), name=_cat(c["name"][i], names),
+            kind=_const_cat(kind, len(i)), ts_ns=ts_ns[i], dur_ns=dur_ns[i], pid=device,
+            tid=stream, stream=stream, depth=np.zeros(len(i), np.int32),
+            step=_step_at(steps, ts_ns[i]),
+        ))
+    if len(parts) == 1:
+        return ranges
+    out = pd.concat(parts, ignore_index=True)
+    for col in ("name", "kind", "path"):
+        out[col] = out[col].astype("category")
+    out["id"] = np.arange(len(out), dtype=np.int64)
+    return out
+
+
+def _meta(header: Header, columns: Columns, path: str, truncated: bool) -> dict:
+    meta: dict = {"source": SOURCE, "format": "Kineto/Chrome trace JSON", "path": path,
+                  "truncated": truncated}
+    base = header.baseTimeNanoseconds
+    if isinstance(base, (int, float)) and not isinstance(base, bool):
+        meta["base_time_ns"] = int(base)
+    if isinstance(header.displayTimeUnit, str):
+        meta["display_time_unit"] = header.displayTimeUnit
+    if header.schemaVersion is not None:
+        meta["schema_version"] = header.schemaVersion
+    info = header.distributedInfo
+    if isinstance(info, dict):
+        for key in ("rank", "world_size", "backend"):
+            if key in info:
+                meta[key] = info[key]
+    props = header.deviceProperties
+    if isinstance(props, list):
+        meta["devices"] = [{"id": p.get("id"), "name": p.get("name")} for p in props
+                           if isinstance(p, dict)]
+    for key in ("cupti_version", "cuda_runtime_version", "cuda_driver_version"):
+        value = getattr(header, key)
+        if value is not None:
+            meta[key] = value
+    labels = {}
+    for mname, pid, tid, arg_name, arg_labels in columns.meta_names:
+        if mname == "process_labels" and isinstance(arg_labels, str):
+            labels[str(pid)] = arg_labels
+    if labels:
+        meta["process_labels"] = labels
+    return meta

@@ -1,0 +1,118 @@
+"""Where the time goes: breakdowns by group, op, kernel or module (DESIGN.md, "Time
+accounting"). Every breakdown's ``total_ns`` column sums exactly to the window's total.
+
+Time basis: ``device`` (sum of GPU activity durations) when the trace has GPU activity,
+otherwise ``cpu_self`` (exclusive time of host ops). CPU and GPU time are never added.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tracekit.analysis.window import Window
+from tracekit.model import Trace
+
+BY = ("group", "op", "kernel", "module")
+NO_OP = "(no operator)"
+NO_MODULE = "(no module)"
+COLUMNS = ["name", "group", "is_gemm", "calls", "kernels", "total_ns", "mean_ns", "share",
+           "kernels_per_call"]
+
+
+def time_basis(trace: Trace) -> str:
+    return "device" if len(trace.kernels) else "cpu_self"
+
+
+def group_order(trace: Trace) -> list[str]:
+    return list(trace.meta.get("group_order") or trace.kernels["group"].cat.categories)
+
+
+def breakdown(trace: Trace, window: Window, by: str = "group") -> pd.DataFrame:
+    """One row per group / op / kernel name / module path, largest first (groups in
+    taxonomy order). Columns: name, group, is_gemm, calls, kernels, total_ns, mean_ns,
+    share, kernels_per_call."""
+    if by not in BY:
+        raise ValueError(f"by must be one of {', '.join(BY)}")
+    basis = time_basis(trace)
+    frame = _device_frame(trace, window) if basis == "device" else _cpu_frame(window)
+    if by == "group":
+        key = ["group"]
+    elif by == "kernel":
+        if basis != "device":
+            return _empty()
+        key = ["kernel", "group"]
+    else:
+        key = [by, "group"]
+    grouped = frame.groupby(key, observed=True, sort=False)
+    table = grouped.agg(total_ns=("dur_ns", "sum"), kernels=("is_kernel", "sum"),
+                        calls=("call", "nunique")).reset_index()
+    total = int(frame["dur_ns"].sum())
+    if by == "group":
+        table["name"] = table["group"].astype(str)
+        order = {g: i for i, g in enumerate(group_order(trace))}
+        table = table.sort_values("group", key=lambda s: s.astype(str).map(order).fillna(1e9))
+    else:
+        table["name"] = table[key[0]].astype(str)
+        table = table.sort_values(["total_ns", "name"], ascending=[False, True])
+    table = table[table["total_ns"] > 0] if total > 0 else table
+    gemm = _gemm_flags(trace)
+    table["group"] = table["group"].astype(str)
+    table["is_gemm"] = table["group"].map(gemm).fillna(False).astype(bool)
+    table["total_ns"] = table["total_ns"].astype(np.int64)
+    table["kernels"] = table["kernels"].astype(np.int64)
+    table["calls"] = table["calls"].astype(np.int64)
+    table["mean_ns"] = (table["total_ns"] / table["calls"].clip(lower=1)).astype(np.int64)
+    table["share"] = table["total_ns"] / total if total else 0.0
+    table["kernels_per_call"] = table["kernels"] / table["calls"].clip(lower=1)
+    return table[COLUMNS].reset_index(drop=True)
+
+
+def _gemm_flags(trace: Trace) -> dict:
+    k = trace.kernels if len(trace.kernels) else trace.ops
+    flags = dict(zip(k["group"].astype(str), k["is_gemm"])) if len(k) else {}
+    return flags
+
+
+def _device_frame(trace: Trace, window: Window) -> pd.DataFrame:
+    """One row per GPU activity with the op, module and call it belongs to."""
+    k = window.kernels
+    op = k["op"].to_numpy()
+    has_op = op >= 0
+    ops = trace.ops
+    op_names = _lookup_cat(ops["name"], op, NO_OP)
+    modules = _lookup_cat(ops["module"], op, NO_MODULE)
+    modules = np.where(has_op, np.where(modules == "", NO_MODULE, modules), NO_OP)
+    # an activity without an op is its own "call" (so calls count launches, not nothing)
+    call = np.where(has_op, op, -1 - np.arange(len(k)))
+    return pd.DataFrame({
+        "group": k["group"].to_numpy(), "op": op_names, "module": modules,
+        "kernel": k["name"].to_numpy(), "dur_ns": k["dur_ns"].to_numpy(),
+        "is_kernel": np.ones(len(k), np.int64), "call": call,
+    })
+
+
+def _cpu_frame(window: Window) -> pd.DataFrame:
+    o = window.ops
+    modules = o["module"].astype(str).to_numpy()
+    return pd.DataFrame({
+        "group": o["group"].to_numpy(), "op": o["name"].to_numpy(),
+        "module": np.where(modules == "", NO_MODULE, modules),
+        "dur_ns": o["self_ns"].to_numpy(), "is_kernel": np.zeros(len(o), np.int64),
+        "call": o["id"].to_numpy(),
+    })
+
+
+def _lookup_cat(column: pd.Series, index: np.ndarray, missing: str) -> np.ndarray:
+    """column[index] as strings, ``missing`` where index < 0 (vectorized via codes)."""
+    cats = np.asarray(column.cat.categories, dtype=object)
+    codes = column.cat.codes.to_numpy()
+    out = np.full(len(index), missing, dtype=object)
+    ok = index >= 0
+    if ok.any() and len(cats):
+        out[ok] = cats[codes[index[ok]]]
+    return out
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object" if c in ("name", "group") else "int64")
+                         for c in COLUMNS})

@@ -1,0 +1,34 @@
+"""GPU busy time: the union of activity intervals per device (overlapping streams count
+once), span and idle."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def union_length(start: np.ndarray, end: np.ndarray) -> int:
+    """Total length covered by intervals (any order, may overlap)."""
+    if len(start) == 0:
+        return 0
+    order = np.argsort(start, kind="stable")
+    s = np.asarray(start, np.int64)[order]
+    e = np.asarray(end, np.int64)[order]
+    reach = np.maximum.accumulate(e)
+    prev = np.concatenate(([s[0]], reach[:-1]))
+    return int(np.maximum(e - np.maximum(s, prev), 0).sum())
+
+
+def device_busy(kernels: pd.DataFrame) -> list[dict]:
+    """Per device: kernel time, busy (union), span (first start to last end), idle."""
+    rows = []
+    if len(kernels) == 0:
+        return rows
+    for device, k in kernels.groupby("device", sort=True):
+        start = k["ts_ns"].to_numpy()
+        end = start + k["dur_ns"].to_numpy()
+        busy = union_length(start, end)
+        span = int(end.max() - start.min())
+        rows.append({"device": int(device), "kernel_ns": int(k["dur_ns"].sum()),
+                     "busy_ns": busy, "span_ns": span, "idle_ns": span - busy,
+                     "streams": int(k["stream"].nunique())})
+    return rows

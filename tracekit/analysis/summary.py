@@ -1,0 +1,117 @@
+"""The numbers behind ``tracekit summary``: one dict per trace, JSON-ready, that adds up."""
+from __future__ import annotations
+
+import numpy as np
+
+from tracekit.analysis.breakdown import breakdown, group_order, time_basis
+from tracekit.analysis.busy import device_busy, union_length
+from tracekit.analysis.window import Window, select
+from tracekit.model import Trace
+
+SHORT_KERNEL_NS = 10_000  # kernels under 10 µs are launch-overhead bound on current GPUs
+
+
+def summarize(trace: Trace, step=None, top: int = 10) -> dict:
+    window = select(trace, step)
+    basis = time_basis(trace)
+    groups = breakdown(trace, window, "group")
+    total = int(groups["total_ns"].sum())
+    gemm = int(groups.loc[groups["is_gemm"], "total_ns"].sum())
+    k = window.kernels
+    unattributed = int(k.loc[k["op"] < 0, "dur_ns"].sum()) if basis == "device" else 0
+    ops_table = breakdown(trace, window, "op")
+    non_gemm_ops = ops_table[~ops_table["is_gemm"]].head(top)
+    out = {
+        "path": trace.meta.get("path"),
+        "source": trace.meta.get("source"),
+        "time_basis": basis,
+        "total_ns": total,
+        "gemm_ns": gemm,
+        "non_gemm_ns": total - gemm,
+        "unattributed_ns": unattributed,
+        "attributed_share": (1 - unattributed / total) if total and basis == "device" else None,
+        "groups": {g: int(ns) for g, ns in zip(groups["name"], groups["total_ns"])},
+        "group_counts": {g: int(n) for g, n in zip(groups["name"],
+                                                    groups["kernels" if basis == "device" else "calls"])},
+        "kernels": int(len(k)),
+        "ops": int(len(window.ops)),
+        "steps": [int(s) for s in window.steps] if not window.whole_trace or window.steps else [],
+        "window": {"description": window.describe(), "whole_trace": window.whole_trace,
+                   "all_steps": window.all_steps, "dropped_steps": window.dropped_steps},
+        "top_non_gemm_ops": _records(non_gemm_ops),
+        "rank": trace.meta.get("rank"),
+        "devices": trace.meta.get("devices", []),
+        "warnings": list(trace.meta.get("warnings", [])),
+    }
+    if basis == "device":
+        out["gpu"] = _gpu(k)
+        out["launch_overhead"] = _launch_overhead(window, ops_table, top)
+    return out
+
+
+def _gpu(kernels) -> dict:
+    per_device = device_busy(kernels)
+    start = kernels["ts_ns"].to_numpy()
+    end = start + kernels["dur_ns"].to_numpy()
+    span = int(end.max() - start.min()) if len(start) else 0
+    busy = sum(d["busy_ns"] for d in per_device)
+    return {
+        "busy_ns": busy,  # summed over devices
+        "span_ns": span,
+        "idle_ns": sum(d["idle_ns"] for d in per_device),
+        "busy_any_ns": union_length(start, end),  # time at least one device was busy
+        "concurrent_ns": int(kernels["dur_ns"].sum()) - busy,  # kernel time overlapping other streams
+        "per_device": per_device,
+    }
+
+
+def _launch_overhead(window: Window, ops_table, top: int) -> dict:
+    k, launches = window.kernels, window.launches
+    dur = k["dur_ns"].to_numpy()
+    attributed = k["op"].to_numpy() >= 0
+    calls = int(np.unique(k["op"].to_numpy()[attributed]).size)
+    heavy = ops_table[(ops_table["name"] != "(no operator)") & (ops_table["calls"] > 0)]
+    heavy = heavy.sort_values(["kernels_per_call", "total_ns"], ascending=False).head(top)
+    return {
+        "launch_calls": int(len(launches)),
+        "launch_api_ns": int(launches["dur_ns"].sum()),
+        "kernels_per_op_call": (int(attributed.sum()) / calls) if calls else None,
+        "mean_kernel_ns": float(dur.mean()) if len(dur) else None,
+        "short_kernels": int((dur < SHORT_KERNEL_NS).sum()),
+        "short_kernel_share": float((dur < SHORT_KERNEL_NS).mean()) if len(dur) else None,
+        "most_kernels_per_call": _records(heavy),
+    }
+
+
+def _records(table) -> list[dict]:
+    rows = []
+    for r in table.itertuples(index=False):
+        rows.append({"name": r.name, "group": r.group, "is_gemm": bool(r.is_gemm),
+                     "calls": int(r.calls), "kernels": int(r.kernels),
+                     "total_ns": int(r.total_ns), "mean_ns": int(r.mean_ns),
+                     "share": float(r.share), "kernels_per_call": float(r.kernels_per_call)})
+    return rows
+
+
+def combine(summaries: list[dict]) -> dict:
+    """One summary over several traces (e.g. ranks): totals and groups add up."""
+    bases = {s["time_basis"] for s in summaries}
+    groups: dict[str, int] = {}
+    for s in summaries:
+        for g, ns in s["groups"].items():
+            groups[g] = groups.get(g, 0) + ns
+    total = sum(s["total_ns"] for s in summaries)
+    gemm = sum(s["gemm_ns"] for s in summaries)
+    return {
+        "path": [s["path"] for s in summaries],
+        "source": ",".join(sorted({str(s["source"]) for s in summaries})),
+        "time_basis": bases.pop() if len(bases) == 1 else "mixed",
+        "total_ns": total, "gemm_ns": gemm, "non_gemm_ns": total - gemm,
+        "unattributed_ns": sum(s["unattributed_ns"] for s in summaries),
+        "groups": groups,
+        "kernels": sum(s["kernels"] for s in summaries),
+        "ops": sum(s["ops"] for s in summaries),
+        "steps": sorted({st for s in summaries for st in s["steps"]}),
+        "traces": len(summaries),
+        "ranks": [s.get("rank") for s in summaries],
+    }

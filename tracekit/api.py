@@ -1,0 +1,22 @@
+"""The Trace users get from ``tracekit.load``: the model plus analysis methods."""
+from __future__ import annotations
+
+import pandas as pd
+
+from tracekit import analysis
+from tracekit.model import trace as model
+
+
+class Trace(model.Trace):
+    """A normalized trace. Tables: ``ops``, ``kernels``, ``launches``, ``ranges``."""
+
+    def window(self, step=None) -> analysis.Window:
+        return analysis.select(self, step)
+
+    def breakdown(self, by: str = "group", step=None) -> pd.DataFrame:
+        """Time per group / op / kernel / module for ``step`` (default: steps after the
+        first; "all": everything). ``total_ns`` sums to the window's total."""
+        return analysis.breakdown(self, analysis.select(self, step), by)
+
+    def summary(self, step=None, top: int = 10) -> dict:
+        return analysis.summarize(self, step, top)

@@ -1,0 +1,84 @@
+"""``tracekit summary TRACE...``: GEMM vs non-GEMM, time per group, top ops."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+HELP = "Where the time goes: GEMM vs non-GEMM, per group, top operators."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="TRACE",
+                   help="trace files (Kineto .json/.json.gz; a .tar.gz of ranks gives one per rank)")
+    p.add_argument("--by", choices=("group", "op", "kernel", "module"), default="group",
+                   help="what the main table breaks time down by (default: group)")
+    p.add_argument("--top", type=_positive, default=10, help="rows in op/kernel/module tables")
+    p.add_argument("--step", default=None,
+                   help="ProfilerStep to analyse: N, A-B, A,B or 'all' "
+                        "(default: every step after the first)")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_loading_arguments(p)
+
+
+def add_loading_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--taxonomy", metavar="FILE", help="TOML file extending/overriding the groups")
+    p.add_argument("--no-cache", action="store_true", help="parse again, ignore the cache")
+    p.add_argument("--cache-dir", metavar="DIR", help="cache folder (default ~/.cache/tracekit)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def load_traces(args):
+    import tracekit
+
+    return tracekit.load_all(args.paths, taxonomy=args.taxonomy, cache=not args.no_cache,
+                             cache_dir=args.cache_dir, progress=True)
+
+
+def run(args) -> int:
+    from tracekit import analysis
+    from tracekit.report import json_report, summary_text
+
+    traces = load_traces(args)
+    summaries, tables = [], []
+    for trace in traces:
+        summaries.append(analysis.summarize(trace, step=args.step, top=args.top))
+        if args.by != "group":
+            window = analysis.select(trace, args.step)
+            tables.append(analysis.breakdown(trace, window, args.by).head(args.top))
+    combined = analysis.combine(summaries) if len(summaries) > 1 else None
+    if args.json:
+        result = summaries[0] if combined is None else {"traces": summaries, "combined": combined}
+        if args.by != "group":
+            records = [t.to_dict("records") for t in tables]
+            if combined is None:
+                result["by"] = {args.by: records[0]}
+            else:
+                for s, rec in zip(summaries, records):
+                    s["by"] = {args.by: rec}
+        json_report.render(result)
+        return 0
+    console = Console(highlight=False, soft_wrap=False)
+    gemm_groups = {g for t in traces for g in _gemm_groups(t)}
+    for i, summary in enumerate(summaries):
+        summary_text.render_one(summary, console, gemm_groups,
+                                tables[i] if tables else None, args.by)
+    if combined is not None:
+        summary_text.render_combined(combined, console, gemm_groups)
+    return 0
+
+
+def _gemm_groups(trace) -> set:
+    frame = trace.kernels if len(trace.kernels) else trace.ops
+    return set(frame.loc[frame["is_gemm"], "group"].astype(str).unique())
+
+
+if __name__ == "__main__":
+    sys.exit(0)

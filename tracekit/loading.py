@@ -1,0 +1,101 @@
+"""``tracekit.load``: find the parser, use the cache, classify. The only place (with the
+CLI) that wires parsers in, and it imports them lazily."""
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+from tracekit import cache as trace_cache
+from tracekit.api import Trace
+from tracekit.model import TraceError, TraceWarning
+from tracekit.taxonomy import Taxonomy
+from tracekit.taxonomy.apply import classify
+
+PROGRESS_MIN_BYTES = 32 << 20  # files this large take over ~1 s to normalize
+
+
+def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
+         cache_dir=None, progress: bool = False) -> Trace:
+    """Load one trace file (Kineto JSON, ...) as a :class:`Trace`.
+
+    An archive holding several traces (one per rank) raises :class:`TraceError`; use
+    :func:`load_all` for those.
+    """
+    traces = load_all(path, taxonomy=taxonomy, cache=cache, cache_dir=cache_dir, progress=progress)
+    if len(traces) != 1:
+        raise TraceError(path, f"holds {len(traces)} traces (one per rank); "
+                               "use tracekit.load_all()")
+    return traces[0]
+
+
+def load_all(paths, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
+             cache_dir=None, progress: bool = False) -> list[Trace]:
+    """Every trace in one or more files (tar archives of per-rank traces expand)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if isinstance(taxonomy, (str, os.PathLike)):
+        taxonomy = Taxonomy.from_file(taxonomy)
+    taxonomy = taxonomy or Taxonomy.default()
+    out = []
+    for path in paths:
+        for trace in _normalized(os.fspath(path), cache, cache_dir, progress):
+            classify(trace, taxonomy)
+            out.append(Trace(trace.ops, trace.kernels, trace.launches, trace.ranges, trace.meta))
+    return out
+
+
+def _normalized(path: str, use_cache: bool, cache_dir, progress: bool):
+    if not os.path.exists(path):
+        raise TraceError(path, "no such file")
+    if os.path.isdir(path):
+        raise TraceError(path, "is a directory, not a trace file")
+    if use_cache:
+        cached = trace_cache.load(path, cache_dir)
+        if cached is not None:
+            for trace in cached:
+                for message in trace.meta.get("warnings", []):
+                    warnings.warn(TraceWarning(message), stacklevel=3)
+            return cached
+    show = progress and os.path.getsize(path) >= PROGRESS_MIN_BYTES
+    with _progress(path, show), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TraceWarning)
+        traces = _parse(path)
+    messages = [str(w.message) for w in caught if issubclass(w.category, TraceWarning)]
+    for trace in traces:
+        trace.meta["warnings"] = messages
+    for message in messages:
+        warnings.warn(TraceWarning(message), stacklevel=3)
+    if use_cache:
+        trace_cache.store(path, traces, cache_dir)
+    return traces
+
+
+def _parse(path: str):
+    import parsers
+    from parsers import _io
+
+    head = _io.read_head(path)
+    module = parsers.detect(head)
+    if module is None:
+        raise TraceError(path, "not a trace format tracekit reads "
+                               f"({', '.join(d for _, d in parsers.FORMATS)})")
+    try:
+        return module.parse(path)
+    except MemoryError:
+        raise TraceError(path, "not enough memory to load this trace") from None
+
+
+@contextmanager
+def _progress(path: str, show: bool):
+    if not show or not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    size = os.path.getsize(path) / 1e6
+    with console.status(f"Loading {Path(path).name} ({size:,.0f} MB): parse, attribute, classify…"):
+        yield

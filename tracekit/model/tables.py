@@ -1,0 +1,89 @@
+"""Column schemas of the four event tables (see DESIGN.md, "The event model").
+
+Every parser builds its tables through :func:`make_table`, so that column names,
+dtypes and order are the same whatever wrote the trace. Times are int64
+nanoseconds on one clock; names are pandas categoricals (interned once).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# Column -> dtype kind. "cat" columns hold interned strings.
+OPS = {
+    "id": "int64", "name": "cat", "group": "cat", "is_gemm": "bool",
+    "ts_ns": "int64", "dur_ns": "int64", "self_ns": "int64",
+    "pid": "int64", "tid": "int64", "parent": "int64", "depth": "int32",
+    "module": "cat", "module_group": "cat", "range": "int64",
+    "shapes": "cat", "dtypes": "cat", "provider": "cat", "source": "cat",
+    "external_id": "int64", "step": "int32",
+}
+KERNELS = {
+    "id": "int64", "kind": "cat", "name": "cat", "ts_ns": "int64", "dur_ns": "int64",
+    "device": "int64", "stream": "int64", "correlation": "int64", "launch": "int64",
+    "op": "int64", "link": "cat", "group": "cat", "is_gemm": "bool",
+    "bytes": "int64", "copy": "cat", "grid": "cat", "block": "cat", "step": "int32",
+}
+LAUNCHES = {
+    "id": "int64", "name": "cat", "ts_ns": "int64", "dur_ns": "int64",
+    "pid": "int64", "tid": "int64", "correlation": "int64", "external_id": "int64",
+    "op": "int64", "step": "int32",
+}
+RANGES = {
+    "id": "int64", "name": "cat", "kind": "cat", "ts_ns": "int64", "dur_ns": "int64",
+    "pid": "int64", "tid": "int64", "stream": "int64", "depth": "int32",
+    "parent": "int64", "path": "cat", "step": "int32",
+}
+SCHEMAS = {"ops": OPS, "kernels": KERNELS, "launches": LAUNCHES, "ranges": RANGES}
+
+# Values of kernels.kind, kernels.link, kernels.copy and ranges.kind.
+KERNEL_KINDS = ("kernel", "memcpy", "memset")
+LINKS = ("correlation", "external_id", "flow", "nvtx", "ort_adjacent", "trt_layer",
+         "graph_launch", "none")
+COPY_KINDS = ("HtoD", "DtoH", "DtoD", "PtoP", "HtoH")
+RANGE_KINDS = ("step", "annotation", "module", "gpu_annotation", "gpu_sync", "nvtx",
+               "model_run", "profiler")
+
+# Defaults used when a parser does not know a column.
+_MISSING = {"int64": -1, "int32": -1, "bool": False, "cat": ""}
+
+
+def make_table(schema: dict[str, str], n: int, **columns) -> pd.DataFrame:
+    """Build a table of ``n`` rows from numpy arrays / sequences, filling the rest.
+
+    Unknown column names are a programming error and raise ``KeyError``.
+    """
+    for key in columns:
+        if key not in schema:
+            raise KeyError(f"unknown column {key!r}")
+    data = {}
+    for col, kind in schema.items():
+        value = columns.get(col)
+        if value is None:
+            if col == "id":
+                value = np.arange(n, dtype=np.int64)
+            elif kind == "cat":
+                value = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""])
+            else:
+                value = np.full(n, _MISSING[kind], dtype=kind)
+        data[col] = as_column(value, kind)
+    return pd.DataFrame(data, copy=False)
+
+
+def as_column(value, kind: str):
+    if kind == "cat":
+        if isinstance(value, pd.Categorical):
+            return value
+        if isinstance(value, pd.Series) and isinstance(value.dtype, pd.CategoricalDtype):
+            return value.array
+        return pd.Categorical(np.asarray(value, dtype=object))
+    return np.asarray(value, dtype=kind)
+
+
+def categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    """Categorical from integer codes into a list of (possibly duplicate-free) labels."""
+    return pd.Categorical.from_codes(np.asarray(codes), categories=pd.Index(categories, dtype=object))
+
+
+def empty(schema: dict[str, str]) -> pd.DataFrame:
+    return make_table(schema, 0)

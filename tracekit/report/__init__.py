@@ -1,0 +1,1 @@
+"""Reporters turn analysis results into output; each has ``render(result, out)``."""

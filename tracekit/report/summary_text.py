@@ -1,0 +1,157 @@
+"""Human output of ``tracekit summary``: rich tables on the terminal.
+
+Every name from a trace goes through ``safe_text.clean`` and into ``rich.text.Text``:
+never markup, never raw control characters.
+"""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from tracekit.report.fmt import bar, duration, ms, pct
+from tracekit.safe_text import clean
+
+GEMM_STYLE = "bold cyan"
+NON_GEMM_STYLE = "bold magenta"
+NAME_WIDTH = 60
+
+
+def _t(text, style: str = "", limit: int | None = None) -> Text:
+    return Text(clean(text, limit), style=style)
+
+
+def header(summary: dict) -> Text:
+    path = os.path.basename(str(summary.get("path") or ""))
+    devices = summary.get("devices") or []
+    used = {d["device"] for d in (summary.get("gpu") or {}).get("per_device", [])}
+    names = [d.get("name") for d in devices if d.get("id") in used] or []
+    parts = [summary.get("source") or "?"]
+    if summary.get("rank") is not None:
+        parts.append(f"rank {summary['rank']}")
+    if names:
+        parts.append(f"{len(names)}× {names[0]}" if len(set(names)) == 1 else ", ".join(names))
+    parts.append(summary["window"]["description"])
+    text = Text()
+    text.append(clean(path), style="bold")
+    text.append("  " + clean(" · ".join(str(p) for p in parts)), style="dim")
+    return text
+
+
+def totals_line(summary: dict) -> Text:
+    total = summary["total_ns"]
+    if summary["time_basis"] == "device":
+        gpu = summary["gpu"]
+        text = (f"GPU time {duration(total)} in {summary['kernels']:,} kernels · "
+                f"busy {duration(gpu['busy_ns'])} of {duration(gpu['span_ns'])} span"
+                f" · {pct(summary['attributed_share'])} attributed to an op")
+        if gpu.get("concurrent_ns"):
+            text += f" · {duration(gpu['concurrent_ns'])} on overlapping streams"
+    else:
+        text = (f"CPU time (op self time) {duration(total)} in {summary['ops']:,} ops "
+                "· no GPU activity in this trace")
+    return Text(text)
+
+
+def gemm_bar(summary: dict, width: int = 40) -> Table:
+    total = summary["total_ns"] or 1
+    table = Table.grid(padding=(0, 1))
+    for label, ns, style in (("GEMM-based", summary["gemm_ns"], GEMM_STYLE),
+                             ("non-GEMM", summary["non_gemm_ns"], NON_GEMM_STYLE)):
+        share = ns / total if summary["total_ns"] else 0.0
+        table.add_row(Text(label, style=style), Text(bar(share, width).ljust(width), style=style),
+                      Text(pct(share), justify="right"), Text(f"{ms(ns)} ms", justify="right"))
+    return table
+
+
+def groups_table(summary: dict, gemm_groups: set) -> Table:
+    basis = summary["time_basis"]
+    table = Table(title="Time by group", title_justify="left", expand=False)
+    table.add_column("group")
+    table.add_column("kind")
+    table.add_column("time (ms)", justify="right")
+    table.add_column("share", justify="right")
+    table.add_column("kernels" if basis == "device" else "ops", justify="right")
+    table.add_column("", min_width=20)
+    total = summary["total_ns"] or 1
+    for group, ns in summary["groups"].items():
+        gemm = group in gemm_groups
+        style = GEMM_STYLE if gemm else ""
+        table.add_row(_t(group, style), Text("GEMM" if gemm else "non-GEMM", style="dim"),
+                      ms(ns), pct(ns / total), f"{summary['group_counts'].get(group, 0):,}",
+                      Text(bar(ns / total, 20), style=GEMM_STYLE if gemm else NON_GEMM_STYLE))
+    table.add_section()
+    table.add_row(Text("total", style="bold"), "", Text(ms(summary["total_ns"]), style="bold"),
+                  "100.0%" if summary["total_ns"] else "-",
+                  f"{sum(summary['group_counts'].values()):,}", "")
+    return table
+
+
+def rows_table(title: str, rows: pd.DataFrame | list[dict], first: str, basis: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column(first, overflow="fold", max_width=NAME_WIDTH)
+    table.add_column("group")
+    table.add_column("calls", justify="right")
+    if basis == "device":
+        table.add_column("kernels/call", justify="right")
+    table.add_column("total (ms)", justify="right")
+    table.add_column("mean (µs)", justify="right")
+    table.add_column("share", justify="right")
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+    for r in records:
+        cells = [_t(r["name"], limit=NAME_WIDTH * 3), _t(r["group"],
+                 GEMM_STYLE if r["is_gemm"] else ""), f"{r['calls']:,}"]
+        if basis == "device":
+            cells.append(f"{r['kernels_per_call']:.1f}")
+        cells += [ms(r["total_ns"]), f"{r['mean_ns'] / 1e3:,.1f}", pct(r["share"])]
+        table.add_row(*cells)
+    return table
+
+
+def footer(summary: dict) -> Text | None:
+    notes = []
+    if summary["time_basis"] == "device" and summary["unattributed_ns"]:
+        notes.append(f"{duration(summary['unattributed_ns'])} of GPU time had no operator "
+                     "(launched outside the profiled ops); it is classified by kernel name, "
+                     "and 'Unattributed' where no name rule matched.")
+    lo = summary.get("launch_overhead")
+    if lo and lo.get("short_kernel_share") is not None:
+        notes.append(f"{lo['short_kernels']:,} kernels ({pct(lo['short_kernel_share'])}) ran "
+                     f"under 10 µs; {lo['kernels_per_op_call'] or 0:.2f} kernels per op call; "
+                     f"{lo['launch_calls']:,} launch calls took {duration(lo['launch_api_ns'])} of CPU.")
+    return Text("\n".join(notes), style="dim") if notes else None
+
+
+def render_one(summary: dict, console: Console, gemm_groups: set, by_table=None, by: str = "group") -> None:
+    parts = [header(summary), totals_line(summary), Text(""), gemm_bar(summary), Text(""),
+             groups_table(summary, gemm_groups)]
+    if by == "group":
+        if summary["top_non_gemm_ops"]:
+            parts.append(rows_table("Top non-GEMM ops", summary["top_non_gemm_ops"], "op",
+                                    summary["time_basis"]))
+    elif by_table is not None:
+        parts.append(rows_table(f"Time by {by}", by_table, by, summary["time_basis"]))
+    note = footer(summary)
+    if note is not None:
+        parts.append(note)
+    console.print(Group(*parts))
+    console.print()
+
+
+def render_combined(combined: dict, console: Console, gemm_groups: set) -> None:
+    total = combined["total_ns"] or 1
+    console.print(Text(f"Combined over {combined['traces']} traces "
+                       f"({combined['time_basis']} time)", style="bold"))
+    table = Table()
+    table.add_column("group")
+    table.add_column("time (ms)", justify="right")
+    table.add_column("share", justify="right")
+    for group, ns in combined["groups"].items():
+        table.add_row(_t(group, GEMM_STYLE if group in gemm_groups else ""), ms(ns), pct(ns / total))
+    table.add_section()
+    table.add_row(Text("total", style="bold"), ms(combined["total_ns"]), "100.0%")
+    console.print(gemm_bar(combined))
+    console.print(table)

@@ -1,0 +1,166 @@
+"""One GEMM / non-GEMM taxonomy for every framework (DESIGN.md, "Taxonomy").
+
+Rules live in a data file (``default.toml`` beside this module); users extend or override
+them with their own file of the same shape (``--taxonomy FILE``). Three kinds of rule, in
+precedence order when a kernel is classified:
+
+1. ``modules``: module / annotation class names (LlamaRMSNorm, NewGELUActivation, ...)
+   -- everything inside such a module belongs to its group;
+2. ``ops``: operator names -- aten ops, ONNX op types, TensorRT layer types;
+3. ``kernels``: GPU kernel-name patterns (cutlass, nvjet, triton_poi_fused_*, ...).
+
+Classification runs once per distinct name, never per event.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+UNATTRIBUTED = "Unattributed"
+OTHER = "Other"
+RULE_KINDS = ("modules", "ops", "kernels")
+
+
+class TaxonomyError(ValueError):
+    """A taxonomy file that cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class Rule:
+    kind: str  # "modules" | "ops" | "kernels"
+    group: str
+    names: frozenset = frozenset()  # exact normalized names (ops only)
+    patterns: tuple = ()  # compiled regexes, searched case-insensitively
+    origin: str = "default"
+    note: str = ""
+
+
+@dataclass
+class Taxonomy:
+    groups: dict[str, bool] = field(default_factory=dict)  # group -> is GEMM-based, in order
+    rules: list[Rule] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    # ------------------------------------------------------------ building
+    @classmethod
+    def default(cls) -> "Taxonomy":
+        return _default()
+
+    @classmethod
+    def from_file(cls, path: str | Path, base: "Taxonomy | None" = None) -> "Taxonomy":
+        """Load a user taxonomy. Its rules take precedence over ``base`` (the default);
+        with ``replace = true`` at the top of the file the defaults are dropped."""
+        path = Path(path)
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise TaxonomyError(f"{path}: no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TaxonomyError(f"{path}: cannot read ({exc})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise TaxonomyError(f"{path}: not valid TOML ({exc})") from None
+        base = cls.default() if base is None else base
+        mine = cls._from_doc(doc, str(path), known=base.groups)
+        if doc.get("replace"):
+            return mine
+        groups = dict(base.groups)
+        groups.update(mine.groups)
+        return cls(groups=groups, rules=mine.rules + base.rules,
+                   sources=mine.sources + base.sources)
+
+    @classmethod
+    def _from_doc(cls, doc: dict, origin: str, known: dict | None = None) -> "Taxonomy":
+        groups: dict[str, bool] = {}
+        for name, spec in (doc.get("groups") or {}).items():
+            gemm = spec.get("gemm", False) if isinstance(spec, dict) else bool(spec)
+            groups[name] = bool(gemm)
+        allowed = dict(known or {})
+        allowed.update(groups)
+        rules: list[Rule] = []
+        for kind in RULE_KINDS:
+            for i, spec in enumerate(doc.get(kind) or []):
+                where = f"{origin}: {kind}[{i}]"
+                if not isinstance(spec, dict) or "group" not in spec:
+                    raise TaxonomyError(f"{where}: each rule needs a 'group'")
+                group = spec["group"]
+                if group not in allowed:
+                    raise TaxonomyError(f"{where}: unknown group {group!r} "
+                                        f"(declare it under [groups])")
+                try:
+                    patterns = tuple(re.compile(p, re.IGNORECASE) for p in spec.get("match", []))
+                except re.error as exc:
+                    raise TaxonomyError(f"{where}: bad pattern ({exc})") from None
+                names = frozenset(normalize_op(n) for n in spec.get("names", []))
+                rules.append(Rule(kind, group, names, patterns, origin, spec.get("note", "")))
+        return cls(groups=groups, rules=rules, sources=[origin])
+
+    # ------------------------------------------------------------ queries
+    def is_gemm(self, group: str) -> bool:
+        return self.groups.get(group, False)
+
+    def group_order(self) -> list[str]:
+        order = list(self.groups)
+        for extra in (OTHER, UNATTRIBUTED):
+            if extra not in order:
+                order.append(extra)
+        return order
+
+    def classify(self, kind: str, name: str) -> str:
+        """Group of one name under one kind of rule; "" when no rule matches."""
+        return self._classifier(kind)(name)
+
+    def classify_many(self, kind: str, names) -> list[str]:
+        fn = self._classifier(kind)
+        return [fn(str(n)) for n in names]
+
+    def _classifier(self, kind: str):
+        cache = self.__dict__.setdefault("_cache", {})
+        if kind not in cache:
+            rules = [r for r in self.rules if r.kind == kind]
+            cache[kind] = lru_cache(maxsize=None)(
+                lambda name, rules=rules, kind=kind: _match(rules, kind, name))
+        return cache[kind]
+
+
+def normalize_op(name: str) -> str:
+    """Canonical operator name: 'aten::native_layer_norm_' -> 'native_layer_norm',
+    'autograd::engine::evaluate_function: AddmmBackward0' -> 'addmm'."""
+    s = name.strip().lower()
+    if s.startswith("autograd::engine::evaluate_function:"):
+        s = s.split(":", 4)[-1].strip()
+    s = s.rsplit("::", 1)[-1]
+    s = re.sub(r"backward\d*$", "", s)
+    return s.strip("_ ")
+
+
+def module_class(name: str) -> str:
+    """Class-like part of a module/annotation label: 'LlamaRMSNorm_0' -> 'LlamaRMSNorm'."""
+    s = name.strip()
+    if s.startswith("nn.Module: "):
+        s = s[len("nn.Module: "):]
+    return re.sub(r"_\d+$", "", s)
+
+
+def _match(rules: list[Rule], kind: str, name: str) -> str:
+    if kind == "ops":
+        key = normalize_op(name)
+        full = name.strip().lower()
+        for rule in rules:
+            if key in rule.names or any(p.search(key) or p.search(full) for p in rule.patterns):
+                return rule.group
+        return ""
+    key = module_class(name) if kind == "modules" else name
+    for rule in rules:
+        if any(p.search(key) for p in rule.patterns):
+            return rule.group
+    return ""
+
+
+@lru_cache(maxsize=1)
+def _default() -> Taxonomy:
+    text = resources.files(__package__).joinpath("default.toml").read_text(encoding="utf-8")
+    return Taxonomy._from_doc(tomllib.loads(text), "default")
