@@ -12,23 +12,26 @@ import gc
 import math
 import re
 from contextlib import contextmanager
+from operator import attrgetter
 from typing import Any, Union
 
 import msgspec
 import numpy as np
+import pandas as pd
 
 CHUNK = 32768
 Num = Union[int, float, str, None]
 
 
 class Args(msgspec.Struct, gc=False, frozen=True):
-    correlation: Num = None
-    external_id: Num = msgspec.field(default=None, name="External id")
-    external_id_legacy: Num = msgspec.field(default=None, name="external id")
-    device: Num = None
-    stream: Num = None
-    bytes: Num = None
-    kind: Num = None
+    # numbers default to -1 (not None) so columns fill without a per-value check
+    correlation: Num = -1
+    external_id: Num = msgspec.field(default=-1, name="External id")
+    external_id_legacy: Num = msgspec.field(default=-1, name="external id")
+    device: Num = -1
+    stream: Num = -1
+    bytes: Num = -1
+    kind: Num = ""
     grid: msgspec.Raw = msgspec.Raw()
     block: msgspec.Raw = msgspec.Raw()
     input_dims: msgspec.Raw = msgspec.field(default=msgspec.Raw(), name="Input Dims")
@@ -45,11 +48,11 @@ class Event(msgspec.Struct, gc=False):
     ph: str = ""
     cat: str = ""
     name: Any = ""
-    pid: Union[int, str, None] = None
-    tid: Union[int, str, None] = None
-    ts: Union[float, str, None] = None
-    dur: Union[float, str, None] = None
-    id: Union[int, str, None] = None
+    pid: Union[int, str, None] = -1
+    tid: Union[int, str, None] = -1
+    ts: Union[float, str, None] = math.nan
+    dur: Union[float, str, None] = 0.0
+    id: Union[int, str, None] = -1
     args: Args = NO_ARGS
 
 
@@ -89,8 +92,19 @@ def gc_paused():
             gc.enable()
 
 
+_PH, _CAT, _NAME, _PID, _TID, _TS, _DUR, _ID, _ARGS = map(
+    attrgetter, ("ph", "cat", "name", "pid", "tid", "ts", "dur", "id", "args"))
+_CORR, _EXT, _EXT_LEGACY, _DEVICE, _STREAM, _BYTES, _KIND, _GRID, _BLOCK, _DIMS, _TYPES = map(
+    attrgetter, ("correlation", "external_id", "external_id_legacy", "device", "stream",
+                 "bytes", "kind", "grid", "block", "input_dims", "input_type"))
+
+
 class Interner:
-    """Assigns dense int codes to hashable values; ``labels`` lists them in code order."""
+    """Assigns dense int codes to hashable values; ``labels`` lists them in code order.
+
+    ``encode`` hashes a chunk in C (pandas.factorize) and touches the Python dict only
+    once per distinct value of the chunk, not once per event.
+    """
 
     def __init__(self, first=("",)):
         self.codes: dict = {}
@@ -100,22 +114,25 @@ class Interner:
     def code(self, value) -> int:
         return self.codes.setdefault(value, len(self.codes))
 
-    def encode(self, values) -> np.ndarray:
-        setdefault = self.codes.setdefault
-        codes = self.codes
-        return np.fromiter((setdefault(v, len(codes)) for v in values), dtype=np.int32,
-                           count=len(values))
+    def encode(self, values: list) -> np.ndarray:
+        if not values:
+            return np.zeros(0, np.int32)
+        local, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
+        setdefault, codes = self.codes.setdefault, self.codes
+        table = np.fromiter((setdefault(u, len(codes)) for u in uniques), dtype=np.int32,
+                            count=len(uniques))
+        return table[local]
 
     @property
     def labels(self) -> list:
         return list(self.codes)
 
 
-def int_column(values: list) -> np.ndarray:
+def int_column(values) -> np.ndarray:
     """int64 column from JSON numbers/strings; -1 where missing or not a number."""
+    values = values if isinstance(values, list) else list(values)
     try:
-        return np.fromiter((-1 if v is None else v for v in values), dtype=np.int64,
-                           count=len(values))
+        return np.fromiter(values, dtype=np.int64, count=len(values))
     except (TypeError, ValueError, OverflowError):
         return np.fromiter((_as_int(v) for v in values), dtype=np.int64, count=len(values))
 
@@ -136,11 +153,11 @@ def _as_int(v) -> int:
     return -1
 
 
-def float_column(values: list) -> np.ndarray:
+def float_column(values) -> np.ndarray:
     """float64 column; NaN where missing or not a number (string numbers are accepted)."""
+    values = values if isinstance(values, list) else list(values)
     try:
-        return np.fromiter((math.nan if v is None else v for v in values), dtype=np.float64,
-                           count=len(values))
+        return np.fromiter(values, dtype=np.float64, count=len(values))
     except (TypeError, ValueError):
         return np.fromiter((_as_float(v) for v in values), dtype=np.float64, count=len(values))
 
@@ -186,29 +203,33 @@ class Columns:
         n = len(events)
         if n == 0:
             return
-        args = [e.args for e in events]
+        args = list(map(_ARGS, events))
         blob = self.blobs.encode
+        names = list(map(_NAME, events))
+        if not all(type(x) is str for x in names):
+            names = [x if isinstance(x, str) else str(x) for x in names]
+        ext = int_column(list(map(_EXT, args)))
+        legacy = int_column(list(map(_EXT_LEGACY, args)))
+        dims = list(map(_DIMS, args))
         part = {
-            "ph": self.phs.encode([e.ph for e in events]),
-            "cat": self.cats.encode([e.cat for e in events]),
-            "name": self.names.encode([e.name if isinstance(e.name, str) else str(e.name)
-                                       for e in events]),
-            "pid": self._ids([e.pid for e in events]),
-            "tid": self._ids([e.tid for e in events]),
-            "ts": float_column([e.ts for e in events]),
-            "dur": float_column([e.dur for e in events]),
-            "flow_id": int_column([e.id for e in events]),
-            "correlation": int_column([a.correlation for a in args]),
-            "external_id": int_column([a.external_id if a.external_id is not None
-                                       else a.external_id_legacy for a in args]),
-            "device": int_column([a.device for a in args]),
-            "stream": int_column([a.stream for a in args]),
-            "bytes": int_column([a.bytes for a in args]),
-            "kind": self.names.encode([a.kind if isinstance(a.kind, str) else "" for a in args]),
-            "grid": blob([bytes(a.grid) for a in args]),
-            "block": blob([bytes(a.block) for a in args]),
-            "dims": blob([bytes(a.input_dims) or bytes(a.input_dims_legacy) for a in args]),
-            "types": blob([bytes(a.input_type) for a in args]),
+            "ph": self.phs.encode(list(map(_PH, events))),
+            "cat": self.cats.encode(list(map(_CAT, events))),
+            "name": self.names.encode(names),
+            "pid": self._ids(list(map(_PID, events))),
+            "tid": self._ids(list(map(_TID, events))),
+            "ts": float_column(list(map(_TS, events))),
+            "dur": float_column(list(map(_DUR, events))),
+            "flow_id": int_column(list(map(_ID, events))),
+            "correlation": int_column(list(map(_CORR, args))),
+            "external_id": np.where(ext >= 0, ext, legacy),
+            "device": int_column(list(map(_DEVICE, args))),
+            "stream": int_column(list(map(_STREAM, args))),
+            "bytes": int_column(list(map(_BYTES, args))),
+            "kind": self.names.encode([k if isinstance(k, str) else "" for k in map(_KIND, args)]),
+            "grid": blob(list(map(bytes, map(_GRID, args)))),
+            "block": blob(list(map(bytes, map(_BLOCK, args)))),
+            "dims": blob([bytes(d) or bytes(a.input_dims_legacy) for d, a in zip(dims, args)]),
+            "types": blob(list(map(bytes, map(_TYPES, args)))),
         }
         for key, arr in part.items():
             self._parts.setdefault(key, []).append(arr)
@@ -222,8 +243,7 @@ class Columns:
         """pid/tid as int64. Strings that hold a number become it ("4093687616");
         other strings ("Spans", "stream 7 ") get a stable negative code."""
         try:
-            return np.fromiter((-1 if v is None else v for v in values), dtype=np.int64,
-                               count=len(values))
+            return np.fromiter(values, dtype=np.int64, count=len(values))
         except (TypeError, ValueError, OverflowError):
             pass
         out = np.empty(len(values), dtype=np.int64)
@@ -239,7 +259,10 @@ class Columns:
         return out
 
     def finish(self) -> dict[str, np.ndarray]:
-        return {k: np.concatenate(v) for k, v in self._parts.items()}
+        out = {}
+        for key in list(self._parts):
+            out[key] = np.concatenate(self._parts.pop(key))
+        return out
 
 
 def split_events(data: bytes, path: str):

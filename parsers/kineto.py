@@ -53,29 +53,43 @@ ROUNDING_NS = 1000  # integer-µs traces round both ends of every event
 
 
 def sniff(head: bytes) -> bool:
-    """Does this look like a Chrome/Kineto trace? (first bytes of the decompressed file)"""
+    """Could this be a Chrome/Kineto trace? Any JSON document or tar archive is given a
+    try: the parser then says precisely what is wrong with it (no 'traceEvents', an
+    Execution Trace, ...), which beats "unknown format"."""
     if _io.is_tar(head):
         return True  # an archive of per-rank traces
-    text = head[:65536].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return text[:1] == b"[" or b'"traceEvents"' in head[:65536] or b'"ph"' in head[:4096]
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text[:1] in (b"{", b"[")
 
 
 def parse(path) -> list[Trace]:
     """One Trace per trace file; a tar archive of per-rank traces gives several."""
-    return [parse_bytes(m.data, m.name) for m in _io.members(path)]
+    members = _io.members(path)
+    traces = []
+    while members:
+        traces.append(parse_member(members.pop(0)))
+    return traces
 
 
 def parse_bytes(data: bytes, path: str) -> Trace:
+    return parse_member(_io.Member(path, data))
+
+
+def parse_member(member: "_io.Member") -> Trace:
+    """Decode, then drop the file's bytes before building tables (peak memory)."""
+    path = member.name
     with gc_paused():
-        header, raws, truncated = _split(data, path)
+        header, raws, truncated = _split(member.data, path)
         columns = Columns()
         try:
             decode_events(raws, columns)
-        except msgspec.ValidationError as exc:
-            raise TraceError(path, f"malformed trace event ({exc})") from None
-        except (msgspec.DecodeError, RecursionError) as exc:
-            raise TraceError(path, f"malformed trace event ({exc})") from None
+        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
+            raise TraceError(path, f"malformed trace event ({_short(exc)})") from None
+        except UnicodeDecodeError:
+            raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
         del raws
+        header.traceEvents = None
+        member.data = None  # the raw slices were the last users of the file's bytes
         cols = columns.finish() if columns._parts else None
     return _build(header, columns, cols, path, truncated)
 
@@ -83,6 +97,8 @@ def parse_bytes(data: bytes, path: str) -> Trace:
 def _split(data: bytes, path: str):
     try:
         header, raws, truncated = split_events(data, path)
+    except msgspec.ValidationError as exc:
+        raise TraceError(path, f"not a Kineto/Chrome trace ({_short(exc)})") from None
     except msgspec.DecodeError as exc:
         if "truncated" not in str(exc):
             raise TraceError(path, f"not valid JSON ({_short(exc)})") from None
@@ -93,10 +109,10 @@ def _split(data: bytes, path: str):
         warnings.warn(TraceWarning(f"{path}: trace is cut off; read {len(raws)} events up "
                                    "to the cut"), stacklevel=3)
         truncated = True
-    except msgspec.ValidationError as exc:
-        raise TraceError(path, f"not a Kineto/Chrome trace ({_short(exc)})") from None
     except RecursionError:
         raise TraceError(path, "JSON is nested too deeply") from None
+    except UnicodeDecodeError:
+        raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
     except ValueError:
         raise TraceError(path, "not a JSON trace (does not start with '{' or '[')") from None
     if raws is None:
