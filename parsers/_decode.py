@@ -284,10 +284,14 @@ def _first_byte(data: bytes) -> int:
     return -1
 
 
-def decode_events(raws: list, columns: Columns) -> None:
-    for lo in range(0, len(raws), CHUNK):
+def decode_events(raws: list, columns: Columns, progress=None) -> None:
+    """Decode raw event slices chunk by chunk; ``progress(done, total)`` after each."""
+    total = len(raws)
+    for lo in range(0, total, CHUNK):
         chunk = raws[lo:lo + CHUNK]
         columns.add(EVENTS.decode(b"[" + b",".join(chunk) + b"]"))
+        if progress is not None:
+            progress(min(lo + CHUNK, total), total)
 
 
 _EVENT_GAP = re.compile(rb"\}\s*,\s*\{")

@@ -62,12 +62,14 @@ def sniff(head: bytes) -> bool:
     return text[:1] in (b"{", b"[")
 
 
-def parse(path) -> list[Trace]:
-    """One Trace per trace file; a tar archive of per-rank traces gives several."""
+def parse(path, progress=None) -> list[Trace]:
+    """One Trace per trace file; a tar archive of per-rank traces gives several.
+
+    ``progress(stage, done, total)``, if given, is called as the work advances."""
     members = _io.members(path)
     traces = []
     while members:
-        traces.append(parse_member(members.pop(0)))
+        traces.append(parse_member(members.pop(0), progress))
     return traces
 
 
@@ -75,14 +77,14 @@ def parse_bytes(data: bytes, path: str) -> Trace:
     return parse_member(_io.Member(path, data))
 
 
-def parse_member(member: "_io.Member") -> Trace:
+def parse_member(member: "_io.Member", progress=None) -> Trace:
     """Decode, then drop the file's bytes before building tables (peak memory)."""
     path = member.name
     with gc_paused():
         header, raws, truncated = _split(member.data, path)
         columns = Columns()
         try:
-            decode_events(raws, columns)
+            decode_events(raws, columns, progress and (lambda d, t: progress("decode", d, t)))
         except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
             raise TraceError(path, f"malformed trace event ({_short(exc)})") from None
         except UnicodeDecodeError:
@@ -91,6 +93,8 @@ def parse_member(member: "_io.Member") -> Trace:
         header.traceEvents = None
         member.data = None  # the raw slices were the last users of the file's bytes
         cols = columns.finish() if columns._parts else None
+    if progress is not None:
+        progress("attribute", 0, 1)
     return _build(header, columns, cols, path, truncated)
 
 

@@ -60,9 +60,9 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool):
                     warnings.warn(TraceWarning(message), stacklevel=3)
             return cached
     show = progress and os.path.getsize(path) >= PROGRESS_MIN_BYTES
-    with _progress(path, show), warnings.catch_warnings(record=True) as caught:
+    with _progress(path, show) as report, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TraceWarning)
-        traces = _parse(path)
+        traces = _parse(path, report)
     messages = [str(w.message) for w in caught if issubclass(w.category, TraceWarning)]
     for trace in traces:
         trace.meta["warnings"] = messages
@@ -73,7 +73,7 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool):
     return traces
 
 
-def _parse(path: str):
+def _parse(path: str, report=None):
     import parsers
     from parsers import _io
 
@@ -83,19 +83,38 @@ def _parse(path: str):
         raise TraceError(path, "not a trace format tracekit reads "
                                f"({', '.join(d for _, d in parsers.FORMATS)})")
     try:
-        return module.parse(path)
+        return module.parse(path, progress=report)
     except MemoryError:
         raise TraceError(path, "not enough memory to load this trace") from None
+    except TraceError:
+        raise
+    except Exception as exc:  # a parser bug on odd input must still name the file
+        if os.environ.get("TRACEKIT_DEBUG"):
+            raise
+        raise TraceError(path, f"could not be parsed ({type(exc).__name__}: {exc}); "
+                               "set TRACEKIT_DEBUG=1 for a traceback") from exc
 
 
 @contextmanager
 def _progress(path: str, show: bool):
+    """A rich progress bar on stderr for large files: decode by chunks, then attribution."""
     if not show or not sys.stderr.isatty():
-        yield
+        yield None
         return
     from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    console = Console(stderr=True)
     size = os.path.getsize(path) / 1e6
-    with console.status(f"Loading {Path(path).name} ({size:,.0f} MB): parse, attribute, classify…"):
-        yield
+    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"Loading {Path(path).name} ({size:,.0f} MB)", total=None)
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage == "decode":
+                bar.update(task, total=total, completed=done,
+                           description=f"Decoding {Path(path).name} ({size:,.0f} MB)")
+            else:
+                bar.update(task, description=f"Attributing and classifying {Path(path).name}")
+
+        yield report

@@ -66,7 +66,10 @@ def _gpu(kernels) -> dict:
 
 
 def _launch_overhead(window: Window, ops_table, top: int) -> dict:
-    k, launches = window.kernels, window.launches
+    k = window.kernels
+    # launch calls = runtime calls that put work on the GPU (not syncs, not queries)
+    launched = np.unique(k["launch"].to_numpy()[k["launch"].to_numpy() >= 0])
+    launches = window.launches[window.launches["id"].isin(launched)]
     dur = k["dur_ns"].to_numpy()
     attributed = k["op"].to_numpy() >= 0
     calls = int(np.unique(k["op"].to_numpy()[attributed]).size)

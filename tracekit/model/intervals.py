@@ -94,8 +94,9 @@ def nest(start, end, group) -> Nesting:
     n = len(start)
     if n == 0:
         return Nesting(np.zeros(0, np.int32), np.zeros(0, np.int64), [], 0, 1)
+    raw_end = np.asarray(end, dtype=np.int64)
     # Zero-length intervals still occupy one nanosecond, so they nest inside their caller.
-    end = np.maximum(np.asarray(end, dtype=np.int64), start + 1)
+    end = np.maximum(raw_end, start + 1)
     group = np.asarray(group, dtype=np.int64)
     base = int(start.min())
     span = int(end.max()) - base + 1
@@ -103,7 +104,7 @@ def nest(start, end, group) -> Nesting:
         raise OverflowError("trace span too long to index")  # ~146 years of threads*time
     ks = (start - base) + group * span
     ke = (end - base) + group * span
-    order = np.lexsort((-ke, ks))
+    order = np.lexsort((-raw_end, -ke, ks))  # outer first; a real span before a 0-length one
     s_sorted = ks[order]
     e_sorted = ke[order]
     ended_before = np.searchsorted(np.sort(e_sorted), s_sorted, side="right")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 
 import pandas as pd
+from rich import box
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -56,7 +57,7 @@ def totals_line(summary: dict) -> Text:
     return Text(text)
 
 
-def gemm_bar(summary: dict, width: int = 40) -> Table:
+def gemm_bar(summary: dict, width: int = 36) -> Table:
     total = summary["total_ns"] or 1
     table = Table.grid(padding=(0, 1))
     for label, ns, style in (("GEMM-based", summary["gemm_ns"], GEMM_STYLE),
@@ -69,20 +70,20 @@ def gemm_bar(summary: dict, width: int = 40) -> Table:
 
 def groups_table(summary: dict, gemm_groups: set) -> Table:
     basis = summary["time_basis"]
-    table = Table(title="Time by group", title_justify="left", expand=False)
+    table = Table(title="Time by group", title_justify="left", expand=False, box=box.SIMPLE_HEAD)
     table.add_column("group")
     table.add_column("kind")
     table.add_column("time (ms)", justify="right")
     table.add_column("share", justify="right")
     table.add_column("kernels" if basis == "device" else "ops", justify="right")
-    table.add_column("", min_width=20)
+    table.add_column("", min_width=12, no_wrap=True)
     total = summary["total_ns"] or 1
     for group, ns in summary["groups"].items():
         gemm = group in gemm_groups
         style = GEMM_STYLE if gemm else ""
         table.add_row(_t(group, style), Text("GEMM" if gemm else "non-GEMM", style="dim"),
                       ms(ns), pct(ns / total), f"{summary['group_counts'].get(group, 0):,}",
-                      Text(bar(ns / total, 20), style=GEMM_STYLE if gemm else NON_GEMM_STYLE))
+                      Text(bar(ns / total, 12), style=GEMM_STYLE if gemm else NON_GEMM_STYLE))
     table.add_section()
     table.add_row(Text("total", style="bold"), "", Text(ms(summary["total_ns"]), style="bold"),
                   "100.0%" if summary["total_ns"] else "-",
@@ -91,15 +92,15 @@ def groups_table(summary: dict, gemm_groups: set) -> Table:
 
 
 def rows_table(title: str, rows: pd.DataFrame | list[dict], first: str, basis: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column(first, overflow="fold", max_width=NAME_WIDTH)
-    table.add_column("group")
-    table.add_column("calls", justify="right")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column(first, overflow="fold", ratio=1, min_width=16)
+    table.add_column("group", no_wrap=True, max_width=13, overflow="ellipsis")
+    table.add_column("calls", justify="right", no_wrap=True)
     if basis == "device":
-        table.add_column("kernels/call", justify="right")
-    table.add_column("total (ms)", justify="right")
-    table.add_column("mean (µs)", justify="right")
-    table.add_column("share", justify="right")
+        table.add_column("krn/call", justify="right", no_wrap=True)
+    table.add_column("total ms", justify="right", no_wrap=True)
+    table.add_column("mean µs", justify="right", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
     records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
     for r in records:
         cells = [_t(r["name"], limit=NAME_WIDTH * 3), _t(r["group"],
@@ -121,7 +122,8 @@ def footer(summary: dict) -> Text | None:
     if lo and lo.get("short_kernel_share") is not None:
         notes.append(f"{lo['short_kernels']:,} kernels ({pct(lo['short_kernel_share'])}) ran "
                      f"under 10 µs; {lo['kernels_per_op_call'] or 0:.2f} kernels per op call; "
-                     f"{lo['launch_calls']:,} launch calls took {duration(lo['launch_api_ns'])} of CPU.")
+                     f"{lo['launch_calls']:,} launch calls took {duration(lo['launch_api_ns'])} "
+                     "of CPU time.")
     return Text("\n".join(notes), style="dim") if notes else None
 
 
