@@ -32,6 +32,8 @@ class Args(msgspec.Struct, gc=False, frozen=True):
     stream: Num = -1
     bytes: Num = -1
     kind: Num = ""
+    direction: Num = ""  # MTIA dma_request: HOST_TO_DEVICE / DEVICE_TO_HOST
+    size: Num = -1  # MTIA dma_request bytes
     grid: msgspec.Raw = msgspec.Raw()
     block: msgspec.Raw = msgspec.Raw()
     input_dims: msgspec.Raw = msgspec.field(default=msgspec.Raw(), name="Input Dims")
@@ -97,6 +99,28 @@ _PH, _CAT, _NAME, _PID, _TID, _TS, _DUR, _ID, _ARGS = map(
 _CORR, _EXT, _EXT_LEGACY, _DEVICE, _STREAM, _BYTES, _KIND, _GRID, _BLOCK, _DIMS, _TYPES = map(
     attrgetter, ("correlation", "external_id", "external_id_legacy", "device", "stream",
                  "bytes", "kind", "grid", "block", "input_dims", "input_type"))
+
+
+DIRECTIONS = {"HOST_TO_DEVICE": "HtoD", "DEVICE_TO_HOST": "DtoH", "DEVICE_TO_DEVICE": "DtoD",
+              "HOST_TO_HOST": "HtoH", "PEER_TO_PEER": "PtoP"}
+
+
+def _copy_hint(a: "Args") -> str:
+    """Copy direction from the args: ROCm's "kind": "HtoD", MTIA's "direction"."""
+    if isinstance(a.kind, str) and a.kind:
+        return a.kind
+    if isinstance(a.direction, str) and a.direction:
+        return DIRECTIONS.get(a.direction.upper(), a.direction)
+    return ""
+
+
+def _bytes_column(args: list) -> np.ndarray:
+    out = int_column(list(map(_BYTES, args)))
+    missing = out < 0
+    if missing.any():
+        size = int_column([a.size for a in args])
+        out = np.where(missing, size, out)
+    return out
 
 
 class Interner:
@@ -224,8 +248,8 @@ class Columns:
             "external_id": np.where(ext >= 0, ext, legacy),
             "device": int_column(list(map(_DEVICE, args))),
             "stream": int_column(list(map(_STREAM, args))),
-            "bytes": int_column(list(map(_BYTES, args))),
-            "kind": self.names.encode([k if isinstance(k, str) else "" for k in map(_KIND, args)]),
+            "bytes": _bytes_column(args),
+            "kind": self.names.encode([_copy_hint(a) for a in args]),
             "grid": blob(list(map(bytes, map(_GRID, args)))),
             "block": blob(list(map(bytes, map(_BLOCK, args)))),
             "dims": blob([bytes(d) or bytes(a.input_dims_legacy) for d, a in zip(dims, args)]),

@@ -235,7 +235,9 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     link[found & k_flow] = "flow"
     link[found & _gather(is_graph, k_launch, False)] = "graph_launch"
 
-    k_role = role[i_k]
+    k_role = role[i_k].copy()
+    has_direction = np.array([bool(COPY_KIND.search(str(x))) for x in names], bool)[c["kind"][i_k]] if len(i_k) else np.zeros(0, bool)
+    k_role[(k_role == DEVICE) & has_direction] = MEMCPY
     kind_of = np.full(12, "kernel", dtype=object)
     for r, k in KIND_OF_ROLE.items():
         kind_of[r] = k

@@ -34,6 +34,7 @@ class Rule:
     kind: str  # "modules" | "ops" | "kernels"
     group: str
     names: frozenset = frozenset()  # exact normalized names (ops only)
+    compact_names: frozenset = frozenset()  # the same without underscores
     patterns: tuple = ()  # compiled regexes, searched case-insensitively
     origin: str = "default"
     note: str = ""
@@ -64,9 +65,9 @@ class Taxonomy:
         except tomllib.TOMLDecodeError as exc:
             raise TaxonomyError(f"{path}: not valid TOML ({exc})") from None
         base = cls.default() if base is None else base
+        if doc.get("replace"):  # the file stands alone: its rules may use its groups only
+            return cls._from_doc(doc, str(path))
         mine = cls._from_doc(doc, str(path), known=base.groups)
-        if doc.get("replace"):
-            return mine
         groups = dict(base.groups)
         groups.update(mine.groups)
         return cls(groups=groups, rules=mine.rules + base.rules,
@@ -95,7 +96,8 @@ class Taxonomy:
                 except re.error as exc:
                     raise TaxonomyError(f"{where}: bad pattern ({exc})") from None
                 names = frozenset(normalize_op(n) for n in spec.get("names", []))
-                rules.append(Rule(kind, group, names, patterns, origin, spec.get("note", "")))
+                rules.append(Rule(kind, group, names, frozenset(n.replace("_", "") for n in names),
+                                  patterns, origin, spec.get("note", "")))
         return cls(groups=groups, rules=rules, sources=[origin])
 
     # ------------------------------------------------------------ queries
@@ -131,7 +133,7 @@ def normalize_op(name: str) -> str:
     'autograd::engine::evaluate_function: AddmmBackward0' -> 'addmm'."""
     s = name.strip().lower()
     if s.startswith("autograd::engine::evaluate_function:"):
-        s = s.split(":", 4)[-1].strip()
+        s = s.split("evaluate_function:", 1)[1].strip()
     s = s.rsplit("::", 1)[-1]
     s = re.sub(r"backward\d*$", "", s)
     return s.strip("_ ")
@@ -148,9 +150,13 @@ def module_class(name: str) -> str:
 def _match(rules: list[Rule], kind: str, name: str) -> str:
     if kind == "ops":
         key = normalize_op(name)
+        compact = key.replace("_", "")  # CamelCase autograd nodes: NllLossBackward0 ~ nll_loss
         full = name.strip().lower()
+        bare = full.rsplit("::", 1)[-1]  # namespace dropped, underscores kept: _foreach_add_
+        forms = (key, full) if bare == key else (key, full, bare)
         for rule in rules:
-            if key in rule.names or any(p.search(key) or p.search(full) for p in rule.patterns):
+            if key in rule.names or compact in rule.compact_names or \
+                    any(p.search(f) for p in rule.patterns for f in forms):
                 return rule.group
         return ""
     key = module_class(name) if kind == "modules" else name
