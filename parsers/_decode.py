@@ -321,9 +321,12 @@ def decode_events(raws: list, columns: Columns, progress=None) -> None:
 _EVENT_GAP = re.compile(rb"\}\s*,\s*\{")
 
 
-def recover_truncated(data: bytes, attempts: int = 64):
+def recover_truncated(data: bytes, attempts: int = 32):
     """Close a cut-off trace after its last complete event (the Trace Event Format
-    allows a missing closing bracket). Returns (header, raws) or None."""
+    allows a missing closing bracket). Returns (header, raws) or None.
+
+    Tries the last ``}`` first (the cut fell between events), then the last ``}, {``
+    boundary before it (the cut fell inside an event that holds nested objects)."""
     start = _first_byte(data)
     closers = (b"]}", b"]") if start == ord("{") else (b"]",)
     cut = len(data)
@@ -331,16 +334,18 @@ def recover_truncated(data: bytes, attempts: int = 64):
         pos = data.rfind(b"}", 0, cut)
         if pos < 0:
             return None
-        # Prefer the boundary between two events: "}, {"
-        m = None
-        for m in _EVENT_GAP.finditer(data, max(0, pos - (1 << 16)), pos + 1):
+        boundary = None
+        for boundary in _EVENT_GAP.finditer(data, max(0, pos - (1 << 20)), pos + 1):
             pass
-        end = m.start() + 1 if m is not None else pos + 1
-        head = data[:end]
-        for closer in closers:
-            try:
-                return split_events(head + closer, "")[:2]
-            except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
-                continue
-        cut = end - 1
+        ends = [pos + 1]
+        if boundary is not None and boundary.start() + 1 != pos + 1:
+            ends.append(boundary.start() + 1)
+        for end in ends:
+            head = data[:end]
+            for closer in closers:
+                try:
+                    return split_events(head + closer, "")[:2]
+                except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+                    continue
+        cut = ends[-1] - 1
     return None

@@ -23,6 +23,7 @@ from pathlib import Path
 UNATTRIBUTED = "Unattributed"
 OTHER = "Other"
 RULE_KINDS = ("modules", "ops", "kernels")
+_GENERATED_KERNEL = re.compile(r"\s*triton_(poi|red|per|tem)_")
 
 
 class TaxonomyError(ValueError):
@@ -123,8 +124,16 @@ class Taxonomy:
         cache = self.__dict__.setdefault("_cache", {})
         if kind not in cache:
             rules = [r for r in self.rules if r.kind == kind]
-            cache[kind] = lru_cache(maxsize=None)(
-                lambda name, rules=rules, kind=kind: _match(rules, kind, name))
+            if kind == "ops":
+                kernel_rules = [r for r in self.rules if r.kind == "kernels"]
+                # torch.compile records one op per generated kernel, named like the kernel:
+                # the kernel rules know those names ("_to_copy" in a fused norm is no copy)
+                fn = lambda name, rules=rules: _match(
+                    kernel_rules if _GENERATED_KERNEL.match(name) else rules,
+                    "kernels" if _GENERATED_KERNEL.match(name) else "ops", name)
+            else:
+                fn = lambda name, rules=rules, kind=kind: _match(rules, kind, name)
+            cache[kind] = lru_cache(maxsize=None)(fn)
         return cache[kind]
 
 
