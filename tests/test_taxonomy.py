@@ -524,7 +524,9 @@ OPS_KINETO = [
     ("CompiledFunction", ""),
     ("CompiledFunctionBackward", ""),
     ("enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__", ""),
-    ("triton_poi_fused_add_cos_sin_0", ""),
+    # torch.compile's per-kernel ops are named like their kernel: classified by kernel rules
+    ("triton_poi_fused_add_cos_sin_0", "Elementwise"),
+    ("triton_red_fused__to_copy_add_mean_mul_pow_rsqrt_0", "Normalization"),
 ]
 
 # ONNX (Runtime) op types and TensorRT layer types.
