@@ -504,7 +504,7 @@ def _meta(header: Header, columns: Columns, path: str, truncated: bool) -> dict:
         if value is not None:
             meta[key] = value
     labels = {}
-    for mname, pid, tid, arg_name, arg_labels in columns.meta_names:
+    for mname, pid, _tid, _name, arg_labels in columns.meta_names:
         if mname == "process_labels" and isinstance(arg_labels, str):
             labels[str(pid)] = arg_labels
     if labels:

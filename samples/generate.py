@@ -242,8 +242,20 @@ H100 = {"id": 0, "name": "NVIDIA H100 80GB HBM3", "totalGlobalMem": 85045231616,
 
 
 # ------------------------------------------------------------------ recorded run
+class _OnTheGrid:
+    """Times kept as whole µs plus a sub-µs jitter (ns), as the current format writes them."""
+
+    @property
+    def ts_ns(self) -> int:
+        return self.start * 1000 + self.start_j
+
+    @property
+    def end_ns(self) -> int:
+        return self.end * 1000 + self.end_j
+
+
 @dataclass(eq=False)
-class Host:
+class Host(_OnTheGrid):
     """A host-side range: cpu_op, user_annotation (incl. ProfilerStep) or python_function.
     Times are a µs grid point plus a sub-µs offset (< 500 ns)."""
 
@@ -260,20 +272,12 @@ class Host:
     python_id: int | None = None
 
     @property
-    def ts_ns(self) -> int:
-        return self.start * 1000 + self.start_j
-
-    @property
-    def end_ns(self) -> int:
-        return self.end * 1000 + self.end_j
-
-    @property
     def is_step(self) -> bool:
         return self.name.startswith("ProfilerStep#")
 
 
 @dataclass(eq=False)
-class Launch:
+class Launch(_OnTheGrid):
     """A CUDA runtime/driver API call on the host thread."""
 
     name: str
@@ -287,17 +291,9 @@ class Launch:
     step: int | None
     activities: list = field(default_factory=list)
 
-    @property
-    def ts_ns(self) -> int:
-        return self.start * 1000 + self.start_j
-
-    @property
-    def end_ns(self) -> int:
-        return self.end * 1000 + self.end_j
-
 
 @dataclass(eq=False)
-class Activity:
+class Activity(_OnTheGrid):
     """A kernel, memcpy or memset on a stream; it lasts a whole number of µs."""
 
     k: K
@@ -309,10 +305,6 @@ class Activity:
     corr: int
     bytes: int | None = None
     graph_node: int | None = None
-
-    @property
-    def ts_ns(self) -> int:
-        return self.start * 1000 + self.start_j
 
     @property
     def dur_ns(self) -> int:

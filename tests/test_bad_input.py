@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -16,9 +17,11 @@ from tests.conftest import corpus_file, raw_events
 CLI = [sys.executable, "-m", "tracekit.cli.main"]
 
 
+SCRATCH_CACHE = tempfile.mkdtemp(prefix="tracekit-test-cache-")
+
+
 def run_cli(*args, cache_dir=None, columns=100):
-    env = dict(os.environ, TRACEKIT_CACHE_DIR=str(cache_dir or "/nonexistent-tracekit-cache"),
-               COLUMNS=str(columns))
+    env = dict(os.environ, TRACEKIT_CACHE_DIR=str(cache_dir or SCRATCH_CACHE), COLUMNS=str(columns))
     return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, env=env,
                           timeout=120)
 

@@ -17,7 +17,7 @@ import pytest
 import tracekit
 from tracekit.model import TraceError
 from tracekit.taxonomy import OTHER, UNATTRIBUTED, Taxonomy, TaxonomyError, module_class, normalize_op
-from tracekit.taxonomy.apply import TRANSFER, classify
+from tracekit.taxonomy.apply import TRANSFER
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 KINETO = CORPUS / "kineto"

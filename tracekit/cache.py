@@ -59,8 +59,10 @@ def load(path, cache_dir=None) -> list[Trace] | None:
 
 
 def store(path, traces: list[Trace], cache_dir=None) -> None:
-    """Write atomically (temp dir + rename), so a crash never leaves half an entry."""
+    """Write atomically (temp dir + rename), so a crash never leaves half an entry.
+    A cache that cannot be written (read-only home, full disk) is skipped silently."""
     root = Path(cache_dir or default_dir())
+    tmp = None
     try:
         root.mkdir(parents=True, exist_ok=True)
         final = root / key(path)
@@ -72,8 +74,9 @@ def store(path, traces: list[Trace], cache_dir=None) -> None:
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
-    except OSError:
-        shutil.rmtree(locals().get("tmp", ""), ignore_errors=True) if "tmp" in locals() else None
+    except (OSError, pa.ArrowException):
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _jsonable(meta: dict) -> dict:

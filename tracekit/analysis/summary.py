@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracekit.analysis.breakdown import breakdown, group_order, time_basis
+from tracekit.analysis.breakdown import breakdown, time_basis
 from tracekit.analysis.busy import device_busy, union_length
 from tracekit.analysis.window import Window, select
 from tracekit.model import Trace

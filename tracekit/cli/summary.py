@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from rich.console import Console
 
@@ -79,6 +78,3 @@ def _gemm_groups(trace) -> set:
     frame = trace.kernels if len(trace.kernels) else trace.ops
     return set(frame.loc[frame["is_gemm"], "group"].astype(str).unique())
 
-
-if __name__ == "__main__":
-    sys.exit(0)
