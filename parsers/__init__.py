@@ -10,7 +10,10 @@ import importlib
 
 # (module name, human description); tried in order by ``detect``.
 FORMATS = [
-    ("kineto", "PyTorch profiler / Kineto / Chrome trace JSON"),
+    ("nsys", "Nsight Systems SQLite export"),
+    ("tensorrt", "TensorRT trtexec profile / layer info JSON"),
+    ("onnxruntime", "ONNX Runtime profiling JSON"),
+    ("kineto", "PyTorch profiler / Kineto / Chrome trace JSON"),  # last: takes any JSON
 ]
 
 
@@ -21,7 +24,12 @@ def get(name: str):
 def detect(head: bytes):
     """Parser module for a file whose (decompressed) first bytes are ``head``, or None."""
     for name, _ in FORMATS:
-        module = get(name)
+        try:
+            module = get(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == f"parsers.{name}":
+                continue  # a format this checkout does not have yet
+            raise
         if module.sniff(head):
             return module
     return None

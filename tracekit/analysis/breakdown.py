@@ -20,7 +20,12 @@ COLUMNS = ["name", "group", "is_gemm", "calls", "kernels", "total_ns", "mean_ns"
 
 
 def time_basis(trace: Trace) -> str:
-    return "device" if len(trace.kernels) else "cpu_self"
+    """"device" when there is GPU activity; otherwise what the parser says its op times
+    are ("trt_layer": TensorRT per-layer average, "ort_node": ONNX Runtime node time),
+    "cpu_self" by default. Non-device bases add up the ops' ``self_ns``."""
+    if len(trace.kernels):
+        return "device"
+    return trace.meta.get("time_basis") or "cpu_self"
 
 
 def group_order(trace: Trace) -> list[str]:
@@ -34,7 +39,7 @@ def breakdown(trace: Trace, window: Window, by: str = "group") -> pd.DataFrame:
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}")
     basis = time_basis(trace)
-    frame = _device_frame(trace, window) if basis == "device" else _cpu_frame(window)
+    frame = _device_frame(trace, window) if basis == "device" else _op_frame(window)
     if by == "group":
         key = ["group"]
     elif by == "kernel":
@@ -91,7 +96,7 @@ def _device_frame(trace: Trace, window: Window) -> pd.DataFrame:
     })
 
 
-def _cpu_frame(window: Window) -> pd.DataFrame:
+def _op_frame(window: Window) -> pd.DataFrame:
     o = window.ops
     modules = o["module"].astype(str).to_numpy()
     return pd.DataFrame({

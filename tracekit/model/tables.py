@@ -17,7 +17,14 @@ OPS = {
     "module": "cat", "module_group": "cat", "range": "int64",
     "shapes": "cat", "dtypes": "cat", "provider": "cat", "source": "cat",
     "external_id": "int64", "step": "int32",
+    # what the op is, where its name is an instance name (ONNX node / TensorRT layer):
+    # "MatMul", "LayerNormalization", TRT LayerType "Convolution"; "" when name says it
+    "op_type": "cat",
+    # source nodes fused into this op (TensorRT layers), joined by FUSED_SEP
+    "fused": "cat",
+    "precision": "cat",  # TensorRT layer precision, ORT output type ("FP16", "float")
 }
+FUSED_SEP = "\x1f"
 KERNELS = {
     "id": "int64", "kind": "cat", "name": "cat", "ts_ns": "int64", "dur_ns": "int64",
     "device": "int64", "stream": "int64", "correlation": "int64", "launch": "int64",

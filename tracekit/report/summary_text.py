@@ -52,9 +52,16 @@ def totals_line(summary: dict) -> Text:
         if gpu.get("concurrent_ns"):
             text += f" · {duration(gpu['concurrent_ns'])} on overlapping streams"
     else:
-        text = (f"CPU time (op self time) {duration(total)} in {summary['ops']:,} ops "
-                "· no GPU activity in this trace")
+        label, note = BASIS_LABELS.get(summary["time_basis"], (summary["time_basis"], ""))
+        text = f"{label} {duration(total)} in {summary['ops']:,} ops" + (f" · {note}" if note else "")
     return Text(text)
+
+
+BASIS_LABELS = {
+    "cpu_self": ("CPU time (op self time)", "no GPU activity in this trace"),
+    "trt_layer": ("TensorRT layer time (average per inference)", ""),
+    "ort_node": ("ONNX Runtime node time", "no GPU kernel events in this profile"),
+}
 
 
 def gemm_bar(summary: dict, width: int = 36) -> Table:
@@ -75,7 +82,7 @@ def groups_table(summary: dict, gemm_groups: set) -> Table:
     table.add_column("kind")
     table.add_column("time (ms)", justify="right")
     table.add_column("share", justify="right")
-    table.add_column("kernels" if basis == "device" else "ops", justify="right")
+    table.add_column("kernels" if basis == "device" else ("layers" if basis == "trt_layer" else "ops"), justify="right")
     table.add_column("", min_width=12, no_wrap=True)
     total = summary["total_ns"] or 1
     for group, ns in summary["groups"].items():

@@ -3,6 +3,8 @@ innermost classified module/annotation > the op (or its nearest classified calle
 the kernel name; host<->device copies are Transfer whatever launched them."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -41,7 +43,20 @@ def classify(trace: Trace, taxonomy: Taxonomy | None = None) -> Trace:
     # ops: own rule, else nearest classified caller; a classified module wins over both
     op_range = ops["range"].to_numpy()
     op_module = np.where(op_range >= 0, module_eff[np.maximum(op_range, 0)] if len(module_eff) else none, none)
-    op_own = codes("ops", ops["name"].array) if len(ops) else np.zeros(0, np.int64)
+    # formats without module ranges (ONNX node names "/model/layers.0/norm/Mul", NVTX
+    # paths) carry the module path only: classify its components, innermost first
+    path_only = (op_module == none) & (op_range < 0)
+    if path_only.any():
+        by_path = _path_codes(ops["module"].array, taxonomy, code_of, none)
+        op_module = np.where(path_only, by_path, op_module)
+    # the op's type where the parser gives one (ONNX op type, TRT layer type), else its name
+    if len(ops):
+        op_own = codes("ops", ops["name"].array)
+        typed = ops["op_type"].astype(str).to_numpy() != ""
+        if typed.any():
+            op_own = np.where(typed, codes("ops", ops["op_type"].array), op_own)
+    else:
+        op_own = np.zeros(0, np.int64)
     op_inherited = propagate_down(ops["parent"].to_numpy(), ops["depth"].to_numpy(), op_own, none)
     op_group = np.where(op_module != none, op_module,
                         np.where(op_inherited != none, op_inherited, code_of[OTHER]))
@@ -71,3 +86,22 @@ def classify(trace: Trace, taxonomy: Taxonomy | None = None) -> Trace:
     trace.meta["taxonomy"] = taxonomy.sources
     trace.meta["group_order"] = order
     return trace
+
+
+_PATH_SPLIT = re.compile(r"[/.]")
+
+
+def _path_codes(paths: pd.Categorical, taxonomy: Taxonomy, code_of: dict, none: int) -> np.ndarray:
+    """Group code per row from the innermost classified component of its module path."""
+    per_label = []
+    for path in paths.categories:
+        code = none
+        for part in reversed([p for p in _PATH_SPLIT.split(str(path)) if p]):
+            group = taxonomy.classify("modules", part)
+            if group:
+                code = code_of.get(group, none)
+                break
+        per_label.append(code)
+    per_label = np.array(per_label, dtype=np.int64)
+    row = np.asarray(paths.codes)
+    return np.where(row >= 0, per_label[np.maximum(row, 0)] if len(per_label) else none, none)
