@@ -7,11 +7,12 @@ import os
 import sys
 import warnings
 
+from tracekit.cli import fallback as fallback_cmd
 from tracekit.cli import summary as summary_cmd
 from tracekit.cli import taxonomy as taxonomy_cmd
 
 EXIT_USAGE = 2
-SUBCOMMANDS = {"summary": summary_cmd, "taxonomy": taxonomy_cmd}
+SUBCOMMANDS = {"summary": summary_cmd, "fallback": fallback_cmd, "taxonomy": taxonomy_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:
