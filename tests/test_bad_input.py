@@ -42,7 +42,7 @@ def _write(tmp_path, name, data: bytes):
     return p
 
 
-@pytest.mark.parametrize("name,data,problem", [
+BAD_FILES = [
     ("empty.json", b"", "file is empty"),
     ("random.bin", bytes(range(256)) * 64, "not a trace format"),
     ("text.txt", b"hello, this is not a trace\n", "not a trace format"),
@@ -54,7 +54,11 @@ def _write(tmp_path, name, data: bytes):
     ("nested_args.json", b'{"traceEvents": [{"ph": "X", "args": {"a": ' + b"[" * 100000 + b"]" * 100000 + b"}}]}", ""),
     ("badgzip.json.gz", b"\x1f\x8b\x08\x00" + os.urandom(64), "gzip"),
     ("invalid-utf8.json", b'{"traceEvents": [{"ph": "X", "name": "\xff\xfe"}]}', "not valid JSON"),
-])
+]
+
+
+# ids by file name: a 200 KB parameter in the test id would end up in PYTEST_CURRENT_TEST
+@pytest.mark.parametrize("name,data,problem", BAD_FILES, ids=[f[0] for f in BAD_FILES])
 def test_bad_files_give_one_line_errors(tmp_path, name, data, problem):
     path = _write(tmp_path, name, data)
     result = run_cli("summary", path, "--no-cache")

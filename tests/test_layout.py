@@ -24,6 +24,9 @@ def top_level(modules) -> set[str]:
     ("import tracekit.analysis", {"parsers", "tui", "textual", "collectors"}),
     ("import parsers.kineto", {"tracekit.analysis", "tracekit.taxonomy", "tracekit.api", "tui", "textual", "collectors"}),
     ("import tracekit", {"parsers", "tui", "textual", "collectors"}),
+    *[(f"import parsers.{name}", {"tracekit.analysis", "tracekit.taxonomy", "tracekit.api", "tui",
+                                  "textual", "collectors"})
+      for name in ("tensorrt", "nsys", "onnxruntime")],
 ])
 def test_dependency_direction(statement, forbidden):
     loaded = imported_after(statement)

@@ -31,20 +31,29 @@ def default_dir() -> Path:
     return Path(base) / "tracekit"
 
 
-def key(path: str | os.PathLike) -> str:
-    st = os.stat(path)
+def key(paths) -> str:
+    """Key for a trace read from one file, or from several (a TensorRT profile and the
+    layer-info and times files beside it): every file's size, mtime and edges count."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{FORMAT_VERSION}:{st.st_size}:{st.st_mtime_ns}".encode())
-    with open(path, "rb") as f:
-        h.update(f.read(_EDGE))
-        if st.st_size > _EDGE:
-            f.seek(max(_EDGE, st.st_size - _EDGE))
+    h.update(f"{FORMAT_VERSION}".encode())
+    for path in paths:
+        st = os.stat(path)
+        h.update(f":{os.path.abspath(path) if len(paths) > 1 else ''}:{st.st_size}:{st.st_mtime_ns}".encode())
+        with open(path, "rb") as f:
             h.update(f.read(_EDGE))
+            if st.st_size > _EDGE:
+                f.seek(max(_EDGE, st.st_size - _EDGE))
+                h.update(f.read(_EDGE))
     return h.hexdigest()
 
 
 def load(path, cache_dir=None) -> list[Trace] | None:
-    folder = Path(cache_dir or default_dir()) / key(path)
+    try:
+        folder = Path(cache_dir or default_dir()) / key(path)
+    except OSError:
+        return None
     index = folder / "index.json"
     try:
         entries = json.loads(index.read_text())

@@ -18,13 +18,15 @@ PROGRESS_MIN_BYTES = 32 << 20  # files this large take over ~1 s to normalize
 
 
 def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
-         cache_dir=None, progress: bool = False) -> Trace:
-    """Load one trace file (Kineto JSON, ...) as a :class:`Trace`.
+         cache_dir=None, progress: bool = False, layers=None) -> Trace:
+    """Load one trace file (Kineto JSON, Nsight SQLite, ONNX Runtime or TensorRT JSON).
 
-    An archive holding several traces (one per rank) raises :class:`TraceError`; use
+    ``layers`` names a TensorRT layer-info file when it is not beside the profile. An
+    archive holding several traces (one per rank) raises :class:`TraceError`; use
     :func:`load_all` for those.
     """
-    traces = load_all(path, taxonomy=taxonomy, cache=cache, cache_dir=cache_dir, progress=progress)
+    traces = load_all(path, taxonomy=taxonomy, cache=cache, cache_dir=cache_dir,
+                      progress=progress, layers=layers)
     if len(traces) != 1:
         raise TraceError(path, f"holds {len(traces)} traces (one per rank); "
                                "use tracekit.load_all()")
@@ -32,28 +34,32 @@ def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
 
 
 def load_all(paths, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
-             cache_dir=None, progress: bool = False) -> list[Trace]:
+             cache_dir=None, progress: bool = False, layers=None) -> list[Trace]:
     """Every trace in one or more files (tar archives of per-rank traces expand)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if isinstance(taxonomy, (str, os.PathLike)):
         taxonomy = Taxonomy.from_file(taxonomy)
     taxonomy = taxonomy or Taxonomy.default()
+    options = {"layers": os.fspath(layers)} if layers else {}
     out = []
     for path in paths:
-        for trace in _normalized(os.fspath(path), cache, cache_dir, progress):
+        for trace in _normalized(os.fspath(path), cache, cache_dir, progress, options):
             classify(trace, taxonomy)
             out.append(Trace(trace.ops, trace.kernels, trace.launches, trace.ranges, trace.meta))
     return out
 
 
-def _normalized(path: str, use_cache: bool, cache_dir, progress: bool):
+def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: dict):
     if not os.path.exists(path):
         raise TraceError(path, "no such file")
     if os.path.isdir(path):
         raise TraceError(path, "is a directory, not a trace file")
+    module = _detect(path)
+    # the result depends on every file the parser reads (TensorRT reads sibling files)
+    inputs = [path] + [f for f in _companions(module, path, options) if f != path]
     if use_cache:
-        cached = trace_cache.load(path, cache_dir)
+        cached = trace_cache.load(inputs, cache_dir)
         if cached is not None:
             for trace in cached:
                 for message in trace.meta.get("warnings", []):
@@ -62,37 +68,61 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool):
     show = progress and os.path.getsize(path) >= PROGRESS_MIN_BYTES
     with _progress(path, show) as report, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TraceWarning)
-        traces = _parse(path, report)
+        traces = _parse(module, path, report, options)
     messages = [str(w.message) for w in caught if issubclass(w.category, TraceWarning)]
     for trace in traces:
         trace.meta["warnings"] = messages
     for message in messages:
         warnings.warn(TraceWarning(message), stacklevel=3)
     if use_cache:
-        trace_cache.store(path, traces, cache_dir)
+        trace_cache.store(inputs, traces, cache_dir)
     return traces
 
 
-def _parse(path: str, report=None):
+def _detect(path: str):
     import parsers
     from parsers import _io
 
-    head = _io.read_head(path)
-    module = parsers.detect(head)
+    module = parsers.detect(_io.read_head(path))
     if module is None:
         raise TraceError(path, "not a trace format tracekit reads "
                                f"({', '.join(d for _, d in parsers.FORMATS)})")
+    return module
+
+
+def _companions(module, path: str, options: dict) -> list[str]:
+    find = getattr(module, "companions", None)
+    if find is None:
+        return []
     try:
-        return module.parse(path, progress=report)
+        found = find(path, **options)
+    except (OSError, TypeError, ValueError):
+        return []
+    files = found.values() if isinstance(found, dict) else found
+    return sorted({os.fspath(f) for f in files if f})
+
+
+def _parse(module, path: str, report, options: dict):
+    try:
+        return module.parse(path, progress=report, **options)
+    except TypeError as exc:
+        if options and "unexpected keyword" in str(exc):
+            raise TraceError(path, f"option {', '.join('--' + k for k in options)} does not "
+                                   f"apply to this file ({module.__name__.split('.')[-1]})") from None
+        raise _parser_bug(path, exc) from exc
     except MemoryError:
         raise TraceError(path, "not enough memory to load this trace") from None
     except TraceError:
         raise
     except Exception as exc:  # a parser bug on odd input must still name the file
-        if os.environ.get("TRACEKIT_DEBUG"):
-            raise
-        raise TraceError(path, f"could not be parsed ({type(exc).__name__}: {exc}); "
-                               "set TRACEKIT_DEBUG=1 for a traceback") from exc
+        raise _parser_bug(path, exc) from exc
+
+
+def _parser_bug(path: str, exc: Exception) -> Exception:
+    if os.environ.get("TRACEKIT_DEBUG"):
+        return exc
+    return TraceError(path, f"could not be parsed ({type(exc).__name__}: {exc}); "
+                            "set TRACEKIT_DEBUG=1 for a traceback")
 
 
 @contextmanager

@@ -8,11 +8,13 @@ import sys
 import warnings
 
 from tracekit.cli import fallback as fallback_cmd
+from tracekit.cli import fusion as fusion_cmd
 from tracekit.cli import summary as summary_cmd
 from tracekit.cli import taxonomy as taxonomy_cmd
 
 EXIT_USAGE = 2
-SUBCOMMANDS = {"summary": summary_cmd, "fallback": fallback_cmd, "taxonomy": taxonomy_cmd}
+SUBCOMMANDS = {"summary": summary_cmd, "fallback": fallback_cmd, "fusion": fusion_cmd,
+               "taxonomy": taxonomy_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:

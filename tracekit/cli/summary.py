@@ -25,6 +25,9 @@ def add_loading_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--taxonomy", metavar="FILE", help="TOML file extending/overriding the groups")
     p.add_argument("--no-cache", action="store_true", help="parse again, ignore the cache")
     p.add_argument("--cache-dir", metavar="DIR", help="cache folder (default ~/.cache/tracekit)")
+    p.add_argument("--layers", metavar="FILE",
+                   help="TensorRT layer info JSON (--exportLayerInfo) for a profile; "
+                        "default: <stem>.graph.json beside it")
 
 
 def _positive(text: str) -> int:
@@ -38,7 +41,8 @@ def load_traces(args):
     import tracekit
 
     return tracekit.load_all(args.paths, taxonomy=args.taxonomy, cache=not args.no_cache,
-                             cache_dir=args.cache_dir, progress=True)
+                             cache_dir=args.cache_dir, progress=True,
+                             layers=getattr(args, "layers", None))
 
 
 def run(args) -> int:

@@ -45,10 +45,6 @@ def classify(trace: Trace, taxonomy: Taxonomy | None = None) -> Trace:
     op_module = np.where(op_range >= 0, module_eff[np.maximum(op_range, 0)] if len(module_eff) else none, none)
     # formats without module ranges (ONNX node names "/model/layers.0/norm/Mul", NVTX
     # paths) carry the module path only: classify its components, innermost first
-    path_only = (op_module == none) & (op_range < 0)
-    if path_only.any():
-        by_path = _path_codes(ops["module"].array, taxonomy, code_of, none)
-        op_module = np.where(path_only, by_path, op_module)
     # the op's type where the parser gives one (ONNX op type, TRT layer type), else its name
     if len(ops):
         op_own = codes("ops", ops["name"].array)
@@ -57,6 +53,14 @@ def classify(trace: Trace, taxonomy: Taxonomy | None = None) -> Trace:
             op_own = np.where(typed, codes("ops", ops["op_type"].array), op_own)
     else:
         op_own = np.zeros(0, np.int64)
+    path_only = (op_module == none) & (op_range < 0)
+    if path_only.any():
+        by_path = _path_codes(ops["module"].array, taxonomy, code_of, none)
+        # a path is weaker evidence than a module range: it never turns a GEMM-based op
+        # (a Conv in ".../patch_embeddings", a MatMul in ".../norm") into something else
+        gemm_code = np.array([taxonomy.is_gemm(g) for g in order], bool)
+        own_is_gemm = (op_own != none) & gemm_code[np.maximum(op_own, 0)]
+        op_module = np.where(path_only & ~own_is_gemm, by_path, op_module)
     op_inherited = propagate_down(ops["parent"].to_numpy(), ops["depth"].to_numpy(), op_own, none)
     op_group = np.where(op_module != none, op_module,
                         np.where(op_inherited != none, op_inherited, code_of[OTHER]))

@@ -1,0 +1,760 @@
+"""TensorRT ``trtexec`` exports -> tracekit event model.
+
+One engine run is described by up to three JSON files, which trt-engine-explorer names
+``<engine>.profile.json``, ``<engine>.graph.json`` and ``<engine>.timing.json``:
+
+- ``--exportProfile``: ``[{"count": N}, {"name", "timeMs", "averageMs", "medianMs",
+  "percentage"}, ...]`` -- per-layer time summed over N profiled inferences;
+- ``--exportLayerInfo``: ``{"Layers": [...], "Bindings": [...]}`` -- each layer as a
+  detailed dict (``Name``, ``LayerType``, ``ParameterType``, ``Inputs``/``Outputs`` with
+  ``Format/Datatype`` and ``Dimensions``, ``Metadata`` naming the ONNX nodes fused into it,
+  ``Origin``, ``TacticName``, ``StreamId``) or, with ``layer_names_only`` verbosity, as
+  plain names;
+- ``--exportTimes``: one dict per inference (``startEnqMs`` ... ``latencyMs``).
+
+Any of the three may be given; the others are found beside it by name
+(``<stem>.profile.json``, ``<stem>.graph.json`` / ``.layer.json`` / ``.layers.json``,
+``<stem>.timing.json`` / ``.times.json``), or the layer info is named with ``layers=``.
+
+Model: one op per profiled layer (name = layer name), ``dur_ns = self_ns`` = the layer's
+average time per inference, laid end to end on a synthetic timeline in profile order
+(TensorRT profiles carry no timestamps and no per-kernel times, so there are no kernels).
+``op_type`` is what the taxonomy classifies: the GEMM-based ONNX op type when any fused node
+is GEMM-based, else the TensorRT layer type where it names one kind of op (Pooling, SoftMax,
+Shuffle, ...), else the first non-trivial fused node type (Q/DQ, Relu, Add, ...).
+``fused`` lists the ONNX nodes in the layer (from ``Metadata``, else from the layer name).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from parsers import _io
+from tracekit.model import FUSED_SEP, OPS, Trace, TraceError, TraceWarning, make_table
+
+SOURCE = "trt"
+PROVIDER = "TensorRT"
+TIME_BASIS = "trt_layer"
+FORMATS = {
+    "profile": "TensorRT trtexec profile JSON (--exportProfile)",
+    "layers": "TensorRT layer info JSON (--exportLayerInfo)",
+    "times": "TensorRT trtexec times JSON (--exportTimes)",
+}
+ROLES = ("profile", "layers", "times")
+# sibling file names: <stem><sep><kind>.json[.gz]
+KINDS = {
+    "profile": ("profile",),
+    "layers": ("graph", "layers", "layer", "layerinfo", "layer_info"),
+    "times": ("timing", "times"),
+}
+_FILE_NAME = re.compile(
+    r"^(?P<stem>.*?)(?P<sep>[._-]?)(?P<kind>profile|graph|layers|layer|layerinfo|layer_info|timing|times)"
+    r"(?P<ext>\.json(?:\.gz)?)$", re.IGNORECASE)
+TIMES_KEYS = ("startEnqMs", "endEnqMs", "startH2dMs", "endH2dMs", "startComputeMs",
+              "endComputeMs", "startD2hMs", "endD2hMs", "h2dMs", "computeMs", "d2hMs", "latencyMs")
+
+_BOM = b"\xef\xbb\xbf"
+_PROFILE_HEAD = re.compile(rb'\[\s*\{\s*"count"\s*:\s*\d')
+_TIMES_HEAD = re.compile(rb'\[\s*\{\s*"(?:' + b"|".join(k.encode() for k in TIMES_KEYS) + rb'|enqueueMs)"\s*:')
+_LAYERS_HEAD = re.compile(rb'\{\s*"(Layers|Bindings)"\s*:')
+
+# ---------------------------------------------------------------- ONNX op types
+# The parser must not import the taxonomy; this small local knowledge only chooses which
+# fused node names the layer's op_type (the taxonomy then decides the group).
+ONNX_OPS = frozenset("""
+Abs Acos Acosh Add AffineGrid And ArgMax ArgMin Asin Asinh Atan Atanh Attention AveragePool
+BatchNormalization Bernoulli BitCast BitShift BitwiseAnd BitwiseNot BitwiseOr BitwiseXor
+BlackmanWindow Cast CastLike CausalConvWithState Ceil Celu CenterCropPad Clip Col2Im Compress
+Concat ConcatFromSequence Constant ConstantOfShape Conv ConvInteger ConvTranspose Cos Cosh CumProd
+CumSum DFT DeformConv DepthToSpace DequantizeLinear Det Div Dropout DynamicQuantizeLinear Einsum
+Elu Equal Erf Exp Expand EyeLike Flatten Floor GRU Gather GatherElements GatherND Gelu Gemm
+GlobalAveragePool GlobalLpPool GlobalMaxPool Greater GreaterOrEqual GridSample GroupNormalization
+HammingWindow HannWindow HardSigmoid HardSwish Hardmax Identity If ImageDecoder
+InstanceNormalization IsInf IsNaN LRN LSTM LayerNormalization LeakyRelu Less LessOrEqual
+LinearAttention Log LogSoftmax Loop LpNormalization LpPool MatMul MatMulInteger Max MaxPool
+MaxRoiPool MaxUnpool Mean MeanVarianceNormalization MelWeightMatrix Min Mish Mod Mul Multinomial
+Neg NegativeLogLikelihoodLoss NonMaxSuppression NonZero Not OneHot Optional OptionalGetElement
+OptionalHasElement Or PRelu Pad Pow QLinearConv QLinearMatMul QuantizeLinear RMSNormalization RNN
+RandomNormal RandomNormalLike RandomUniform RandomUniformLike Range Reciprocal ReduceL1 ReduceL2
+ReduceLogSum ReduceLogSumExp ReduceMax ReduceMean ReduceMin ReduceProd ReduceSum ReduceSumSquare
+RegexFullMatch Relu Reshape Resize ReverseSequence RoiAlign RotaryEmbedding Round STFT Scan Scatter
+ScatterElements ScatterND Selu SequenceAt SequenceConstruct SequenceEmpty SequenceErase
+SequenceInsert SequenceLength SequenceMap Shape Shrink Sigmoid Sign Sin Sinh Size Slice Softmax
+SoftmaxCrossEntropyLoss Softplus Softsign SpaceToDepth Split SplitToSequence Sqrt Squeeze
+StringConcat StringNormalizer StringSplit Sub Sum SwiGLU Swish Tan Tanh TensorScatter
+TfIdfVectorizer ThresholdedRelu Tile TopK Transpose Trilu Unique Unsqueeze Upsample Where Xor
+FusedConv FusedGemm FusedMatMul QGemm MatMulNBits MultiHeadAttention GroupQueryAttention
+PackedAttention PackedMultiHeadAttention DecoderMaskedMultiHeadAttention QAttention NhwcConv
+GemmFastGelu DynamicQuantizeMatMul MatMulIntegerToFloat SkipLayerNormalization
+SimplifiedLayerNormalization SkipSimplifiedLayerNormalization EmbedLayerNormalization BiasGelu
+FastGelu QuickGelu BiasAdd BiasSplitGelu SkipGroupNorm GroupNorm QLinearAdd QLinearMul
+QLinearSigmoid QLinearAveragePool QLinearGlobalAveragePool QLinearConcat QLinearLeakyRelu
+QLinearSoftmax EfficientNMS_TRT BatchedNMS_TRT BatchedNMSDynamic_TRT RoIAlign_TRT
+""".split())
+# other spellings of the same ops (aten / TensorFlow node names), lower case -> ONNX type
+_ALIASES = {
+    "linear": "Gemm", "addmm": "Gemm", "mm": "MatMul", "bmm": "MatMul", "baddbmm": "MatMul",
+    "conv1d": "Conv", "conv2d": "Conv", "conv3d": "Conv", "convolution": "Conv",
+    "depthwiseconv2dnative": "Conv", "conv_transpose1d": "ConvTranspose",
+    "conv_transpose2d": "ConvTranspose", "conv_transpose3d": "ConvTranspose",
+    "conv2dbackpropinput": "ConvTranspose", "scaled_dot_product_attention": "Attention",
+    "sdpa": "Attention", "batchmatmulv2": "MatMul", "batchmatmul": "MatMul",
+    "biasadd": "Add", "addv2": "Add", "relu6": "Clip", "clamp": "Clip", "hardtanh": "Clip",
+    "layer_norm": "LayerNormalization", "batch_norm": "BatchNormalization",
+    "fusedbatchnorm": "BatchNormalization", "fusedbatchnormv3": "BatchNormalization",
+    "group_norm": "GroupNormalization", "rms_norm": "RMSNormalization", "silu": "Swish",
+    "embedding": "Gather", "view": "Reshape", "permute": "Transpose", "cat": "Concat",
+    "max_pool2d": "MaxPool", "avg_pool2d": "AveragePool", "maxpool2d": "MaxPool",
+    "adaptive_avg_pool2d": "GlobalAveragePool", "upsample_nearest2d": "Resize",
+    "upsample_bilinear2d": "Resize", "interpolate": "Resize", "realdiv": "Div",
+    "conv2dtranspose": "ConvTranspose",
+}
+_BY_LOWER = {t.lower(): t for t in ONNX_OPS}
+_BY_LOWER.update(_ALIASES)
+# GEMM-based ONNX op types (a local copy of the taxonomy's GEMM / Convolution / Attention
+# op names, kept here because parsers do not import the taxonomy)
+GEMM_ONNX = frozenset("""
+Conv ConvTranspose ConvInteger QLinearConv DeformConv NhwcConv FusedConv CausalConvWithState
+MatMul MatMulInteger QLinearMatMul MatMulNBits FusedMatMul DynamicQuantizeMatMul
+MatMulIntegerToFloat Gemm FusedGemm QGemm GemmFastGelu Einsum Attention LinearAttention
+MultiHeadAttention GroupQueryAttention PackedAttention PackedMultiHeadAttention
+DecoderMaskedMultiHeadAttention QAttention
+""".split())
+# fused nodes that do not say what a layer computes (shape plumbing, constants, Q/DQ)
+TRIVIAL_ONNX = frozenset("""
+Identity Constant ConstantOfShape Shape Size Reshape Squeeze Unsqueeze Flatten QuantizeLinear
+DequantizeLinear Cast CastLike
+""".split())
+# TensorRT layer types that implement GEMMs (engine-graph LayerType and ILayer kinds)
+_GEMM_LAYER = re.compile(r"conv|gemm|matrixmultiply|matmul|fullyconnected|attention|mha|einsum",
+                         re.IGNORECASE)
+# layer types that implement many different ops: their fused ONNX nodes say more
+_GENERIC_LAYER = re.compile(
+    r"^(reformat|noop|no_op|elementwise|scale|unary|activation|constant|tensorrt|unknown|signal|wait"
+    r"|fusion|kgen|foreignnode|identity|cast)$|pointwise|myelin|plugin", re.IGNORECASE)
+
+_TRAILING_NUMBER = re.compile(r"(?:_+\d+)+$")
+_REFORMAT_NAME = re.compile(r"^Reformatting CopyNode for (?:Input|Output) Tensor \d+ to ", re.DOTALL)
+_FOREIGN = re.compile(r"\{ForeignNode\[(.*?)\]\}", re.DOTALL)
+_PWN = re.compile(r"PWN\(([^()]*)\)")
+_UNNAMED = re.compile(r"^\(Unnamed Layer\* ?\d+\) \[([^\]]+)\]$")
+_TRT_SHUFFLE = re.compile(r"^(copied_)?(un)?squeeze(_node)?_(after|before)_|^reshape_(after|before)_"
+                          r"|^shuffle_(between|after|before)_")
+_WEIGHTS = re.compile(r"(?:^| \+ )([A-Za-z_][\w.]*?)\.weight(?: \+ |$)")
+_META_SPLIT = re.compile("[\x1e\x1f]")
+_ONNX_LAYER = "ONNX Layer: "
+_PRECISIONS = [
+    ("BF16", r"BF16|BFloat16"), ("FP8", r"FP8|E4M3|E5M2"), ("FP4", r"FP4|E2M1"),
+    ("FP16", r"FP16|Half"), ("FP32", r"FP32|Float"), ("FP64", r"FP64|Double"),
+    ("INT4", r"Int4"), ("UINT8", r"UInt8"), ("INT8", r"Int8"), ("INT32", r"Int32"),
+    ("INT64", r"Int64"), ("BOOL", r"Bool"),
+]
+_PRECISION_RE = [(p, re.compile(rf"(?<![A-Za-z0-9])(?:{rx})(?![A-Za-z0-9])", re.IGNORECASE)) for p, rx in _PRECISIONS]
+_TOTAL_NAMES = ("total", "[total]", "total time", "totals")
+
+
+# ---------------------------------------------------------------- detection
+
+def sniff(head: bytes) -> bool:
+    """A trtexec profile (``[{"count": N}, ...``), layer info (``{"Layers": ...``) or times
+    array (``[{"startEnqMs": ...``). Chrome/Kineto and ONNX Runtime JSON never start so."""
+    return kind_of(head) is not None
+
+
+def kind_of(head: bytes) -> str | None:
+    """"profile", "layers", "times" or None, from a file's first bytes."""
+    text = head.removeprefix(_BOM)
+    text = text.lstrip(b" \t\r\n")
+    if _PROFILE_HEAD.match(text):
+        return "profile"
+    if _TIMES_HEAD.match(text):
+        return "times"
+    m = _LAYERS_HEAD.match(text)
+    if m and (m.group(1) == b"Layers" or b'"Layers"' in text):
+        return "layers"
+    return None
+
+
+def companions(path, layers=None, kind: str | None = None) -> dict[str, str | None]:
+    """The files one engine run is read from: {"profile", "layers", "times"} -> path or None.
+
+    ``path`` fills the role its content says; the others are found beside it by name;
+    ``layers`` (``--layers FILE``) names the layer info explicitly. Also what a cache should
+    hash besides ``path`` (a sibling written later changes the result)."""
+    path = os.fspath(path)
+    if kind is None:
+        kind = kind_of(_io.read_head(path))
+    files: dict[str, str | None] = {role: None for role in ROLES}
+    if kind in files:
+        files[kind] = path
+    if layers is not None:
+        files["layers"] = os.fspath(layers)
+    m = _FILE_NAME.match(os.path.basename(path))
+    if m:
+        folder = os.path.dirname(path)
+        stem, sep = m.group("stem"), m.group("sep")
+        for role in ROLES:
+            if files[role] is not None:
+                continue
+            for k in KINDS[role]:
+                for ext in (".json", ".json.gz"):
+                    candidate = os.path.join(folder, f"{stem}{sep}{k}{ext}")
+                    if os.path.isfile(candidate) and not _same(candidate, path):
+                        files[role] = candidate
+                        break
+                if files[role]:
+                    break
+    return files
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- parse
+
+def parse(path, progress=None, layers=None) -> list[Trace]:
+    """One Trace for the engine run ``path`` belongs to (profile, layer info or times file).
+
+    ``layers`` names the layer-info file (``--layers FILE``) instead of the sibling found by
+    name. ``progress(stage, done, total)``, if given, is told when tables are built."""
+    path = os.fspath(path)
+    data = _io.read_bytes(path)
+    kind = kind_of(data[: 1 << 16])
+    if kind is None:
+        raise TraceError(path, "not a TensorRT trtexec export (expected a profile "
+                               "[{\"count\": N}, ...], layer info {\"Layers\": ...} or times array)")
+    files = companions(path, layers=layers, kind=kind)
+    messages: list[str] = []
+    notes: list[str] = []
+
+    def warn(message: str) -> None:
+        messages.append(message)
+        warnings.warn(TraceWarning(message), stacklevel=3)
+
+    def read(role: str, reader):
+        """The role's file read by ``reader``; a broken sibling found by name is skipped with a
+        warning, the file asked for (``path``, ``layers=``) raises."""
+        file = files[role]
+        if file is None:
+            return None
+        asked = file == path or (role == "layers" and layers is not None)
+        try:
+            return reader(file, data if file == path else None, warn)
+        except TraceError as exc:
+            if asked:
+                raise
+            warn(f"{path}: ignoring {role} file beside it ({exc})")
+            files[role] = None
+            return None
+
+    profile = read("profile", _read_profile)
+    info = read("layers", _read_layers)
+    times = read("times", _read_times)
+
+    if profile is not None:
+        names = profile["names"]
+        avg_ms = profile["avg_ms"]
+    elif info is not None:
+        names = [layer["Name"] for layer in info["layers"]]
+        avg_ms = [0.0] * len(names)
+        warn(f"{path}: no per-layer times: TensorRT layer info without its profile "
+             f"({_expected(path, 'profile')}); {len(names)} layers load with zero time")
+    else:
+        names, avg_ms = [], []
+        warn(f"{path}: per-inference times only; no per-layer profile or layer info found "
+             f"beside it ({_expected(path, 'profile')})")
+    if profile is not None and info is None:
+        warn(f"{path}: no layer info ({_expected(path, 'layers')}); layer types, precisions "
+             "and fused ONNX nodes come from layer names only (pass --layers FILE)")
+
+    details = _join(names, info, path, warn)
+    if progress is not None:
+        progress("attribute", 0, 1)
+    ops = _ops_table(names, avg_ms, details)
+    meta = _meta(path, kind, files, profile, info, times, details, ops, notes)
+    meta["warnings"] = messages
+    return [Trace(ops=ops, meta=meta)]
+
+
+def _expected(path: str, role: str) -> str:
+    m = _FILE_NAME.match(os.path.basename(path))
+    if not m:
+        return f"no <stem>.{KINDS[role][0]}.json: the file name has no .profile/.graph/.timing part"
+    names = " / ".join(f"{m.group('stem')}{m.group('sep')}{k}.json" for k in KINDS[role])
+    return f"looked for {names}"
+
+
+# ---------------------------------------------------------------- reading the files
+
+def _decode(data: bytes, path: str, what: str):
+    """The JSON document; for an array cut off mid-way, its complete elements (with a
+    warning flag). Anything else that is not JSON is a TraceError."""
+    data = data.removeprefix(_BOM)
+    try:
+        return orjson.loads(data), False
+    except orjson.JSONDecodeError as exc:
+        error = exc
+    except RecursionError:  # pragma: no cover - orjson limits depth itself
+        raise TraceError(path, "JSON is nested too deeply") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
+    body = text.strip()
+    cut = "end of data" in str(error) or getattr(error, "pos", -1) >= len(text.rstrip())
+    if cut and body.startswith("["):
+        items = _array_prefix(text)
+        if not items:
+            raise TraceError(path, f"{what} is cut off before its first complete entry")
+        return items, True
+    if cut and body.startswith("{"):
+        raise TraceError(path, f"{what} JSON is cut off ({_short(error)})")
+    raise TraceError(path, f"not valid JSON ({_short(error)})")
+
+
+def _array_prefix(text: str) -> list:
+    """Complete elements of a JSON array that is cut off."""
+    decoder = json.JSONDecoder()
+    i = text.index("[") + 1
+    n = len(text)
+    items = []
+    while i < n:
+        c = text[i]
+        if c in " \t\r\n,":
+            i += 1
+            continue
+        if c == "]":
+            break
+        try:
+            value, i = decoder.raw_decode(text, i)
+        except (ValueError, RecursionError):
+            break
+        items.append(value)
+    return items
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _read_profile(path: str, data: bytes | None, warn) -> dict:
+    doc, truncated = _decode(_io.read_bytes(path) if data is None else data, path, "profile")
+    if not isinstance(doc, list) or not doc or not isinstance(doc[0], dict) or "count" not in doc[0]:
+        raise TraceError(path, 'not a TensorRT profile: expected a JSON array starting with {"count": N}')
+    count = doc[0]["count"]
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise TraceError(path, f"profile 'count' is {count!r}, not a number of inferences")
+    names: list[str] = []
+    avg: list[float] = []
+    median: list[float] = []
+    sections = 1
+    extra = 0
+    for i, entry in enumerate(doc[1:], 1):
+        if not isinstance(entry, dict):
+            raise TraceError(path, f"profile entry {i} is not an object")
+        if "name" not in entry:
+            if "count" in entry:
+                sections += 1
+                break  # a second profile section: reading both would count layers twice
+            extra += 1
+            continue
+        name = entry["name"]
+        if not isinstance(name, str):
+            raise TraceError(path, f"profile entry {i}: 'name' is not a string")
+        ms = _number(entry.get("averageMs"))
+        if ms is None and "averageMs" not in entry:
+            total = _number(entry.get("timeMs"))
+            ms = total / count if total is not None and count else None
+        if ms is None:
+            raise TraceError(path, f"profile entry {i} ({name[:80]!r}) has no numeric averageMs")
+        if ms < 0:
+            raise TraceError(path, f"profile entry {i} ({name[:80]!r}) has a negative time")
+        names.append(name)
+        avg.append(ms)
+        median.append(_number(entry.get("medianMs")) or 0.0)
+    total_ms = None
+    if names and names[-1].strip().lower() in _TOTAL_NAMES:
+        rest = sum(avg[:-1])
+        if abs(avg[-1] - rest) <= max(1e-3, 0.01 * rest):  # a summary line, not a layer
+            total_ms = avg.pop()
+            names.pop()
+            median.pop()
+    if not names:
+        raise TraceError(path, "profile is cut off before its first complete layer entry"
+                         if truncated else "profile holds no layer timings")
+    if truncated:
+        warn(f"{path}: profile is cut off; read {len(names)} layers up to the cut")
+    if sections > 1:
+        warn(f"{path}: profile holds more than one section (another {{\"count\"}} entry); "
+             "read the first only")
+    return {"path": path, "count": count, "names": names, "avg_ms": avg, "median_ms": median,
+            "truncated": truncated, "total_ms": total_ms, "extra_entries": extra}
+
+
+def _read_layers(path: str, data: bytes | None, warn) -> dict:
+    doc, _ = _decode(_io.read_bytes(path) if data is None else data, path, "layer info")
+    if not isinstance(doc, dict) or not isinstance(doc.get("Layers"), list):
+        raise TraceError(path, "not TensorRT layer info: expected an object with a 'Layers' list")
+    layers = []
+    detailed = 0
+    for i, layer in enumerate(doc["Layers"]):
+        if isinstance(layer, str):
+            layers.append({"Name": layer})
+        elif isinstance(layer, dict):
+            if not isinstance(layer.get("Name"), str):
+                raise TraceError(path, f"layer {i} has no 'Name' string")
+            layers.append(layer)
+            detailed += 1
+        else:
+            raise TraceError(path, f"layer {i} is neither a name nor an object")
+    bindings = doc.get("Bindings")
+    bindings = [b for b in bindings if isinstance(b, str)] if isinstance(bindings, list) else []
+    verbosity = "detailed" if detailed else "layer_names_only"
+    return {"path": path, "layers": layers, "bindings": bindings, "verbosity": verbosity}
+
+
+def _read_times(path: str, data: bytes | None, warn) -> dict:
+    doc, truncated = _decode(_io.read_bytes(path) if data is None else data, path, "times")
+    if not isinstance(doc, list) or not all(isinstance(x, dict) for x in doc):
+        raise TraceError(path, "not TensorRT times: expected a JSON array of per-inference objects")
+    if truncated:
+        warn(f"{path}: times file is cut off; read {len(doc)} inferences up to the cut")
+
+    def column(key):
+        values = [_number(x.get(key)) for x in doc]
+        return np.array([v for v in values if v is not None], dtype=float)
+
+    def stats(values, full=False):
+        if not len(values):
+            return None
+        out = {"mean": float(values.mean()), "median": float(np.median(values))}
+        if full:
+            out.update(min=float(values.min()), max=float(values.max()),
+                       p90=float(np.percentile(values, 90)), p99=float(np.percentile(values, 99)))
+        return out
+
+    latency = column("latencyMs")
+    enq = np.array([_number(x.get("endEnqMs")) - _number(x.get("startEnqMs")) for x in doc
+                    if _number(x.get("endEnqMs")) is not None and _number(x.get("startEnqMs")) is not None],
+                   dtype=float)
+    starts = column("startH2dMs")
+    starts = starts if len(starts) else column("startComputeMs")
+    ends = column("endD2hMs")
+    ends = ends if len(ends) else column("endComputeMs")
+    span = float(ends.max() - starts.min()) if len(starts) and len(ends) else None
+    return {
+        "path": path, "iterations": len(doc), "truncated": truncated,
+        "latency_ms": stats(latency, full=True), "compute_ms": stats(column("computeMs"), full=True),
+        "h2d_ms": stats(column("h2dMs")), "d2h_ms": stats(column("d2hMs")),
+        "enqueue_ms": stats(enq), "span_ms": span,
+        "throughput_per_s": (len(doc) / span * 1e3) if span else None,
+    }
+
+
+# ---------------------------------------------------------------- layers
+
+def _join(names: list[str], info: dict | None, path: str, warn) -> list[dict]:
+    """Layer-info entry per profiled layer, matched by name (in order where names repeat)."""
+    if info is None:
+        return [_describe(name, None) for name in names]
+    by_name: dict[str, list[dict]] = {}
+    for layer in info["layers"]:
+        by_name.setdefault(layer["Name"], []).append(layer)
+    out = []
+    missing = 0
+    for name in names:
+        hits = by_name.get(name)
+        layer = hits.pop(0) if hits else None
+        missing += layer is None
+        out.append(_describe(name, layer))
+    left = [layer for rest in by_name.values() for layer in rest
+            if str(layer.get("LayerType", "")).lower() not in ("signal", "wait", "constant")
+            and not re.search(r"\[profile \d+\]", layer["Name"])]
+    if names and missing == len(names):
+        warn(f"{path}: none of the {len(names)} profiled layers is in the layer info "
+             f"{info['path']}; is it from another engine?")
+    elif missing:
+        warn(f"{path}: {missing} of {len(names)} profiled layers are not in the layer info "
+             f"{info['path']}")
+    if left and missing < len(names):
+        warn(f"{path}: {len(left)} layers of the layer info {info['path']} are not in the profile")
+    return out
+
+
+def node_type(name: str) -> str:
+    """ONNX op type a node name encodes, or "": '/model/layers.0/attn/MatMul_1' -> 'MatMul',
+    'Conv_9' -> 'Conv', 'node_Conv_0' / 'node_linear_2' -> 'Conv' / 'Gemm'."""
+    last = name.rsplit("/", 1)[-1].strip()
+    base = _TRAILING_NUMBER.sub("", last)
+    if base in ONNX_OPS:
+        return base
+    low = base.lower()
+    for prefix in ("node_of_", "node_"):
+        if low.startswith(prefix):
+            low = low[len(prefix):]
+            break
+    return _BY_LOWER.get(low, "")
+
+
+def metadata_nodes(metadata) -> list[str]:
+    """ONNX node names in a layer's ``Metadata``: "[ONNX Layer: a]\\x1f[ONNX Layer: b]"."""
+    if isinstance(metadata, list):
+        metadata = "\x1f".join(str(m) for m in metadata)
+    if not isinstance(metadata, str):
+        return []
+    out = []
+    for part in _META_SPLIT.split(metadata):
+        at = part.find(_ONNX_LAYER)
+        if at < 0:
+            continue
+        node = part[at + len(_ONNX_LAYER):].strip()
+        node = node.removesuffix("]")
+        if node:
+            out.append(node)
+    return out
+
+
+def name_nodes(name: str) -> tuple[list[str], bool, str]:
+    """ONNX node names a layer name lists, whether the list is partial (Myelin
+    ``{ForeignNode[first...last]}``) and a layer-type hint from the name."""
+    if _REFORMAT_NAME.match(name):
+        return [], False, "Reformat"
+    if _TRT_SHUFFLE.match(name):
+        return [], False, "Shuffle"
+    partial = False
+    foreign: list[str] = []
+
+    def take(m):
+        nonlocal partial
+        partial = True
+        foreign.extend(p for part in m.group(1).split("...") for p in part.split(" + "))
+        return ""
+
+    s = _FOREIGN.sub(take, name)
+    previous = None
+    while previous != s:  # PWN(PWN(a), b) -> a + b
+        previous = s
+        s = _PWN.sub(lambda m: " + ".join(m.group(1).split(", ")), s)
+    hint = ""
+    nodes = []
+    for token in foreign + s.split(" + "):
+        token = token.strip()
+        if not token:
+            continue
+        unnamed = _UNNAMED.match(token)
+        if unnamed:
+            hint = hint or unnamed.group(1)
+            continue
+        if node_type(token):
+            nodes.append(token)
+    if partial and not hint:
+        hint = "Myelin"
+    return nodes, partial, hint
+
+
+def choose_op(layer_type: str, types: list[str]) -> tuple[str, int]:
+    """(op_type, main node index or -1) by the rule: GEMM-based fused node type, else an
+    informative layer type, else the first non-trivial fused node type."""
+    for i, t in enumerate(types):
+        if t in GEMM_ONNX:
+            return t, i
+    known = [i for i, t in enumerate(types) if t]
+    nontrivial = [i for i in known if types[i] not in TRIVIAL_ONNX]
+    main = nontrivial[0] if nontrivial else (known[0] if known else -1)
+    if layer_type and _GEMM_LAYER.search(layer_type):
+        return layer_type, -1  # the layer's GEMM is not among the listed nodes
+    if layer_type and (main < 0 or not _GENERIC_LAYER.search(layer_type)):
+        return layer_type, main
+    if main >= 0:
+        return types[main], main
+    return layer_type, -1
+
+
+def precision_of(fmt) -> str:
+    """'Channel major FP16 format where channel % 8 == 0' -> 'FP16'; 'Half' -> 'FP16'."""
+    if not isinstance(fmt, str):
+        return ""
+    for precision, rx in _PRECISION_RE:
+        if rx.search(fmt):
+            return precision
+    return ""
+
+
+def _tensors(layer: dict, key: str) -> list[dict]:
+    value = layer.get(key)
+    return [t for t in value if isinstance(t, dict)] if isinstance(value, list) else []
+
+
+def _describe(name: str, layer: dict | None) -> dict:
+    layer = layer or {}
+    layer_type = str(layer.get("LayerType") or "")
+    if "Metadata" in layer:
+        nodes = metadata_nodes(layer.get("Metadata"))
+        partial, hint = False, ""
+        from_names = False
+        if not nodes:
+            nodes, partial, hint = name_nodes(name)
+            from_names = True
+    else:
+        nodes, partial, hint = name_nodes(name)
+        from_names = True
+    types = [node_type(n) for n in nodes]
+    op_type, main = choose_op(layer_type or hint, types)
+    module = ""
+    if main >= 0 and "/" in nodes[main].strip("/"):
+        module = nodes[main].rsplit("/", 1)[0]
+    elif main >= 0 or (op_type and _GEMM_LAYER.search(op_type)):
+        # old exporters name nodes "Conv_9"; the weights the layer name lists keep the
+        # module's dotted path: "layer1.0.conv2.weight + QuantizeLinear_32 + Conv_34"
+        weights = _WEIGHTS.search(name)
+        module = weights.group(1) if weights else ""
+    inputs, outputs = _tensors(layer, "Inputs"), _tensors(layer, "Outputs")
+    in_formats = [str(t.get("Format/Datatype", "")) for t in inputs]
+    out_formats = [str(t.get("Format/Datatype", "")) for t in outputs]
+    # trt-engine-explorer's convention: a layer runs in its first input's precision
+    precision = next((p for p in map(precision_of, in_formats + out_formats) if p), "")
+    stream = layer.get("StreamId")
+    return {
+        "layer_type": layer_type, "parameter_type": str(layer.get("ParameterType") or ""),
+        "origin": str(layer.get("Origin") or ""), "tactic": str(layer.get("TacticName") or ""),
+        "nodes": nodes, "node_types": types, "partial": partial, "from_names": from_names,
+        "main": main, "op_type": op_type, "module": module, "precision": precision,
+        "in_formats": in_formats, "out_formats": out_formats,
+        "shapes": _dims(inputs), "dtypes": json.dumps([precision_of(f) for f in in_formats]) if inputs else "",
+        "stream": int(stream) if isinstance(stream, int) and not isinstance(stream, bool) else 0,
+    }
+
+
+def _dims(tensors: list[dict]) -> str:
+    dims = [t.get("Dimensions") for t in tensors]
+    if not dims:
+        return ""
+    return json.dumps(dims, separators=(",", ":"))
+
+
+def _ops_table(names, avg_ms, details):
+    n = len(names)
+    dur = np.rint(np.asarray(avg_ms, dtype=float) * 1e6).astype(np.int64) if n else np.zeros(0, np.int64)
+    ts = np.concatenate([[0], np.cumsum(dur)[:-1]]).astype(np.int64) if n else np.zeros(0, np.int64)
+    columns = {
+        "op_type": [d["op_type"] for d in details],
+        "fused": [FUSED_SEP.join(d["nodes"]) for d in details],
+        "precision": [d["precision"] for d in details],
+        "module": [d["module"] for d in details],
+    }
+    ops = make_table(
+        OPS, n, name=_cat(names), ts_ns=ts, dur_ns=dur, self_ns=dur.copy(),
+        pid=np.zeros(n, np.int64), tid=np.array([d["stream"] for d in details], np.int64),
+        parent=np.full(n, -1, np.int64), depth=np.zeros(n, np.int32),
+        module=_cat(columns["module"]), shapes=_cat([d["shapes"] for d in details]),
+        dtypes=_cat([d["dtypes"] for d in details]), provider=_cat([PROVIDER] * n),
+        source=_cat([SOURCE] * n), op_type=_cat(columns["op_type"]),
+        fused=_cat(columns["fused"]), precision=_cat(columns["precision"]),
+    )
+    return ops
+
+
+def _cat(values: list[str]) -> pd.Categorical:
+    return pd.Categorical(np.asarray(values, dtype=object) if values else np.zeros(0, object))
+
+
+# ---------------------------------------------------------------- metadata
+
+def _meta(path, kind, files, profile, info, times, details, ops, notes) -> dict:
+    dur = ops["dur_ns"].to_numpy()
+    meta: dict = {
+        "source": SOURCE, "format": FORMATS[kind], "path": path, "time_basis": TIME_BASIS,
+        "steps": [], "files": dict(files), "layers": len(details),
+    }
+    if profile is not None:
+        meta["profile_iterations"] = profile["count"]
+        meta["truncated"] = profile["truncated"]
+        meta["profile_total_ms"] = float(sum(profile["avg_ms"]))
+        if profile["total_ms"] is not None:
+            meta["profile_total_line_ms"] = profile["total_ms"]
+        meta["profile_median_total_ms"] = float(sum(profile["median_ms"]))
+    meta["layer_info"] = info["verbosity"] if info is not None else None
+    if info is not None:
+        meta["bindings"] = info["bindings"]
+    if any(not d["from_names"] for d in details):
+        meta["node_lists"] = "metadata"
+    elif any(d["nodes"] for d in details):
+        meta["node_lists"] = "layer_names"
+    else:
+        meta["node_lists"] = "none"
+    by_precision: dict[str, int] = {}
+    gemm_precision: dict[str, int] = {}
+    for d, ns in zip(details, dur):
+        key = d["precision"] or "unknown"
+        by_precision[key] = by_precision.get(key, 0) + int(ns)
+        if d["op_type"] in GEMM_ONNX or (d["op_type"] and _GEMM_LAYER.search(d["op_type"])):
+            gemm_precision[key] = gemm_precision.get(key, 0) + int(ns)
+    meta["precisions"] = by_precision
+    ranked = gemm_precision or by_precision
+    meta["precision"] = max(ranked, key=ranked.get) if ranked else None
+    if times is not None:
+        meta["timing"] = times
+        median = (times.get("latency_ms") or {}).get("median")
+        if median and profile is not None:
+            notes.append(
+                f"per-layer times add up to {meta['profile_total_ms']:.4f} ms per inference; "
+                f"the median end-to-end latency is {median:.4f} ms (layer profiling adds "
+                "synchronization overhead per layer)")
+    meta["devices"] = _devices(files, path)
+    meta["trt_layers"] = {
+        "layer_type": [d["layer_type"] for d in details],
+        "parameter_type": [d["parameter_type"] for d in details],
+        "origin": [d["origin"] for d in details],
+        "tactic": [d["tactic"] for d in details],
+        "node_types": [FUSED_SEP.join(d["node_types"]) for d in details],
+        "main_node": [d["main"] for d in details],
+        "partial_nodes": [d["partial"] for d in details],
+        "in_formats": [FUSED_SEP.join(d["in_formats"]) for d in details],
+        "out_formats": [FUSED_SEP.join(d["out_formats"]) for d in details],
+    }
+    meta["notes"] = notes
+    return meta
+
+
+def _devices(files: dict, path: str) -> list[dict]:
+    """GPU names from trt-engine-explorer's device metadata beside the files, if any:
+    ``<stem>.metadata.json`` (a list of devices) or ``<stem>.profile.metadata.json``."""
+    base = files.get("profile") or path
+    m = _FILE_NAME.match(os.path.basename(base))
+    if not m:
+        return []
+    folder, stem = os.path.dirname(base), m.group("stem")
+    for name in (f"{stem}.metadata.json", f"{stem}.profile.metadata.json"):
+        candidate = Path(folder) / name
+        if not candidate.is_file():
+            continue
+        try:
+            doc = orjson.loads(candidate.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            continue
+        if isinstance(doc, dict):
+            doc = doc.get("device_information")
+            doc = [doc] if isinstance(doc, dict) else doc
+        if isinstance(doc, list):
+            return [{"id": i, "name": str(d.get("Name") or d.get("name") or "")}
+                    for i, d in enumerate(doc) if isinstance(d, dict)]
+    return []

@@ -1,0 +1,288 @@
+"""What TensorRT fused, and what non-GEMM time survived fusion (issue 3, part 5).
+
+Reads a classified TensorRT trace (``tracekit.load`` of a trtexec profile / layer info):
+each op is one engine layer, ``fused`` lists the ONNX nodes TensorRT put into it and
+``meta["trt_layers"]`` keeps the layer types, origins, formats and the fused nodes' op
+types. From those:
+
+- the **fusion rate**: the share of non-GEMM ONNX nodes that run inside another layer --
+  one that holds more than one node, or a GEMM layer whose main op is another node;
+- which non-GEMM op types were fused into GEMM layers and which into non-GEMM layers;
+- reformat layers (layout / precision conversions TensorRT inserted) and their time;
+- time by layer precision;
+- given the ONNX model, which of its nodes appear in no layer (TensorRT removed them).
+
+Imports the model and the taxonomy only (never a parser); ``onnx`` is imported lazily.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+
+from tracekit.model import FUSED_SEP, Trace, TraceError
+from tracekit.taxonomy import Taxonomy
+
+REFORMAT_NAME = re.compile(r"^Reformatting CopyNode for (?:Input|Output) Tensor \d+ to ")
+UNKNOWN_TYPE = "(unknown)"
+ONNX_MISSING = "the 'onnx' package is not installed (pip install onnx); removed nodes not computed"
+
+
+def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = None) -> dict:
+    """JSON-ready dict: fusion rate and fused op types, reformats, precision, removed nodes."""
+    if trace.meta.get("source") != "trt":
+        raise TraceError(trace.meta.get("path", "?"),
+                         f"fusion analysis reads TensorRT traces; this is a "
+                         f"{trace.meta.get('source', 'unknown')} trace")
+    taxonomy = taxonomy or Taxonomy.default()
+    layers = _layers(trace)
+    model = _onnx_nodes(onnx_model) if onnx_model is not None else None
+    model_types = {name: op for name, op in (model or {}).get("nodes", []) if name}
+
+    def gemm_type(op_type: str) -> bool:
+        group = taxonomy.classify("ops", op_type) if op_type else ""
+        return bool(group) and taxonomy.is_gemm(group)
+
+    # every ONNX node a layer names, with where it went
+    seen: dict[str, dict] = {}
+    for i, layer in enumerate(layers):
+        for j, node in enumerate(layer["nodes"]):
+            op_type = model_types.get(node) or layer["node_types"][j] or ""
+            entry = seen.setdefault(node, {"type": "", "layers": []})
+            entry["type"] = entry["type"] or op_type
+            entry["layers"].append(i)
+    fused_gemm, fused_other, standalone = Counter(), Counter(), Counter()
+    fused_names: set[str] = set()
+    gemm_nodes = 0
+    for node, entry in seen.items():
+        op_type = entry["type"]
+        if gemm_type(op_type):
+            gemm_nodes += 1
+            continue
+        label = op_type or UNKNOWN_TYPE
+        into = []
+        for i in entry["layers"]:
+            layer = layers[i]
+            # fused: shares its layer with other nodes, or sits in a GEMM layer whose GEMM is
+            # not listed (the layer's main op is another node)
+            if len(layer["nodes"]) > 1 or layer["is_gemm"]:
+                into.append(layer["is_gemm"])
+        if into:
+            fused_names.add(node)
+        if any(into):
+            fused_gemm[label] += 1
+        elif into:
+            fused_other[label] += 1
+        else:
+            standalone[label] += 1
+    non_gemm = sum(fused_gemm.values()) + sum(fused_other.values()) + sum(standalone.values())
+    fused = sum(fused_gemm.values()) + sum(fused_other.values())
+
+    total = sum(layer["dur_ns"] for layer in layers)
+    gemm_layers = [layer for layer in layers if layer["is_gemm"]]
+    other_layers = [layer for layer in layers if not layer["is_gemm"]]
+    by_group: Counter = Counter()
+    for layer in other_layers:
+        by_group[layer["group"]] += layer["dur_ns"]
+    notes = list(trace.meta.get("notes") or [])
+    node_lists = trace.meta.get("node_lists") or ("layer_names" if seen else "none")
+    if not seen:
+        notes.append("no ONNX node names found in this engine's layers (no layer Metadata and "
+                     "layer names that are not ONNX node names): fusion counts are unavailable")
+    elif node_lists != "metadata":
+        notes.append("fused nodes come from layer names: TensorRT before 8.6 (or without detailed "
+                     "profiling verbosity) names a layer after some of its nodes only, so "
+                     "DequantizeLinear and weight nodes may be missing from these counts")
+    if any(layer["partial"] for layer in layers):
+        notes.append("Myelin layers ({ForeignNode[first...last]}) name their first and last node only")
+
+    result = {
+        "path": trace.meta.get("path"),
+        "source": "trt",
+        "layers": len(layers),
+        "total_ns": int(total),
+        "node_lists": node_lists,
+        "partial_layers": sum(1 for layer in layers if layer["partial"]),
+        "nodes": {"total": len(seen), "gemm": gemm_nodes, "non_gemm": non_gemm,
+                  "non_gemm_fused": fused, "non_gemm_standalone": non_gemm - fused},
+        "fusion_rate": (fused / non_gemm) if non_gemm else None,
+        "fused_into_gemm": _sorted(fused_gemm),
+        "fused_into_non_gemm": _sorted(fused_other),
+        "standalone_non_gemm": _sorted(standalone),
+        "gemm_layers": {
+            "count": len(gemm_layers), "total_ns": int(sum(x["dur_ns"] for x in gemm_layers)),
+            "with_fused_non_gemm": sum(1 for x in gemm_layers
+                                       if any(not gemm_type(t) for t in _types(x, model_types))),
+        },
+        "non_gemm_layers": {
+            "count": len(other_layers), "total_ns": int(sum(x["dur_ns"] for x in other_layers)),
+            "share": (sum(x["dur_ns"] for x in other_layers) / total) if total else None,
+            "by_group": {g: int(ns) for g, ns in by_group.most_common()},
+        },
+        "fused_layers": [_layer_record(x, model_types, gemm_type) for x in
+                         sorted((x for x in layers if len(x["nodes"]) > 1),
+                                key=lambda x: -x["dur_ns"])],
+        "reformats": _reformats(layers, total),
+        "precision": _precision(layers, total),
+        "per_layer": [{"name": x["name"], "layer_type": x["layer_type"], "op_type": x["op_type"],
+                       "group": x["group"], "is_gemm": x["is_gemm"], "precision": x["precision"],
+                       "dur_ns": x["dur_ns"], "nodes": len(x["nodes"])} for x in layers],
+        "removed": None,
+        "notes": notes,
+    }
+    if onnx_model is not None:
+        result["removed"] = _removed(model, seen, gemm_type, node_lists, fused_names)
+    return result
+
+
+# ---------------------------------------------------------------- layers
+
+def _layers(trace: Trace) -> list[dict]:
+    ops = trace.ops
+    info = trace.meta.get("trt_layers") or {}
+    n = len(ops)
+
+    def column(key, default):
+        values = info.get(key)
+        return list(values) if isinstance(values, list) and len(values) == n else [default] * n
+
+    layer_type, origin = column("layer_type", ""), column("origin", "")
+    node_types, partial = column("node_types", None), column("partial_nodes", False)
+    in_formats, out_formats = column("in_formats", ""), column("out_formats", "")
+    out = []
+    for k, row in enumerate(ops[["name", "group", "is_gemm", "dur_ns", "precision", "fused",
+                                 "op_type"]].itertuples(index=False)):
+        fused = str(row.fused)
+        nodes = fused.split(FUSED_SEP) if fused else []
+        types = node_types[k].split(FUSED_SEP) if node_types[k] else []
+        if len(types) != len(nodes):
+            types = [""] * len(nodes)
+        out.append({
+            "name": str(row.name), "group": str(row.group), "is_gemm": bool(row.is_gemm),
+            "dur_ns": int(row.dur_ns), "precision": str(row.precision) or "unknown",
+            "op_type": str(row.op_type), "layer_type": str(layer_type[k]), "origin": str(origin[k]),
+            "nodes": nodes, "node_types": types, "partial": bool(partial[k]),
+            "in_formats": [f for f in str(in_formats[k]).split(FUSED_SEP) if f],
+            "out_formats": [f for f in str(out_formats[k]).split(FUSED_SEP) if f],
+        })
+    return out
+
+
+def _types(layer: dict, model_types: dict) -> list[str]:
+    return [model_types.get(node) or t for node, t in zip(layer["nodes"], layer["node_types"])]
+
+
+def _layer_record(layer: dict, model_types: dict, gemm_type) -> dict:
+    types = _types(layer, model_types)
+    return {"name": layer["name"], "group": layer["group"], "is_gemm": layer["is_gemm"],
+            "layer_type": layer["layer_type"], "precision": layer["precision"],
+            "dur_ns": layer["dur_ns"], "nodes": layer["nodes"],
+            "node_types": [t or UNKNOWN_TYPE for t in types],
+            "fused_non_gemm": [t or UNKNOWN_TYPE for t in types if not gemm_type(t)]}
+
+
+def _sorted(counter: Counter) -> dict:
+    return {k: int(v) for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))}
+
+
+def is_reformat(layer: dict) -> bool:
+    return layer["layer_type"].lower() == "reformat" or bool(REFORMAT_NAME.match(layer["name"]))
+
+
+def _reformats(layers: list[dict], total: int) -> dict:
+    rows = []
+    for layer in layers:
+        if not is_reformat(layer):
+            continue
+        if layer["layer_type"].lower() == "noop":
+            kind = "noop"  # a reformat TensorRT could elide: no kernel runs
+        elif layer["origin"].upper() == "QDQ":
+            kind = "qdq"  # a Quantize/Dequantize node implemented as a reformat
+        else:
+            kind = "layout"
+        rows.append({"name": layer["name"], "kind": kind, "layer_type": layer["layer_type"],
+                     "origin": layer["origin"], "precision": layer["precision"],
+                     "dur_ns": layer["dur_ns"],
+                     "from": layer["in_formats"][0] if layer["in_formats"] else "",
+                     "to": layer["out_formats"][0] if layer["out_formats"] else ""})
+    rows.sort(key=lambda r: -r["dur_ns"])
+    spent = sum(r["dur_ns"] for r in rows)
+    by_kind = {}
+    for kind in ("layout", "qdq", "noop"):
+        mine = [r for r in rows if r["kind"] == kind]
+        by_kind[kind] = {"count": len(mine), "total_ns": int(sum(r["dur_ns"] for r in mine))}
+    return {"count": len(rows), "total_ns": int(spent), "share": (spent / total) if total else None,
+            "by_kind": by_kind, "layers": rows}
+
+
+def _precision(layers: list[dict], total: int) -> dict:
+    out: dict[str, dict] = {}
+    for layer in layers:
+        p = out.setdefault(layer["precision"], {"layers": 0, "total_ns": 0, "gemm_ns": 0})
+        p["layers"] += 1
+        p["total_ns"] += layer["dur_ns"]
+        p["gemm_ns"] += layer["dur_ns"] if layer["is_gemm"] else 0
+    for p in out.values():
+        p["share"] = (p["total_ns"] / total) if total else None
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]["total_ns"]))
+
+
+# ---------------------------------------------------------------- the ONNX model
+
+def _onnx_nodes(path) -> dict:
+    """{"path", "available", "nodes": [(name, op_type)], "reason"} for an ONNX model file."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise TraceError(path, "no such file")
+    try:
+        import onnx
+    except ImportError:
+        return {"path": path, "available": False, "reason": ONNX_MISSING, "nodes": []}
+    try:
+        model = onnx.load(path, load_external_data=False)
+    except Exception as exc:  # protobuf decode errors have no common base class
+        raise TraceError(path, f"not a readable ONNX model ({type(exc).__name__}: "
+                               f"{str(exc).splitlines()[0][:200] if str(exc) else ''})") from None
+    if not len(model.graph.node):
+        raise TraceError(path, "ONNX model has no nodes (not a model file?)")
+    return {"path": path, "available": True,
+            "nodes": [(node.name, node.op_type) for node in model.graph.node]}
+
+
+def _removed(model: dict, seen: dict, gemm_type, node_lists: str, fused_names: set) -> dict:
+    if not model["available"]:
+        return {"model": model["path"], "available": False, "reason": model["reason"]}
+    names = [name for name, _ in model["nodes"] if name]
+    in_model = set(names)
+    removed = [{"name": name, "op_type": op} for name, op in model["nodes"]
+               if name and name not in seen]
+    by_type = Counter(r["op_type"] for r in removed)
+    non_gemm_model = sum(1 for _, op in model["nodes"] if not gemm_type(op))
+    removed_non_gemm = sum(1 for r in removed if not gemm_type(r["op_type"]))
+    unknown = sorted(node for node in seen if node not in in_model)
+    fused = sum(1 for name, op in model["nodes"] if name in fused_names and not gemm_type(op))
+    out = {
+        "model": model["path"], "available": True,
+        "model_nodes": len(model["nodes"]),
+        "unnamed_model_nodes": len(model["nodes"]) - len(names),
+        "removed_count": len(removed),
+        "removed_by_type": {k: int(v) for k, v in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))},
+        "removed": removed,
+        "non_gemm_model_nodes": non_gemm_model,
+        "non_gemm_removed": removed_non_gemm,
+        # non-GEMM nodes of the model that no longer run as their own layer
+        "non_gemm_fused_or_removed_rate": ((fused + removed_non_gemm) / non_gemm_model)
+        if non_gemm_model else None,
+        "layer_nodes_not_in_model": unknown,
+        "notes": [],
+    }
+    if seen and len(unknown) == len(seen):
+        out["notes"].append("none of the layers' ONNX nodes is in this model: is it the model the "
+                            "engine was built from?")
+    if node_lists != "metadata":
+        out["notes"].append("layer names list only some fused nodes, so some nodes counted as "
+                            "removed were fused (no layer Metadata in this engine's layer info)")
+    if out["unnamed_model_nodes"]:
+        out["notes"].append(f"{out['unnamed_model_nodes']} model nodes have no name and cannot be "
+                            "matched to layers")
+    return out
