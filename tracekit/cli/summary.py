@@ -10,7 +10,9 @@ HELP = "Where the time goes: GEMM vs non-GEMM, per group, top operators."
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="TRACE",
-                   help="trace files (Kineto .json/.json.gz; a .tar.gz of ranks gives one per rank)")
+                   help="trace files: Kineto .json/.json.gz (a .tar.gz of ranks gives one per rank), "
+                        "Nsight Systems .sqlite, ONNX Runtime profile .json, TensorRT "
+                        "profile/layer JSON; the format is read from the content")
     p.add_argument("--by", choices=("group", "op", "kernel", "module"), default="group",
                    help="what the main table breaks time down by (default: group)")
     p.add_argument("--top", type=_positive, default=10, help="rows in op/kernel/module tables")

@@ -135,6 +135,11 @@ def footer(summary: dict) -> Text | None:
 
 
 def render_one(summary: dict, console: Console, gemm_groups: set, by_table=None, by: str = "group") -> None:
+    if summary["kernels"] == 0 and summary["ops"] == 0:
+        console.print(Group(header(summary), Text("No GPU activity and no operators in this "
+                                                  "window: nothing to break down.", style="dim")))
+        console.print()
+        return
     parts = [header(summary), totals_line(summary), Text(""), gemm_bar(summary), Text(""),
              groups_table(summary, gemm_groups)]
     if by == "group":
