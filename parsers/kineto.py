@@ -280,7 +280,7 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
         correlation=l_corr, external_id=l_ext, op=l_op, step=l_step,
     )
     ranges = _append_device_ranges(ranges, c, names, sel_gpu_annot, sel_sync, ts_ns, dur_ns, steps)
-    meta["steps"] = sorted(int(s) for s in steps[2])
+    meta["steps"] = sorted({int(s) for s in steps[2]})
     trace = Trace(ops=ops, kernels=kernels, launches=launches, ranges=ranges, meta=meta)
     return trace
 

@@ -11,10 +11,11 @@ from tracekit.cli import fallback as fallback_cmd
 from tracekit.cli import fusion as fusion_cmd
 from tracekit.cli import summary as summary_cmd
 from tracekit.cli import taxonomy as taxonomy_cmd
+from tracekit.cli import tui as tui_cmd
 
 EXIT_USAGE = 2
 SUBCOMMANDS = {"summary": summary_cmd, "fallback": fallback_cmd, "fusion": fusion_cmd,
-               "taxonomy": taxonomy_cmd}
+               "taxonomy": taxonomy_cmd, "tui": tui_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,40 @@
+"""``tracekit tui TRACE``: explore a trace in the terminal (Textual app in ``tui/``)."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "Explore a trace in a terminal UI: overview, operators, kernels, transfers, timeline."
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("path", metavar="TRACE", help="trace file (Kineto .json/.json.gz, ...)")
+    p.add_argument("--step", default=None,
+                   help="ProfilerStep to start with: N, A-B, A,B or 'all' "
+                        "(default: every step after the first; the picker `p` changes it)")
+    p.add_argument("--taxonomy", metavar="FILE", help="TOML file extending/overriding the groups")
+    p.add_argument("--no-cache", action="store_true", help="parse again, ignore the cache")
+    p.add_argument("--cache-dir", metavar="DIR", help="cache folder (default ~/.cache/tracekit)")
+
+
+def run(args) -> int:
+    try:
+        from tui.app import run as run_app
+    except ImportError as exc:  # textual missing: one line, exit 2
+        from tracekit.model import TraceError
+
+        raise TraceError("tracekit tui", f"needs the 'textual' package ({exc})") from None
+    return run_app(args.path, cache=not args.no_cache, cache_dir=args.cache_dir,
+                   taxonomy=args.taxonomy, step=args.step)
+
+
+def main(argv=None) -> int:
+    """Run without tracekit.cli.main (until ``tui`` is one of its SUBCOMMANDS)."""
+    parser = argparse.ArgumentParser(prog="tracekit tui", description=HELP)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""``tracekit tui TRACE``: a Textual app over one loaded trace.
+
+The app loads the trace in a worker while a loading screen shows progress, then offers
+five screens as modes (Overview, Operators, Kernels, Transfers, Timeline) plus modal
+dialogs (step/range picker, help, export). The app owns the scope (which step, range or
+time span everything shows) and hands it down to screens; screens and widgets send
+messages up (e.g. SpanSelected from the timeline).
+"""
+from __future__ import annotations
+
+import os
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import ModalScreen
+
+from tui import loader
+from tui import queries as q
+from tui.messages import LoadFailed, SpanSelected, TraceLoaded
+from tui.screens.base import TraceScreen
+from tui.screens.loading import LoadingScreen
+
+MODES = ("overview", "operators", "kernels", "transfers", "timeline")
+
+
+class TracekitApp(App):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "tracekit"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("1", "show('overview')", "Overview", show=False),
+        Binding("2", "show('operators')", "Operators", show=False),
+        Binding("3", "show('kernels')", "Kernels", show=False),
+        Binding("4", "show('transfers')", "Transfers", show=False),
+        Binding("5", "show('timeline')", "Timeline", show=False),
+        Binding("p", "picker", "Step/range"),
+        Binding("e", "export", "Export"),
+        Binding("x", "clear_span", "Clear span", show=False),
+    ]
+
+    def __init__(self, path: str, *, cache: bool = True, cache_dir=None, taxonomy=None,
+                 step=None) -> None:
+        super().__init__()
+        self.path = os.fspath(path)
+        self.cache = cache
+        self.cache_dir = cache_dir
+        self.taxonomy = taxonomy
+        self.scope = q.Scope(step=step)
+        self.trace = None
+        self.error: str | None = None
+        self.sub_title = os.path.basename(self.path)
+
+    # loading ------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.push_screen(LoadingScreen(self.path))
+        self.load_trace()
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_trace(self) -> None:
+        def stage(text: str) -> None:
+            self.call_from_thread(self._stage, text)
+
+        try:
+            trace, overview = loader.load(self.path, cache=self.cache, cache_dir=self.cache_dir,
+                                          taxonomy=self.taxonomy, scope=self.scope, stage=stage)
+        except Exception as exc:  # shown as a message, never a traceback
+            self.post_message(LoadFailed(loader.error_text(exc)))
+            return
+        self.post_message(TraceLoaded(trace, overview))
+
+    def _stage(self, text: str) -> None:
+        if isinstance(self.screen, LoadingScreen):
+            self.screen.stage(text)
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.error = message.text
+        if isinstance(self.screen, LoadingScreen):
+            self.screen.fail(message.text)
+
+    def on_trace_loaded(self, message: TraceLoaded) -> None:
+        from tui.screens.kernels import KernelsScreen
+        from tui.screens.operators import OperatorsScreen
+        from tui.screens.overview import OverviewScreen
+        from tui.screens.timeline import TimelineScreen
+        from tui.screens.transfers import TransfersScreen
+
+        self.trace = trace = message.trace
+        first = message.overview
+        self.add_mode("overview", lambda: OverviewScreen(trace, self.scope, first))
+        self.add_mode("operators", lambda: OperatorsScreen(trace, self.scope))
+        self.add_mode("kernels", lambda: KernelsScreen(trace, self.scope))
+        self.add_mode("transfers", lambda: TransfersScreen(trace, self.scope))
+        self.add_mode("timeline", lambda: TimelineScreen(trace, self.scope))
+        self.switch_mode("overview")
+
+    # navigation ---------------------------------------------------------------
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action in ("show", "picker", "export", "clear_span"):
+            if self.trace is None or isinstance(self.screen, ModalScreen):
+                return False
+        return True
+
+    def action_show(self, mode: str) -> None:
+        if self.current_mode == mode:
+            while len(self.screen_stack) > 1:  # close a drill-down
+                self.pop_screen()
+            return
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, ModalScreen):
+            self.push_screen(HelpScreen())
+
+    # scope ----------------------------------------------------------------------
+    def set_scope(self, scope: q.Scope) -> None:
+        try:
+            q.window(self.trace, scope)
+        except Exception as exc:
+            self.notify(loader.error_text(exc), severity="error")
+            return
+        self.scope = scope
+        if isinstance(self.screen, TraceScreen):
+            self.screen.set_scope(scope)
+        self.notify("showing " + q.describe(self.trace, scope, q.window(self.trace, scope)),
+                    timeout=3, markup=False)
+
+    def action_picker(self) -> None:
+        from tui.screens.picker import PickerScreen
+
+        def picked(value) -> None:
+            if value is None:
+                return
+            if value[0] == "step":
+                self.set_scope(self.scope.with_step(value[1]))
+            else:
+                self.set_scope(self.scope.with_range(value[1], value[2]))
+
+        self.push_screen(PickerScreen(q.pick_options(self.trace)), picked)
+
+    def on_span_selected(self, message: SpanSelected) -> None:
+        self.set_scope(self.scope.with_span(message.span))
+
+    def action_clear_span(self) -> None:
+        if self.scope.span is not None:
+            self.set_scope(self.scope.with_span(None))
+
+    # export -----------------------------------------------------------------------
+    def action_export(self) -> None:
+        from tui.screens.export import ExportScreen
+
+        if not q.export_available():
+            self.notify("export not available", severity="warning", markup=False)
+            return
+        stem = os.path.basename(self.path).split(".")[0] or "trace"
+        what = q.describe(self.trace, self.scope, q.window(self.trace, self.scope))
+
+        def chosen(path) -> None:
+            if path:
+                self.export_to(path)
+
+        self.push_screen(ExportScreen(f"{stem}.selection.pftrace", what), chosen)
+
+    @work(thread=True, group="export")
+    def export_to(self, path: str) -> None:
+        try:
+            q.export_selection(self.trace, self.scope, path)
+        except Exception as exc:
+            text = str(exc) if isinstance(exc, q.ExportUnavailable) else loader.error_text(exc)
+            self.call_from_thread(self.notify, text, severity="error", markup=False)
+            return
+        self.call_from_thread(self.notify, f"exported to {path}", markup=False)
+
+
+def run(path: str, **kw) -> int:
+    app = TracekitApp(path, **kw)
+    app.run()
+    return 2 if app.error else 0

@@ -1,0 +1,180 @@
+"""Overview: metadata, GEMM vs non-GEMM, per-group bars, top non-GEMM ops, transfers and
+CPU fallback, and the Amdahl line."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static
+
+from tui import queries as q
+from tui.screens.base import TraceScreen
+from tui.widgets import bars
+from tui.widgets.colors import group_color
+from tui.widgets.text import safe
+
+
+class Section(Widget):
+    """A block of text drawn for the width it has (bars fill the line)."""
+
+    DEFAULT_CSS = "Section { height: auto; }"
+
+    def __init__(self, draw, **kw) -> None:
+        super().__init__(**kw)
+        self.draw = draw
+        self.data = None
+
+    def show(self, data) -> None:
+        self.data = data
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        if self.data is None:
+            return Text("…", style="dim")
+        return self.draw(self.data, max(self.size.width, 20))
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        if self.data is None:
+            return 1
+        text = self.draw(self.data, max(width, 20))
+        return len(text.wrap(self.app.console, max(width, 1)))
+
+
+class OverviewScreen(TraceScreen):
+    MODE = "overview"
+
+    def __init__(self, trace, scope, overview: q.Overview | None = None) -> None:
+        super().__init__(trace, scope)
+        self._initial = overview
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="overview-body"):
+            yield Section(draw_meta, id="ov-meta", classes="section")
+            yield Static("GEMM vs non-GEMM", classes="section-title")
+            yield Section(draw_gemm, id="ov-gemm", classes="section")
+            yield Static("Time per group", classes="section-title")
+            yield Section(draw_groups, id="ov-groups", classes="section")
+            yield Static("Top non-GEMM operators", classes="section-title")
+            yield Section(draw_top, id="ov-top", classes="section")
+            yield Static("Transfers & CPU fallback", classes="section-title")
+            yield Section(draw_transfers, id="ov-transfers", classes="section")
+
+    def reload(self) -> None:
+        ov = self._initial if self._initial is not None else q.overview(self.trace, self.scope)
+        self._initial = None
+        self.sub_title = ov.scope
+        for sid in ("ov-meta", "ov-gemm", "ov-groups", "ov-top"):
+            self.query_one(f"#{sid}", Section).show(ov)
+        self.query_one("#ov-transfers", Section).show(None)
+        self.load_transfers(self.scope)
+
+    @work(thread=True, exclusive=True, group="transfers")
+    def load_transfers(self, scope) -> None:
+        report = q.transfer_report(self.trace, scope)
+        self.app.call_from_thread(self._show_transfers, scope, report)
+
+    def _show_transfers(self, scope, report) -> None:
+        if scope == self.scope:
+            self.query_one("#ov-transfers", Section).show(report)
+
+
+def draw_meta(ov: q.Overview, width: int) -> Text:
+    t = Text()
+    src = safe(ov.source, style="dim")
+    name_w = max(width - len(src.plain) - 2, 16)
+    t.append_text(safe(ov.file, style="bold", limit=name_w))
+    t.append("  ")
+    t.append_text(src)
+    if ov.devices:
+        names = sorted(set(ov.devices))
+        t.append("\ndevice: ")
+        t.append_text(safe(", ".join(f"{n} ×{ov.devices.count(n)}" if ov.devices.count(n) > 1 else n
+                                     for n in names)))
+    t.append("\nscope: ")
+    t.append_text(safe(ov.scope))
+    if ov.steps:
+        t.append(f"   steps in trace: {len(ov.steps)}")
+    t.append(f"\nspan {q.fmt_ms(ov.span_ns)}")
+    if ov.gpu:
+        busy = sum(d["busy_ns"] for d in ov.gpu)
+        span = sum(d["span_ns"] for d in ov.gpu)
+        idle = sum(d["idle_ns"] for d in ov.gpu)
+        t.append(f"   GPU busy {q.fmt_ms(busy)} ({q.fmt_pct(busy / span if span else None)} of GPU span)"
+                 f"   idle {q.fmt_ms(idle)}")
+        if len(ov.gpu) > 1:
+            t.append(f" over {len(ov.gpu)} devices")
+    basis = {"device": "GPU device time", "cpu_self": "CPU self time",
+             "trt_layer": "TensorRT layer time", "ort_node": "ONNX Runtime node time"}.get(ov.basis, ov.basis)
+    t.append(f"\nbasis: {basis}   {ov.counts['kernels']:,} GPU activities, {ov.counts['ops']:,} ops")
+    if ov.basis == "device" and ov.total_ns:
+        t.append(f"   unattributed {q.fmt_pct(ov.unattributed_ns / ov.total_ns)}")
+    if ov.warnings:
+        t.append(f"\n{len(ov.warnings)} warning(s): ", style="yellow")
+        t.append_text(safe(ov.warnings[0], style="yellow", limit=200))
+    return t
+
+
+def draw_gemm(ov: q.Overview, width: int) -> Text:
+    t = bars.gemm_lines(ov, width)
+    t.append("\n")
+    if ov.speedup is None:
+        t.append("Amdahl: no time in this window", style="dim")
+    elif ov.speedup == float("inf"):
+        t.append("Amdahl: all time is GEMM", style="dim")
+    else:
+        t.append("Amdahl: ", style="bold")
+        t.append(f"with GEMM time at zero, at most {ov.speedup:.2f}× faster")
+    return t
+
+
+def draw_groups(ov: q.Overview, width: int) -> Text:
+    if not len(ov.groups):
+        return Text("no time in this window", style="dim")
+    return bars.group_lines(ov, width)
+
+
+def draw_top(ov: q.Overview, width: int) -> Text:
+    t = Text()
+    rows = ov.top_non_gemm
+    if not len(rows):
+        return Text("none", style="dim")
+    name_w = max(width - 13 - 12 - 8 - 2, 12)
+    for i, (name, group, total, share) in enumerate(zip(rows["name"], rows["group"], rows["total_ns"], rows["share"])):
+        if i:
+            t.append("\n")
+        label = safe(name, limit=name_w)
+        label.pad_right(name_w - len(label.plain))
+        t.append_text(label)
+        g = safe(group, style=group_color(group), limit=13)
+        g.pad_left(13 - len(g.plain))
+        t.append_text(g)
+        t.append(f"{q.fmt_ms(int(total)):>12} {q.fmt_pct(float(share)):>6}")
+    return t
+
+
+def draw_transfers(report: dict, width: int) -> Text:
+    t = Text()
+    tr = report["transfers"]
+    dirs = tr["by_direction"]
+    if dirs:
+        t.append("copies: ")
+        t.append("   ".join(f"{d['direction']} {d['count']:,}× {q.fmt_bytes(d['bytes'])} {q.fmt_ms(d['time_ns'])}"
+                            for d in dirs))
+        dev = tr["device_time_ns"]
+        t.append(f"\nhost↔device copy time {q.fmt_ms(tr['host_device_ns'])}"
+                 f" ({q.fmt_pct(tr['host_device_ns'] / dev if dev else None)} of device time)")
+    else:
+        t.append("no host-device copies", style="dim")
+    sync = report["synchronizations"]
+    if sync["count"]:
+        t.append(f"\nsyncs: {sync['count']:,} calls, {q.fmt_ms(sync['host_ns'])} host, "
+                 f"{q.fmt_ms(sync['gpu_idle_after_ns'])} GPU idle after")
+    fb = report["fallback"]
+    if fb.get("applies"):
+        t.append(f"\nCPU fallback: {len(fb['nodes'])} node types, {q.fmt_ms(fb['fallback_ns'])}"
+                 f" ({q.fmt_pct(fb.get('fallback_share'))} of run), Memcpy nodes {q.fmt_ms(fb['memcpy_ns'])}")
+    else:
+        t.append("\nCPU fallback: not applicable (no ONNX Runtime GPU provider)", style="dim")
+    return t

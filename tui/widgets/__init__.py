@@ -1,0 +1,1 @@
+"""Widgets of the TUI: bars, the navigation strip, the timeline."""

@@ -1,0 +1,15 @@
+"""Trace-derived strings become plain rich Text: cleaned of control characters and
+never parsed as markup (DESIGN.md; issue 4, "Safety")."""
+from __future__ import annotations
+
+from rich.text import Text
+
+from tracekit.safe_text import clean
+
+
+def safe(s, style: str = "", limit: int | None = None) -> Text:
+    return Text(clean(s, limit=limit), style=style, no_wrap=True, overflow="ellipsis")
+
+
+def num(s: str, style: str = "") -> Text:
+    return Text(s, style=style, justify="right", no_wrap=True)

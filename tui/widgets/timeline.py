@@ -1,0 +1,198 @@
+"""The timeline: one lane per GPU stream and per op thread, bucketed into terminal
+cells coloured by the group that covers most of each cell; a cursor column shows what
+is under it. Keys zoom and pan; enter posts the selected span up to the app."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui import queries as q
+from tui.messages import SpanSelected
+from tui.widgets.colors import group_color
+from tui.widgets.text import safe
+
+LABEL_W = 12
+
+
+class TimelineView(Widget, can_focus=True):
+    BINDINGS = [
+        Binding("left,h", "move(-1)", "Cursor left", show=False),
+        Binding("right,l", "move(1)", "Cursor right", show=False),
+        Binding("up,k", "lane(-1)", "Lane up", show=False),
+        Binding("down,j", "lane(1)", "Lane down", show=False),
+        Binding("H,shift+left", "pan(-1)", "Pan left", show=False),
+        Binding("L,shift+right", "pan(1)", "Pan right", show=False),
+        Binding("plus,equals_sign,i", "zoom(0.5)", "Zoom in"),
+        Binding("minus,o", "zoom(2.0)", "Zoom out"),
+        Binding("0", "reset", "Whole", show=False),
+        Binding("m", "mark", "Mark"),
+        Binding("enter", "select", "Filter to span"),
+    ]
+
+    cursor = reactive(0)
+    lane_index = reactive(0)
+
+    def __init__(self, data: q.TimelineData, **kw) -> None:
+        super().__init__(**kw)
+        self.data = data
+        self.view_lo = data.lo
+        self.view_hi = data.hi
+        self.anchor: int | None = None
+
+    def set_data(self, data: q.TimelineData) -> None:
+        self.data = data
+        self.view_lo, self.view_hi, self.anchor = data.lo, data.hi, None
+        self.cursor = 0
+        self.lane_index = 0
+        self.refresh(layout=True)
+
+    # geometry -------------------------------------------------------------
+    @property
+    def plot_width(self) -> int:
+        return max(self.size.width - LABEL_W - 1, 8)
+
+    def time_at(self, col: int) -> int:
+        w = self.plot_width
+        return int(self.view_lo + (col + 0.5) * (self.view_hi - self.view_lo) / w)
+
+    def col_of(self, t: int) -> int:
+        return int((t - self.view_lo) * self.plot_width / max(self.view_hi - self.view_lo, 1))
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return len(self.data.lanes) + 3 + min(len(self.data.lanes), 6) + 1
+
+    # actions ----------------------------------------------------------------
+    def action_move(self, step: int) -> None:
+        new = self.cursor + step
+        if new < 0:
+            self.action_pan(-0.25)
+            new = 0
+        elif new >= self.plot_width:
+            self.action_pan(0.25)
+            new = self.plot_width - 1
+        self.cursor = new
+
+    def action_lane(self, step: int) -> None:
+        if self.data.lanes:
+            self.lane_index = (self.lane_index + step) % len(self.data.lanes)
+
+    def action_pan(self, fraction: float) -> None:
+        width = self.view_hi - self.view_lo
+        shift = int(width * (0.25 if abs(fraction) == 1 else abs(fraction))) * (1 if fraction > 0 else -1)
+        lo = min(max(self.view_lo + shift, self.data.lo), self.data.hi - width)
+        self.view_lo, self.view_hi = lo, lo + width
+        self.refresh()
+
+    def action_zoom(self, factor: float) -> None:
+        t = self.time_at(self.cursor)
+        width = max(int((self.view_hi - self.view_lo) * factor), self.plot_width)
+        width = min(width, self.data.hi - self.data.lo)
+        lo = int(t - (t - self.view_lo) * width / max(self.view_hi - self.view_lo, 1))
+        lo = min(max(lo, self.data.lo), self.data.hi - width)
+        self.view_lo, self.view_hi = lo, lo + width
+        self.cursor = min(max(self.col_of(t), 0), self.plot_width - 1)
+        self.refresh()
+
+    def action_reset(self) -> None:
+        self.view_lo, self.view_hi = self.data.lo, self.data.hi
+        self.refresh()
+
+    def action_mark(self) -> None:
+        self.anchor = self.time_at(self.cursor)
+        self.refresh()
+
+    def action_select(self) -> None:
+        if self.anchor is not None:
+            t = self.time_at(self.cursor)
+            lo, hi = sorted((self.anchor, t))
+            bucket = max((self.view_hi - self.view_lo) // self.plot_width, 1)
+            span = (lo - bucket // 2, hi + bucket // 2 + 1)
+        else:
+            span = (self.view_lo, self.view_hi)
+        self.anchor = None
+        self.post_message(SpanSelected(span))
+
+    def watch_cursor(self) -> None:
+        self.refresh()
+
+    def watch_lane_index(self) -> None:
+        self.refresh()
+
+    # rendering --------------------------------------------------------------
+    def render(self) -> Text:
+        d = self.data
+        w = self.plot_width
+        t0 = d.t0
+        out = Text(no_wrap=True, overflow="crop")
+        lo_txt = q.fmt_duration(self.view_lo - t0)
+        hi_txt = q.fmt_duration(self.view_hi - t0)
+        ruler = " " * LABEL_W + " " + lo_txt + hi_txt.rjust(max(w - len(lo_txt), 0))
+        out.append(ruler[: LABEL_W + 1 + w] + "\n", style="dim")
+        if not d.lanes:
+            out.append("(no events in this window)\n", style="dim")
+        mark_col = self.col_of(self.anchor) if self.anchor is not None else None
+        for i, lane in enumerate(d.lanes):
+            label = safe(lane.label, limit=LABEL_W)
+            label.pad_right(LABEL_W - len(label.plain))
+            if i == self.lane_index:
+                label.stylize("reverse")
+            out.append_text(label)
+            out.append(" ")
+            best, busy = q.bucket_groups(lane, self.view_lo, self.view_hi, w, len(d.groups))
+            for col in range(w):
+                g = best[col]
+                ch = " " if g < 0 else ("█" if busy[col] >= 0.5 else "▄")
+                style = "" if g < 0 else group_color(d.groups[g])
+                if col == self.cursor:
+                    ch = "│" if g < 0 else ch
+                    style = (style + " reverse").strip() if g >= 0 else "bold white"
+                elif mark_col is not None and col == mark_col:
+                    ch, style = "┊", "bold yellow"
+                out.append(ch, style=style)
+            out.append("\n")
+        out.append_text(self._legend())
+        out.append("\n")
+        out.append_text(self._cursor_info())
+        return out
+
+    def _legend(self) -> Text:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        present = sorted({int(c) for lane in self.data.lanes for c in set(lane.group.tolist())})
+        room = self.size.width
+        for code in present:
+            name = self.data.groups[code]
+            if len(t.plain) + len(name) + 4 > room:
+                t.append("…")
+                break
+            t.append("■ ", style=group_color(name))
+            t.append(name + "  ")
+        return t
+
+    def _cursor_info(self) -> Text:
+        d = self.data
+        t_cur = self.time_at(self.cursor)
+        bucket = max((self.view_hi - self.view_lo) // self.plot_width, 1)
+        t = Text(no_wrap=True, overflow="ellipsis")
+        t.append(f"cursor {q.fmt_duration(t_cur - d.t0)}", style="bold")
+        t.append(f"  view {q.fmt_duration(self.view_lo - d.t0)} – {q.fmt_duration(self.view_hi - d.t0)}")
+        if self.anchor is not None:
+            t.append(f"  mark {q.fmt_duration(self.anchor - d.t0)}", style="yellow")
+        shown = 0
+        order = [self.lane_index] + [i for i in range(len(d.lanes)) if i != self.lane_index]
+        for i in order:
+            if i >= len(d.lanes) or shown >= 6:
+                break
+            lane = d.lanes[i]
+            j = q.under_cursor(lane, t_cur, bucket // 2)
+            if j < 0:
+                continue
+            shown += 1
+            group = d.groups[int(lane.group[j])]
+            t.append("\n")
+            t.append_text(safe(lane.label + ": ", style="bold"))
+            t.append_text(safe(f"[{group}] ", style=group_color(group)))
+            t.append(f"{q.fmt_duration(int(lane.end[j] - lane.start[j]))} ")
+            t.append_text(safe(lane.names[j], limit=200))
+        return t
