@@ -103,3 +103,27 @@ def test_fallback_command(tmp_path):
     out = json.loads(subprocess.run(cmd + ["--json"], capture_output=True, text=True, env=env,
                                     check=True).stdout)
     assert {"transfers", "synchronizations", "fallback"} <= set(out)
+
+
+def test_fallback_on_the_synthetic_cuda_ep_profiles():
+    """ONNX Runtime CUDA EP profiles (synthetic fixtures, see tests/fixtures/ort/README.md):
+    the Unique node falls back to the CPU between two Memcpy nodes."""
+    import tracekit
+    from tests.conftest import ROOT
+
+    for name in ("cuda_ep_merged.json", "cuda_ep_fences.json"):
+        trace = tracekit.load(ROOT / "tests" / "fixtures" / "ort" / name, cache=False)
+        result = report(trace)
+        f = result["fallback"]
+        assert f["applies"] and f["gpu_providers"] == ["CUDAExecutionProvider"]
+        ops = trace.ops[trace.ops["step"].isin([1, 2])]
+        cpu = ops[(ops["provider"] == "CPUExecutionProvider") & ~ops["op_type"].astype(str).str.startswith("Memcpy")]
+        assert f["fallback_ns"] == int(cpu["dur_ns"].sum()) > 0
+        assert [n["op_type"] for n in f["nodes"]] == sorted(set(cpu["op_type"].astype(str)))
+        runs = trace.ranges[(trace.ranges["kind"] == "model_run") & trace.ranges["step"].isin([1, 2])]
+        assert f["run_latency_ns"] == int(runs["dur_ns"].sum())
+        memcpy = result["transfers"]["ort_memcpy_nodes"]
+        assert set(memcpy) == {"MemcpyToHost", "MemcpyFromHost"}
+        assert f["memcpy_ns"] == sum(m["time_ns"] for m in memcpy.values())
+        directions = {d["direction"] for d in result["transfers"]["by_direction"]}
+        assert directions == {"HtoD", "DtoH"}
