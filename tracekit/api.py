@@ -20,3 +20,18 @@ class Trace(model.Trace):
 
     def summary(self, step=None, top: int = 10) -> dict:
         return analysis.summarize(self, step, top)
+
+    def export(self, path, **options) -> dict:
+        """Write the timeline (``.pftrace``, ``.json``) or a table (``.parquet``, ``.csv``);
+        options as :func:`tracekit.export.export` (``format``, ``table``, ``step``,
+        ``range``, ``start``, ``end``, ``bucket``). Returns what was written."""
+        from tracekit.export import export
+
+        return export(self, path, **options)
+
+    def to_parquet(self, path, table: str | None = None, **window) -> dict:
+        """One normalized table as Parquet (default: kernels; ops for traces without GPU
+        activity); ``step``/``range``/``start``/``end`` select a window."""
+        from tracekit.export import export
+
+        return export(self, path, format="parquet", table=table, **window)
