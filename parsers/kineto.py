@@ -26,7 +26,7 @@ from parsers._decode import (
 from tracekit.model import (
     KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, make_table,
 )
-from tracekit.model.intervals import group_codes, nest, self_time
+from tracekit.model.intervals import gather, group_codes, label_at, nest, self_time
 
 SOURCE = "kineto"
 
@@ -196,7 +196,7 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     op_range = np.full(len(i_op), -1, np.int64)
     if r_is_path.any():
         op_range = r_nest.innermost(op_ts, op_ts + op_dur, op_thread)
-    op_module = _gather(ranges["path"].cat.codes.to_numpy().astype(np.int64), op_range, -1)
+    op_module = gather(ranges["path"].cat.codes.to_numpy().astype(np.int64), op_range, -1)
     steps = _steps(ranges)
 
     # ---- launches -> ops ----
@@ -224,16 +224,16 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     k_flow = (c["correlation"][i_k] < 0) & (k_corr >= 0)
     k_launch = _match_launch(k_corr, k_ts, l_corr, l_ts)
     has_launch = k_launch >= 0
-    k_op = _gather(l_op, k_launch, -1)
+    k_op = gather(l_op, k_launch, -1)
     launch_names = np.asarray(names, dtype=object)[name[i_l]]
     is_graph = np.array([bool(LAUNCH_GRAPH.search(s)) for s in launch_names], bool) if len(i_l) else np.zeros(0, bool)
     link = np.full(len(i_k), "none", dtype=object)
     found = k_op >= 0
     link[found] = "correlation"
-    launch_used_ext = _gather(l_used_ext, k_launch, False)
+    launch_used_ext = gather(l_used_ext, k_launch, False)
     link[found & launch_used_ext] = "external_id"
     link[found & k_flow] = "flow"
-    link[found & _gather(is_graph, k_launch, False)] = "graph_launch"
+    link[found & gather(is_graph, k_launch, False)] = "graph_launch"
 
     k_role = role[i_k].copy()
     has_direction = np.array([bool(COPY_KIND.search(str(x))) for x in names], bool)[c["kind"][i_k]] if len(i_k) else np.zeros(0, bool)
@@ -249,7 +249,7 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     op_step = _step_at(steps, op_ts)
     l_step = _step_at(steps, l_ts)
     gpu_steps = _gpu_steps(c, names, i=np.flatnonzero(sel_gpu_annot & is_step_name), ts_ns=ts_ns, dur_ns=dur_ns)
-    k_step = _gather(l_step, k_launch, -1)
+    k_step = gather(l_step, k_launch, -1)
     orphan = ~has_launch
     if orphan.any():
         k_step[orphan] = _step_at(gpu_steps if len(gpu_steps[0]) else steps, k_ts[orphan])
@@ -286,14 +286,6 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
 
 
 # ---------------------------------------------------------------- helpers
-
-def _gather(values: np.ndarray, index: np.ndarray, default) -> np.ndarray:
-    """values[index] where index >= 0, else ``default``."""
-    out = np.full(len(index), default, dtype=values.dtype)
-    ok = index >= 0
-    out[ok] = values[index[ok]]
-    return out
-
 
 def _module_paths(codes: np.ndarray, categories) -> pd.Categorical:
     labels = list(categories)
@@ -445,16 +437,7 @@ def _gpu_steps(c, names, i, ts_ns, dur_ns):
 
 
 def _step_at(steps, t: np.ndarray) -> np.ndarray:
-    starts, ends, nums = steps
-    out = np.full(len(t), -1, np.int32)
-    if len(starts) == 0 or len(t) == 0:
-        return out
-    pos = np.searchsorted(starts, t, side="right") - 1
-    ok = pos >= 0
-    pos = np.maximum(pos, 0)
-    ok &= t < ends[pos]
-    out[ok] = nums[pos[ok]]
-    return out
+    return label_at(*steps, t)
 
 
 def _append_device_ranges(ranges, c, names, sel_gpu_annot, sel_sync, ts_ns, dur_ns, steps):

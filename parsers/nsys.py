@@ -45,7 +45,7 @@ from parsers._sqlite import (
 from tracekit.model import (
     KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, make_table,
 )
-from tracekit.model.intervals import nest, self_time
+from tracekit.model.intervals import gather, label_at, nest, self_time
 
 SOURCE = "nsys"
 FORMAT = "Nsight Systems SQLite export"
@@ -176,8 +176,8 @@ def _build(db: Database, path: str, progress) -> Trace:
     # ---- kernels -> launches (correlation within the process) -> ops ----
     k_launch = _match_launch(acts["pkey"], acts["corr"], acts["ts"],
                              api["pkey"], api["corr"], api["ts"], acts["has_pid"])
-    k_op = _gather(l_op, k_launch, -1)
-    k_step = _gather(l_step, k_launch, -1)
+    k_op = gather(l_op, k_launch, -1)
+    k_step = gather(l_step, k_launch, -1)
     orphan = k_launch < 0
     if orphan.any():
         k_step[orphan] = _step_at(steps, acts["ts"][orphan])
@@ -649,7 +649,7 @@ def _ranges(nv, o, o_ann, o_parent, o_path, paths, is_step, steps, syncs) -> pd.
     a = np.flatnonzero(o_ann)
     row_of = np.full(n, -1, np.int64)
     row_of[a] = np.arange(len(a))
-    a_parent = _gather(row_of, ann_parent[a], -1)
+    a_parent = gather(row_of, ann_parent[a], -1)
     a_depth = np.zeros(len(a), np.int32)
     cur = a_parent.copy()
     while (cur >= 0).any():
@@ -711,23 +711,7 @@ def _steps(starts, ends, nums):
 
 
 def _step_at(steps, t: np.ndarray) -> np.ndarray:
-    starts, ends, nums = steps
-    out = np.full(len(t), -1, np.int32)
-    if len(starts) == 0 or len(t) == 0:
-        return out
-    pos = np.searchsorted(starts, t, side="right") - 1
-    ok = pos >= 0
-    pos = np.maximum(pos, 0)
-    ok &= t < ends[pos]
-    out[ok] = nums[pos[ok]]
-    return out
-
-
-def _gather(values: np.ndarray, index: np.ndarray, default) -> np.ndarray:
-    out = np.full(len(index), default, dtype=values.dtype)
-    ok = index >= 0
-    out[ok] = values[index[ok]]
-    return out
+    return label_at(*steps, t)
 
 
 def _sub_cat(cat: pd.Categorical, idx: np.ndarray) -> pd.Categorical:

@@ -47,7 +47,7 @@ from parsers._decode import (
     CHUNK, Interner, float_column, gc_paused, int_column, recover_truncated, us_to_ns,
 )
 from tracekit.model import KERNELS, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, make_table
-from tracekit.model.intervals import group_codes, nest
+from tracekit.model.intervals import group_codes, label_at, nest
 
 SOURCE = "ort"
 FORMAT = "ONNX Runtime profiling JSON"
@@ -642,16 +642,7 @@ def _shapes(blob: bytes):
 
 def _step_at(runs, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Index of the model_run that encloses [start, end] (the latest-starting one)."""
-    starts, ends, nums = runs
-    out = np.full(len(start), -1, np.int32)
-    if len(starts) == 0 or len(start) == 0:
-        return out
-    pos = np.searchsorted(starts, start, side="right") - 1
-    ok = pos >= 0
-    pos = np.maximum(pos, 0)
-    ok &= start <= ends[pos]
-    out[ok] = nums[pos[ok]]
-    return out
+    return label_at(*runs, start, inclusive_end=True)
 
 
 def _ranges(c, names, i_sess, ts_ns, dur_ns, runs, i_run) -> pd.DataFrame:

@@ -158,3 +158,26 @@ def propagate_down(parent: np.ndarray, depth: np.ndarray, own: np.ndarray, missi
         if len(idx):
             out[idx] = out[parent[idx]]
     return out
+
+
+def label_at(starts: np.ndarray, ends: np.ndarray, labels: np.ndarray, t: np.ndarray,
+             inclusive_end: bool = False) -> np.ndarray:
+    """Label of the window (sorted by start, disjoint: steps, runs) holding each instant
+    ``t``; -1 outside every window. The latest-starting window wins on overlap."""
+    out = np.full(len(t), -1, np.int32)
+    if len(starts) == 0 or len(t) == 0:
+        return out
+    pos = np.searchsorted(starts, t, side="right") - 1
+    ok = pos >= 0
+    pos = np.maximum(pos, 0)
+    ok &= (t <= ends[pos]) if inclusive_end else (t < ends[pos])
+    out[ok] = labels[pos[ok]]
+    return out
+
+
+def gather(values: np.ndarray, index: np.ndarray, default) -> np.ndarray:
+    """``values[index]`` where index >= 0, else ``default`` (for -1 "no row" links)."""
+    out = np.full(len(index), default, dtype=values.dtype)
+    ok = index >= 0
+    out[ok] = values[index[ok]]
+    return out
