@@ -811,3 +811,23 @@ def test_export_imports_no_parser_and_perfetto_only_when_needed():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     mods = out.stdout.split()
     assert not [m for m in mods if m.split(".")[0] in ("parsers", "tui", "textual", "collectors", "perfetto")]
+
+
+# ------------------------------------------------------------- every other input format
+
+def _other_format_files():
+    from tests.conftest import CORPUS, ROOT
+
+    files = sorted((CORPUS / "nsys").glob("*.sqlite")) if (CORPUS / "nsys").is_dir() else []
+    files += sorted((CORPUS / "tensorrt").glob("*.profile.json")) if (CORPUS / "tensorrt").is_dir() else []
+    files += sorted((ROOT / "tests" / "fixtures" / "ort").glob("*.json"))
+    return files
+
+
+@pytest.mark.parametrize("path", _other_format_files(), ids=lambda p: p.name[-48:])
+def test_real_nsys_tensorrt_and_ort_files_export_every_slice_nested(path, load, tmp_path):
+    trace = load(path)
+    assert trace.source in ("nsys", "trt", "ort")
+    pf, js, info_pf, info_js = export_both(trace, tmp_path)
+    check_pftrace(pf, trace, info_pf)
+    check_chrome(js, trace, info_js)
