@@ -1,11 +1,51 @@
-"""Analyses over a loaded Trace: windows (steps), breakdowns, GPU busy time, summaries.
+"""Analyses over a loaded Trace: windows (steps, ranges, spans), breakdowns, drill-downs,
+GPU busy time, summaries.
 
 Imports the model and the taxonomy only -- never a parser or the TUI.
 """
-from tracekit.analysis.breakdown import BY, breakdown, time_basis
+from tracekit.analysis.breakdown import BY, breakdown, gemm_groups, time_basis
 from tracekit.analysis.busy import device_busy, union_length
-from tracekit.analysis.summary import combine, summarize
-from tracekit.analysis.window import StepError, Window, select
+from tracekit.analysis.drill import (
+                                     KernelInstances,
+                                     RowCalls,
+                                     kernel_instances,
+                                     kernel_table,
+                                     row_calls,
+)
+from tracekit.analysis.summary import combine, gemm_free_speedup, gemm_totals, summarize
+from tracekit.analysis.window import (
+                                     StepError,
+                                     Window,
+                                     in_ranges,
+                                     overlapping,
+                                     select,
+                                     select_range,
+                                     select_span,
+                                     trace_start,
+)
 
-__all__ = ["BY", "breakdown", "time_basis", "device_busy", "union_length", "combine",
-           "summarize", "StepError", "Window", "select"]
+__all__ = [
+                                     "BY",
+                                     "KernelInstances",
+                                     "RowCalls",
+                                     "StepError",
+                                     "Window",
+                                     "breakdown",
+                                     "combine",
+                                     "device_busy",
+                                     "gemm_free_speedup",
+                                     "gemm_groups",
+                                     "gemm_totals",
+                                     "in_ranges",
+                                     "kernel_instances",
+                                     "kernel_table",
+                                     "overlapping",
+                                     "row_calls",
+                                     "select",
+                                     "select_range",
+                                     "select_span",
+                                     "summarize",
+                                     "time_basis",
+                                     "trace_start",
+                                     "union_length",
+]

@@ -1,5 +1,5 @@
-"""Where the time goes: breakdowns by group, op, kernel or module (DESIGN.md, "Time
-accounting"). Every breakdown's ``total_ns`` column sums exactly to the window's total.
+"""Where the time goes: breakdowns by group, op, kernel, module or input shape (DESIGN.md,
+"Time accounting"). Every breakdown's ``total_ns`` column sums exactly to the window's total.
 
 Time basis: ``device`` (sum of GPU activity durations) when the trace has GPU activity,
 otherwise ``cpu_self`` (exclusive time of host ops). CPU and GPU time are never added.
@@ -12,9 +12,10 @@ import pandas as pd
 from tracekit.analysis.window import Window
 from tracekit.model import Trace
 
-BY = ("group", "op", "kernel", "module")
+BY = ("group", "op", "kernel", "module", "shape")
 NO_OP = "(no operator)"
 NO_MODULE = "(no module)"
+NO_SHAPE = "(no shapes)"
 COLUMNS = ["name", "group", "is_gemm", "calls", "kernels", "total_ns", "mean_ns", "share",
            "kernels_per_call"]
 
@@ -33,13 +34,16 @@ def group_order(trace: Trace) -> list[str]:
 
 
 def breakdown(trace: Trace, window: Window, by: str = "group") -> pd.DataFrame:
-    """One row per group / op / kernel name / module path, largest first (groups in
-    taxonomy order). Columns: name, group, is_gemm, calls, kernels, total_ns, mean_ns,
-    share, kernels_per_call."""
+    """One row per group / op / kernel name / module path / op input shape, largest first
+    (groups in taxonomy order). Columns: name, group, is_gemm, calls, kernels, total_ns,
+    mean_ns, share, kernels_per_call. ``by="shape"`` names a row by the op name and its
+    input shapes (:func:`shape_key`: ``"aten::mm [[8, 64], [64, 64]]"``; GPU activities
+    without an op: ``"(no operator) (no shapes)"``)."""
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}")
     basis = time_basis(trace)
-    frame = _device_frame(trace, window) if basis == "device" else _op_frame(window)
+    shapes = by == "shape"
+    frame = _device_frame(trace, window, shapes) if basis == "device" else _op_frame(window, shapes)
     if by == "group":
         key = ["group"]
     elif by == "kernel":
@@ -72,14 +76,27 @@ def breakdown(trace: Trace, window: Window, by: str = "group") -> pd.DataFrame:
     return table[COLUMNS].reset_index(drop=True)
 
 
+def gemm_groups(trace: Trace) -> set[str]:
+    """The groups that are GEMM-based in this trace."""
+    return {g for g, is_gemm in _gemm_flags(trace).items() if is_gemm}
+
+
 def _gemm_flags(trace: Trace) -> dict:
     k = trace.kernels if len(trace.kernels) else trace.ops
     flags = dict(zip(k["group"].astype(str), k["is_gemm"])) if len(k) else {}
     return flags
 
 
-def _device_frame(trace: Trace, window: Window) -> pd.DataFrame:
-    """One row per GPU activity with the op, module and call it belongs to."""
+def shape_key(names, shapes) -> np.ndarray:
+    """The ``by="shape"`` row name of ops with these names and input shapes."""
+    names = np.asarray(names, dtype=object).astype(str)
+    shapes = np.asarray(shapes, dtype=object).astype(str)
+    return np.char.add(np.char.add(names, " "), np.where(shapes == "", NO_SHAPE, shapes)).astype(object)
+
+
+def _device_frame(trace: Trace, window: Window, shapes: bool = False) -> pd.DataFrame:
+    """One row per GPU activity with the op, module (and op + input shapes) and call it
+    belongs to."""
     k = window.kernels
     op = k["op"].to_numpy()
     has_op = op >= 0
@@ -89,22 +106,31 @@ def _device_frame(trace: Trace, window: Window) -> pd.DataFrame:
     modules = np.where(has_op, np.where(modules == "", NO_MODULE, modules), NO_OP)
     # an activity without an op is its own "call" (so calls count launches, not nothing)
     call = np.where(has_op, op, -1 - np.arange(len(k)))
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "group": k["group"].to_numpy(), "op": op_names, "module": modules,
         "kernel": k["name"].to_numpy(), "dur_ns": k["dur_ns"].to_numpy(),
         "is_kernel": np.ones(len(k), np.int64), "call": call,
     })
+    if shapes:
+        keys = np.full(len(k), shape_key([NO_OP], [""])[0], dtype=object)
+        if has_op.any():
+            keys[has_op] = shape_key(ops["name"].to_numpy(), ops["shapes"].to_numpy())[op[has_op]]
+        frame["shape"] = keys
+    return frame
 
 
-def _op_frame(window: Window) -> pd.DataFrame:
+def _op_frame(window: Window, shapes: bool = False) -> pd.DataFrame:
     o = window.ops
     modules = o["module"].astype(str).to_numpy()
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "group": o["group"].to_numpy(), "op": o["name"].to_numpy(),
         "module": np.where(modules == "", NO_MODULE, modules),
         "dur_ns": o["self_ns"].to_numpy(), "is_kernel": np.zeros(len(o), np.int64),
         "call": o["id"].to_numpy(),
     })
+    if shapes:
+        frame["shape"] = shape_key(o["name"].to_numpy(), o["shapes"].to_numpy())
+    return frame
 
 
 def _lookup_cat(column: pd.Series, index: np.ndarray, missing: str) -> np.ndarray:

@@ -11,14 +11,40 @@ from tracekit.model import Trace
 SHORT_KERNEL_NS = 10_000  # kernels under 10 µs are launch-overhead bound on current GPUs
 
 
-def summarize(trace: Trace, step=None, top: int = 10) -> dict:
-    window = select(trace, step)
-    basis = time_basis(trace)
-    groups = breakdown(trace, window, "group")
+def gemm_totals(trace: Trace, window: Window, groups=None) -> dict:
+    """GEMM vs non-GEMM on the breakdown's time basis: ``total_ns``, ``gemm_ns``,
+    ``non_gemm_ns``, ``unattributed_ns`` (device time of activities without an op; 0 on a
+    host basis) and ``gemm_free_speedup`` -- Amdahl's law: the end-to-end speedup if GEMM
+    time went to zero, total / (total - gemm); None when total == gemm (no time, or all of
+    it GEMM). ``groups``: ``breakdown(trace, window, "group")`` where already computed."""
+    if groups is None:
+        groups = breakdown(trace, window, "group")
     total = int(groups["total_ns"].sum())
     gemm = int(groups.loc[groups["is_gemm"], "total_ns"].sum())
     k = window.kernels
-    unattributed = int(k.loc[k["op"] < 0, "dur_ns"].sum()) if basis == "device" else 0
+    unattributed = int(k.loc[k["op"] < 0, "dur_ns"].sum()) if time_basis(trace) == "device" else 0
+    return {"total_ns": total, "gemm_ns": gemm, "non_gemm_ns": total - gemm,
+            "unattributed_ns": unattributed,
+            "gemm_free_speedup": gemm_free_speedup(total, gemm)}
+
+
+def gemm_free_speedup(total_ns: int, gemm_ns: int) -> float | None:
+    """Amdahl's law: total / (total - gemm), the speedup if GEMM time went to zero;
+    None when total == gemm."""
+    return total_ns / (total_ns - gemm_ns) if total_ns != gemm_ns else None
+
+
+def summarize(trace: Trace, step=None, top: int = 10, window: Window | None = None) -> dict:
+    """The summary of ``step`` (see :func:`~tracekit.analysis.window.select`), or of
+    ``window`` when given. Besides the groups, top ops, GPU busy time and launch overhead
+    it has the fields of :func:`gemm_totals`, among them ``gemm_free_speedup`` (Amdahl:
+    the speedup if GEMM time went to zero; None when all the time is GEMM or there is none)."""
+    window = select(trace, step) if window is None else window
+    basis = time_basis(trace)
+    groups = breakdown(trace, window, "group")
+    split = gemm_totals(trace, window, groups)
+    total, gemm, unattributed = split["total_ns"], split["gemm_ns"], split["unattributed_ns"]
+    k = window.kernels
     ops_table = breakdown(trace, window, "op")
     non_gemm_ops = ops_table[~ops_table["is_gemm"]].head(top)
     out = {
@@ -29,6 +55,7 @@ def summarize(trace: Trace, step=None, top: int = 10) -> dict:
         "gemm_ns": gemm,
         "non_gemm_ns": total - gemm,
         "unattributed_ns": unattributed,
+        "gemm_free_speedup": split["gemm_free_speedup"],
         "attributed_share": (1 - unattributed / total) if total and basis == "device" else None,
         "groups": {g: int(ns) for g, ns in zip(groups["name"], groups["total_ns"])},
         "group_counts": {g: int(n) for g, n in zip(groups["name"],
@@ -111,6 +138,7 @@ def combine(summaries: list[dict]) -> dict:
         "time_basis": bases.pop() if len(bases) == 1 else "mixed",
         "total_ns": total, "gemm_ns": gemm, "non_gemm_ns": total - gemm,
         "unattributed_ns": sum(s["unattributed_ns"] for s in summaries),
+        "gemm_free_speedup": gemm_free_speedup(total, gemm),
         "groups": groups,
         "kernels": sum(s["kernels"] for s in summaries),
         "ops": sum(s["ops"] for s in summaries),

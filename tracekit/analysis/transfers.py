@@ -21,12 +21,16 @@ MEMCPY_NODE = re.compile(r"^Memcpy(ToHost|FromHost)$")
 DIRECTIONS = ("HtoD", "DtoH", "DtoD", "PtoP", "HtoH")
 
 
-def report(trace: Trace, step=None, top: int = 10) -> dict:
-    window = select(trace, step)
+def report(trace: Trace, step=None, top: int = 10, window: Window | None = None,
+           describe: str | None = None) -> dict:
+    """Transfers, synchronizations and CPU fallback of ``step`` (see
+    :func:`~tracekit.analysis.window.select`), or of ``window`` when given (a range or
+    span selection); ``describe`` overrides the window's description."""
+    window = select(trace, step) if window is None else window
     return {
         "path": trace.meta.get("path"),
         "source": trace.meta.get("source"),
-        "window": window.describe(),
+        "window": window.describe() if describe is None else describe,
         "transfers": transfers(trace, window, top),
         "synchronizations": synchronizations(trace, window),
         "fallback": fallback(trace, window, top),

@@ -15,7 +15,7 @@ from tracekit.model import Trace
 
 
 class StepError(ValueError):
-    """A step selection the trace cannot satisfy (user error)."""
+    """A step or range selection the trace cannot satisfy (user error)."""
 
 
 @dataclass
@@ -27,6 +27,14 @@ class Window:
     all_steps: list[int] = field(default_factory=list)
     dropped_steps: list[int] = field(default_factory=list)
     whole_trace: bool = True
+
+    def bounds(self) -> tuple[int, int] | None:
+        """(first start, last end) over the window's ops and GPU activities; None if empty."""
+        frames = [f for f in (self.ops, self.kernels) if len(f)]
+        if not frames:
+            return None
+        return (min(int(f["ts_ns"].min()) for f in frames),
+                max(int((f["ts_ns"] + f["dur_ns"]).max()) for f in frames))
 
     def describe(self) -> str:
         if self.whole_trace:
@@ -105,3 +113,93 @@ def _compact(steps) -> str:
         prev = s
     runs.append((start, prev))
     return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+
+
+# --------------------------------------------------------------------------- time and ranges
+
+# Range kinds that lie on the GPU timeline (their kernels are the ones running under them).
+GPU_RANGE_KINDS = ("gpu_annotation",)
+
+
+def trace_start(trace: Trace) -> int:
+    """The earliest timestamp in any table (0 for an empty trace): the origin of relative
+    times (``--from/--to``, the TUI's clock)."""
+    starts = [int(t["ts_ns"].min()) for t in trace.tables().values() if len(t)]
+    return min(starts) if starts else 0
+
+
+def overlapping(frame: pd.DataFrame, lo, hi) -> np.ndarray:
+    """Rows of ``frame`` whose [ts, ts+dur) overlaps one of the intervals [lo, hi)
+    (scalars or arrays; a zero-length row counts where lo <= ts < hi; negative
+    durations count as zero)."""
+    n = len(frame)
+    lo = np.atleast_1d(np.asarray(lo, dtype=np.int64))
+    hi = np.atleast_1d(np.asarray(hi, dtype=np.int64))
+    if n == 0 or len(lo) == 0:
+        return np.zeros(n, dtype=bool)
+    s = frame["ts_ns"].to_numpy()
+    e = s + np.maximum(frame["dur_ns"].to_numpy(), 0)
+    order = np.argsort(lo, kind="stable")
+    lo, hi = lo[order], hi[order]
+    reach = np.maximum.accumulate(hi)  # the furthest end among intervals starting <= x
+    # intervals starting before the row's end (or at its instant, for zero-length rows)
+    k = np.searchsorted(lo, np.where(e > s, e, s + 1), side="left") - 1
+    return (k >= 0) & (reach[np.maximum(k, 0)] > s)
+
+
+def in_ranges(trace: Trace, ranges: pd.DataFrame, frames: dict[str, pd.DataFrame],
+              gpu_by_time: bool = True) -> dict[str, np.ndarray]:
+    """What runs inside the rows of ``ranges``, as one boolean mask per frame of
+    ``frames`` (keys "ops", "launches", "ranges", "kernels"; each a subset of the trace's
+    table of that name). Host rows (ops, launches, ranges): those overlapping a range in
+    time. GPU activities: for host ranges, those launched by a launch that overlaps one
+    (activities without a known launch: by time overlap); for ranges on the GPU timeline
+    (:data:`GPU_RANGE_KINDS`), those overlapping it in time. With ``gpu_by_time=False``
+    every range is treated as a host range (what ``tracekit export --range`` has always
+    done; it also takes the activities launched while a GPU annotation runs, which
+    belong to later host work). Nothing is clipped."""
+    lo = ranges["ts_ns"].to_numpy().astype(np.int64)
+    hi = lo + np.maximum(ranges["dur_ns"].to_numpy(), 0)
+    on_gpu = ranges["kind"].astype(str).isin(GPU_RANGE_KINDS).to_numpy() & gpu_by_time
+    out = {}
+    for name, frame in frames.items():
+        if name != "kernels":
+            out[name] = overlapping(frame, lo, hi)
+            continue
+        k = frame
+        launch = k["launch"].to_numpy()
+        ids = trace.launches["id"].to_numpy()
+        pos = pd.Index(ids).get_indexer(launch) if len(ids) else np.full(len(k), -1)
+        has = pos >= 0
+        launched_inside = overlapping(trace.launches, lo[~on_gpu], hi[~on_gpu])
+        by_launch = np.zeros(len(k), dtype=bool)
+        by_launch[has] = launched_inside[pos[has]]
+        keep = np.where(has, by_launch, overlapping(k, lo[~on_gpu], hi[~on_gpu]))
+        out[name] = keep | overlapping(k, lo[on_gpu], hi[on_gpu])
+    return out
+
+
+def select_span(window: Window, lo: int, hi: int) -> Window:
+    """``window`` narrowed to the rows that overlap [lo, hi) (absolute ns)."""
+    return _narrowed(window, {name: overlapping(getattr(window, name), lo, hi)
+                              for name in ("ops", "kernels", "launches")})
+
+
+def select_range(trace: Trace, window: Window, range_id: int | None = None,
+                 name: str | None = None) -> Window:
+    """``window`` narrowed to what runs inside one range (``range_id``, a row id of
+    ``trace.ranges``) or inside every range called ``name`` (see :func:`in_ranges`)."""
+    r = trace.ranges
+    if (range_id is None) == (name is None):
+        raise ValueError("give one of range_id and name")
+    hit = r[r["id"] == range_id] if name is None else r[r["name"].astype(str) == str(name)]
+    if not len(hit):
+        raise StepError(f"range {range_id if name is None else repr(name)} is not in the trace")
+    frames = {t: getattr(window, t) for t in ("ops", "kernels", "launches")}
+    return _narrowed(window, in_ranges(trace, hit, frames))
+
+
+def _narrowed(window: Window, keep: dict[str, np.ndarray]) -> Window:
+    return Window(ops=window.ops[keep["ops"]], kernels=window.kernels[keep["kernels"]],
+                  launches=window.launches[keep["launches"]], steps=window.steps,
+                  all_steps=window.all_steps, dropped_steps=[], whole_trace=False)

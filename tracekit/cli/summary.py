@@ -5,6 +5,10 @@ import argparse
 
 from rich.console import Console
 
+# tracekit.analysis.breakdown.BY, spelled out so that parsing arguments imports no pandas
+# (tests/test_analysis.py checks they agree)
+BY = ("group", "op", "kernel", "module", "shape")
+
 HELP = "Where the time goes: GEMM vs non-GEMM, per group, top operators."
 
 
@@ -13,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="trace files: Kineto .json/.json.gz (a .tar.gz of ranks gives one per rank), "
                         "Nsight Systems .sqlite, ONNX Runtime profile .json, TensorRT "
                         "profile/layer JSON; the format is read from the content")
-    p.add_argument("--by", choices=("group", "op", "kernel", "module"), default="group",
+    p.add_argument("--by", choices=BY, default="group",
                    help="what the main table breaks time down by (default: group)")
     p.add_argument("--top", type=_positive, default=10, help="rows in op/kernel/module tables")
     p.add_argument("--step", default=None,
@@ -71,16 +75,11 @@ def run(args) -> int:
         json_report.render(result)
         return 0
     console = Console(highlight=False, soft_wrap=False)
-    gemm_groups = {g for t in traces for g in _gemm_groups(t)}
+    gemm_groups = {g for t in traces for g in analysis.gemm_groups(t)}
     for i, summary in enumerate(summaries):
         summary_text.render_one(summary, console, gemm_groups,
                                 tables[i] if tables else None, args.by)
     if combined is not None:
         summary_text.render_combined(combined, console, gemm_groups)
     return 0
-
-
-def _gemm_groups(trace) -> set:
-    frame = trace.kernels if len(trace.kernels) else trace.ops
-    return set(frame.loc[frame["is_gemm"], "group"].astype(str).unique())
 

@@ -6,8 +6,10 @@ clipped: an op or kernel that crosses the window's edge is exported whole.
 * ``step`` ("3", "2-4", "2,5", "all"): rows whose ``step`` column is one of the steps, in
   all four tables (kernels belong to the step that launched them), as in ``summary``.
 * ``range_name``: every range (annotation, NVTX, module, step, model_run, ...) with
-  exactly that name; host rows that overlap one of them in time are kept, and so are the
-  GPU activities they launched (device rows without a launch: by time overlap).
+  exactly that name: what runs inside them, as
+  :func:`tracekit.analysis.window.in_ranges` defines it (the TUI uses the same rule): host
+  rows that overlap one of them in time, and the GPU activities they launched (device
+  rows without a launch, and any activity inside a GPU-side range: by time overlap).
 * ``start``/``end``: a time window relative to the start of the trace (the earliest
   timestamp in any table): rows that overlap ``[start, end)`` are kept.
 """
@@ -19,7 +21,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tracekit.analysis.window import StepError, parse_steps, steps_of
+from tracekit.analysis.window import (
+    StepError,
+    in_ranges,
+    overlapping,
+    parse_steps,
+    steps_of,
+    trace_start,
+)
 from tracekit.model import TraceError
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
@@ -77,11 +86,6 @@ class Selection:
         return sum(len(t) for t in self.tables().values())
 
 
-def trace_start(trace) -> int:
-    starts = [int(t["ts_ns"].min()) for t in trace.tables().values() if len(t)]
-    return min(starts) if starts else 0
-
-
 def select(trace, step=None, range_name=None, start=None, end=None) -> Selection:
     t0 = trace_start(trace)
     keep = {name: np.ones(len(frame), dtype=bool) for name, frame in trace.tables().items()}
@@ -105,12 +109,8 @@ def select(trace, step=None, range_name=None, start=None, end=None) -> Selection
         if not hit.any():
             raise ExportError(f"--range {range_name!r}", "no range with this name in the trace "
                               + _some_names(ranges))
-        lo = ranges["ts_ns"].to_numpy()[hit]
-        hi = lo + np.maximum(ranges["dur_ns"].to_numpy()[hit], 0)
-        host = {name: _overlaps_any(trace.tables()[name], lo, hi) for name in ("ops", "launches", "ranges")}
-        for name, sel in host.items():
+        for name, sel in in_ranges(trace, ranges[hit], trace.tables()).items():
             keep[name] &= sel
-        keep["kernels"] &= _device_rows(trace, host["launches"], lo, hi)
         parts.append(f"range {range_name!r} ({int(hit.sum())}x)")
 
     if start is not None or end is not None:
@@ -119,7 +119,7 @@ def select(trace, step=None, range_name=None, start=None, end=None) -> Selection
         if hi <= lo:
             raise ExportError(f"--from {start} --to {end}", "the window is empty (--to must be after --from)")
         for name, frame in trace.tables().items():
-            keep[name] &= _overlaps_any(frame, np.array([lo]), np.array([hi]))
+            keep[name] &= overlapping(frame, lo, hi)
         window = (lo, hi)
         parts.append(f"from {_fmt(lo - t0)} to {_fmt(hi - t0) if end is not None else 'end'}")
 
@@ -127,36 +127,6 @@ def select(trace, step=None, range_name=None, start=None, end=None) -> Selection
               for name, frame in trace.tables().items()}
     return Selection(trace, frames["ops"], frames["kernels"], frames["launches"], frames["ranges"],
                      start_ns=t0, window=window, parts=parts)
-
-
-def _overlaps_any(frame: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Rows whose [ts, ts+dur) overlaps one of the intervals [lo, hi) (a zero-length row:
-    lo <= ts < hi)."""
-    n = len(frame)
-    if n == 0:
-        return np.zeros(0, dtype=bool)
-    s = frame["ts_ns"].to_numpy()
-    e = s + np.maximum(frame["dur_ns"].to_numpy(), 0)
-    order = np.argsort(lo, kind="stable")
-    lo, hi = lo[order], hi[order]
-    reach = np.maximum.accumulate(hi)  # the furthest end among windows starting <= x
-    # windows starting before the row's end (or at its instant, for zero-length rows)
-    k = np.searchsorted(lo, np.where(e > s, e, s + 1), side="left") - 1
-    ok = k >= 0
-    return ok & (reach[np.maximum(k, 0)] > s)
-
-
-def _device_rows(trace, launches_kept: np.ndarray, lo, hi) -> np.ndarray:
-    kernels = trace.kernels
-    if len(kernels) == 0:
-        return np.zeros(0, dtype=bool)
-    launch = kernels["launch"].to_numpy()
-    ids = trace.launches["id"].to_numpy()
-    pos = pd.Index(ids).get_indexer(launch) if len(ids) else np.full(len(launch), -1)
-    has = pos >= 0
-    by_launch = np.zeros(len(kernels), dtype=bool)
-    by_launch[has] = launches_kept[pos[has]]
-    return np.where(has, by_launch, _overlaps_any(kernels, lo, hi))
 
 
 def _some_names(ranges: pd.DataFrame, limit: int = 8) -> str:

@@ -119,9 +119,9 @@ def draw_meta(ov: q.Overview, width: int) -> Text:
 def draw_gemm(ov: q.Overview, width: int) -> Text:
     t = bars.gemm_lines(ov, width)
     t.append("\n")
-    if ov.speedup is None:
+    if not ov.total_ns:
         t.append("Amdahl: no time in this window", style="dim")
-    elif ov.speedup == float("inf"):
+    elif ov.speedup is None:
         t.append("Amdahl: all time is GEMM", style="dim")
     else:
         t.append("Amdahl: ", style="bold")
