@@ -34,9 +34,9 @@ def test_tracekit_tui_in_tmux(tmp_path, cache_dir, size):
         assert "1 Overview" in text and "decoder_h100" in text
         assert "Amdahl" in text and "Traceback" not in text
         subprocess.run([TMUX, "-L", session, "send-keys", "-t", session, "2"], check=True)
-        _wait_socket(session, "by: op", 20)
+        _wait_socket(session, "by: op", 60)
         subprocess.run([TMUX, "-L", session, "send-keys", "-t", session, "q"], check=True)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while not rc_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert rc_file.exists(), "tracekit tui did not exit after q"
