@@ -6,8 +6,6 @@ import os
 import subprocess
 import sys
 
-import numpy as np
-import pandas as pd
 
 from tracekit.analysis.transfers import report
 from tracekit.api import Trace
