@@ -53,7 +53,8 @@ def totals_line(summary: dict) -> Text:
             text += f" · {duration(gpu['concurrent_ns'])} on overlapping streams"
     else:
         label, note = BASIS_LABELS.get(summary["time_basis"], (summary["time_basis"], ""))
-        text = f"{label} {duration(total)} in {summary['ops']:,} ops" + (f" · {note}" if note else "")
+        unit = "layers" if summary["time_basis"] == "trt_layer" else ("nodes" if summary["time_basis"] == "ort_node" else "ops")
+        text = f"{label} {duration(total)} in {summary['ops']:,} {unit}" + (f" · {note}" if note else "")
     return Text(text)
 
 
