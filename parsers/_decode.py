@@ -72,6 +72,7 @@ class Header(msgspec.Struct, gc=False):
     cupti_version: Any = None
     cuda_runtime_version: Any = None
     cuda_driver_version: Any = None
+    tracekit: Any = None  # what tracekit's collectors record about the run
     # other JSON documents people mistake for Kineto traces
     nodes: Any = None
     schema: Any = None

@@ -486,6 +486,8 @@ def _meta(header: Header, columns: Columns, path: str, truncated: bool) -> dict:
         value = getattr(header, key)
         if value is not None:
             meta[key] = value
+    if isinstance(header.tracekit, dict):
+        meta["collected"] = header.tracekit  # model, size, batch, dtype, versions, weights
     labels = {}
     for mname, pid, _tid, _name, arg_labels in columns.meta_names:
         if mname == "process_labels" and isinstance(arg_labels, str):

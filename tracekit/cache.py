@@ -18,7 +18,7 @@ import pyarrow.feather as feather
 
 from tracekit.model import Trace
 
-FORMAT_VERSION = 5  # bump when parsers or the model change what they produce
+FORMAT_VERSION = 6  # bump when parsers or the model change what they produce
 _TABLES = ("ops", "kernels", "launches", "ranges")
 _EDGE = 1 << 20
 

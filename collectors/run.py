@@ -1,0 +1,64 @@
+"""Shared helpers for collectors: errors, metadata, writing JSON."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import platform
+import sys
+
+from tracekit.model import TraceError
+
+
+class CollectError(TraceError):
+    """A user error while collecting (unknown model, bad callable, missing file, missing tool).
+
+    A TraceError, so that ``tracekit`` prints one line and exits with code 2."""
+
+    def __init__(self, problem: str, subject: str = "collect"):
+        super().__init__(subject, problem)
+
+
+def versions(*names: str) -> dict:
+    """Installed versions of the named packages (only those importable), plus Python."""
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in names:
+        mod = sys.modules.get(name)
+        version = getattr(mod, "__version__", None) if mod is not None else None
+        if version is None:
+            try:
+                version = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+        out[name] = str(version)
+    return out
+
+
+def write_json(path: str, obj) -> str:
+    """Write ``obj`` as JSON to ``path`` (gzip-compressed when it ends with .gz)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    data = json.dumps(obj, default=str).encode()
+    if path.endswith(".gz"):
+        with gzip.open(path, "wb") as f:
+            f.write(data)
+    else:
+        with open(path, "wb") as f:
+            f.write(data)
+    return path
+
+
+def read_json(path: str):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        return json.loads(f.read())
+
+
+def require(module: str, why: str, extra: str = "collect"):
+    """Import ``module`` or raise a CollectError naming what to install."""
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError as exc:
+        raise CollectError(f"{why} needs the Python package '{module}' "
+                           f"(pip install 'tracekit[{extra}]'): {exc}") from None
