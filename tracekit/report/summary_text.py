@@ -99,23 +99,32 @@ def groups_table(summary: dict, gemm_groups: set) -> Table:
     return table
 
 
-def rows_table(title: str, rows: pd.DataFrame | list[dict], first: str, basis: str) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+def rows_table(title: str, rows: pd.DataFrame | list[dict], first: str, basis: str,
+               width: int = 120) -> Table:
+    """Top rows of a breakdown. Below 100 columns the per-call columns (kernels per call,
+    mean) give way, so that operator names stay readable."""
+    wide = width >= 100
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, expand=True,
+                  pad_edge=False)
     table.add_column(first, overflow="fold", ratio=1, min_width=16)
     table.add_column("group", no_wrap=True, max_width=13, overflow="ellipsis")
     table.add_column("calls", justify="right", no_wrap=True)
-    if basis == "device":
+    if basis == "device" and wide:
         table.add_column("krn/call", justify="right", no_wrap=True)
     table.add_column("total ms", justify="right", no_wrap=True)
-    table.add_column("mean µs", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("mean µs", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
     records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
     for r in records:
         cells = [_t(r["name"], limit=NAME_WIDTH * 3), _t(r["group"],
                  GEMM_STYLE if r["is_gemm"] else ""), f"{r['calls']:,}"]
-        if basis == "device":
+        if basis == "device" and wide:
             cells.append(f"{r['kernels_per_call']:.1f}")
-        cells += [ms(r["total_ns"]), f"{r['mean_ns'] / 1e3:,.1f}", pct(r["share"])]
+        cells.append(ms(r["total_ns"]))
+        if wide:
+            cells.append(f"{r['mean_ns'] / 1e3:,.1f}")
+        cells.append(pct(r["share"]))
         table.add_row(*cells)
     return table
 
@@ -146,9 +155,9 @@ def render_one(summary: dict, console: Console, gemm_groups: set, by_table=None,
     if by == "group":
         if summary["top_non_gemm_ops"]:
             parts.append(rows_table("Top non-GEMM ops", summary["top_non_gemm_ops"], "op",
-                                    summary["time_basis"]))
+                                    summary["time_basis"], console.width))
     elif by_table is not None:
-        parts.append(rows_table(f"Time by {by}", by_table, by, summary["time_basis"]))
+        parts.append(rows_table(f"Time by {by}", by_table, by, summary["time_basis"], console.width))
     note = footer(summary)
     if note is not None:
         parts.append(note)
