@@ -309,12 +309,13 @@ def _first_byte(data: bytes) -> int:
     return -1
 
 
-def decode_events(raws: list, columns: Columns, progress=None) -> None:
-    """Decode raw event slices chunk by chunk; ``progress(done, total)`` after each."""
+def decode_events(raws: list, columns, progress=None, decoder=EVENTS) -> None:
+    """Decode raw event slices chunk by chunk into ``columns.add(events)``, so only one
+    chunk of event objects is alive at a time; ``progress(done, total)`` after each."""
     total = len(raws)
     for lo in range(0, total, CHUNK):
         chunk = raws[lo:lo + CHUNK]
-        columns.add(EVENTS.decode(b"[" + b",".join(chunk) + b"]"))
+        columns.add(decoder.decode(b"[" + b",".join(chunk) + b"]"))
         if progress is not None:
             progress(min(lo + CHUNK, total), total)
 

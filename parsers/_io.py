@@ -22,6 +22,11 @@ class Member:
     data: bytes
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to one short line, for a one-line TraceError."""
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
 def read_bytes(path: str | os.PathLike) -> bytes:
     """The file's bytes, decompressed if gzip. A cut-off gzip is read up to the cut."""
     path = os.fspath(path)

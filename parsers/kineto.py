@@ -24,7 +24,7 @@ from parsers._decode import (
     Columns, Header, decode_events, gc_paused, recover_truncated, split_events, us_to_ns,
 )
 from tracekit.model import (
-    KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, make_table,
+    KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical_of, constant, make_table,
 )
 from tracekit.model.intervals import gather, group_codes, label_at, nest, self_time
 
@@ -86,7 +86,7 @@ def parse_member(member: "_io.Member", progress=None) -> Trace:
         try:
             decode_events(raws, columns, progress and (lambda d, t: progress("decode", d, t)))
         except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
-            raise TraceError(path, f"malformed trace event ({_short(exc)})") from None
+            raise TraceError(path, f"malformed trace event ({_io.first_line(exc)})") from None
         except UnicodeDecodeError:
             raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
         del raws
@@ -102,10 +102,10 @@ def _split(data: bytes, path: str):
     try:
         header, raws, truncated = split_events(data, path)
     except msgspec.ValidationError as exc:
-        raise TraceError(path, f"not a Kineto/Chrome trace ({_short(exc)})") from None
+        raise TraceError(path, f"not a Kineto/Chrome trace ({_io.first_line(exc)})") from None
     except msgspec.DecodeError as exc:
         if "truncated" not in str(exc):
-            raise TraceError(path, f"not valid JSON ({_short(exc)})") from None
+            raise TraceError(path, f"not valid JSON ({_io.first_line(exc)})") from None
         recovered = recover_truncated(data)
         if recovered is None:
             raise TraceError(path, "JSON is cut off before the first complete event") from None
@@ -125,10 +125,6 @@ def _split(data: bytes, path: str):
                                    "(it has 'nodes', no 'traceEvents')")
         raise TraceError(path, "not a Kineto/Chrome trace: no 'traceEvents' array")
     return header, raws, truncated
-
-
-def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200]
 
 
 def _build(header: Header, columns: Columns, c: dict | None, path: str, truncated: bool) -> Trace:
@@ -258,25 +254,25 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     blobs = [b.decode("utf-8", "replace") for b in columns.blobs.labels]
     ops = make_table(
         OPS, len(i_op),
-        name=_cat(name[i_op], names), ts_ns=op_ts, dur_ns=op_dur, self_ns=op_self,
+        name=categorical_of(name[i_op], names), ts_ns=op_ts, dur_ns=op_dur, self_ns=op_self,
         pid=c["pid"][i_op], tid=c["tid"][i_op], parent=op_parent, depth=op_nest.depth,
         range=op_range, module=_module_paths(op_module, ranges["path"].cat.categories),
-        shapes=_cat(c["dims"][i_op], blobs), dtypes=_cat(c["types"][i_op], blobs),
-        provider=_const_cat("CPU", len(i_op)), source=_const_cat(SOURCE, len(i_op)),
+        shapes=categorical_of(c["dims"][i_op], blobs), dtypes=categorical_of(c["types"][i_op], blobs),
+        provider=constant("CPU", len(i_op)), source=constant(SOURCE, len(i_op)),
         external_id=op_ext, step=op_step,
     )
     kernels = make_table(
         KERNELS, len(i_k),
         kind=pd.Categorical(kind_of[k_role], categories=["kernel", "memcpy", "memset"]),
-        name=_cat(name[i_k], names), ts_ns=k_ts, dur_ns=k_dur, device=k_device, stream=k_stream,
+        name=categorical_of(name[i_k], names), ts_ns=k_ts, dur_ns=k_dur, device=k_device, stream=k_stream,
         correlation=k_corr, launch=k_launch, op=k_op,
         link=pd.Categorical(link, categories=["correlation", "external_id", "flow", "graph_launch", "none"]),
-        bytes=c["bytes"][i_k], copy=copy, grid=_cat(c["grid"][i_k], blobs),
-        block=_cat(c["block"][i_k], blobs), step=k_step,
+        bytes=c["bytes"][i_k], copy=copy, grid=categorical_of(c["grid"][i_k], blobs),
+        block=categorical_of(c["block"][i_k], blobs), step=k_step,
     )
     launches = make_table(
         LAUNCHES, len(i_l),
-        name=_cat(name[i_l], names), ts_ns=l_ts, dur_ns=l_dur, pid=l_pid, tid=c["tid"][i_l],
+        name=categorical_of(name[i_l], names), ts_ns=l_ts, dur_ns=l_dur, pid=l_pid, tid=c["tid"][i_l],
         correlation=l_corr, external_id=l_ext, op=l_op, step=l_step,
     )
     ranges = _append_device_ranges(ranges, c, names, sel_gpu_annot, sel_sync, ts_ns, dur_ns, steps)
@@ -291,21 +287,12 @@ def _module_paths(codes: np.ndarray, categories) -> pd.Categorical:
     labels = list(categories)
     if "" not in labels:
         labels.append("")
-    return _cat(np.where(codes >= 0, codes, labels.index("")), labels)
+    return categorical_of(np.where(codes >= 0, codes, labels.index("")), labels)
 
 
 def _label_map(labels: list, fn, dtype) -> np.ndarray:
     """Apply ``fn`` once per distinct label (not per event)."""
     return np.array([fn(str(s)) for s in labels], dtype=dtype) if labels else np.zeros(0, dtype)
-
-
-def _cat(codes: np.ndarray, labels: list) -> pd.Categorical:
-    used, inverse = np.unique(codes, return_inverse=True)
-    return categorical(inverse.astype(np.int32), [labels[i] for i in used])
-
-
-def _const_cat(value: str, n: int) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[value])
 
 
 def _lookup(keys: np.ndarray, queries: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -449,8 +436,8 @@ def _append_device_ranges(ranges, c, names, sel_gpu_annot, sel_sync, ts_ns, dur_
         device = np.where(c["device"][i] >= 0, c["device"][i], c["pid"][i])
         stream = np.where(c["stream"][i] >= 0, c["stream"][i], c["tid"][i])
         parts.append(make_table(
-            RANGES, len(i), name=_cat(c["name"][i], names),
-            kind=_const_cat(kind, len(i)), ts_ns=ts_ns[i], dur_ns=dur_ns[i], pid=device,
+            RANGES, len(i), name=categorical_of(c["name"][i], names),
+            kind=constant(kind, len(i)), ts_ns=ts_ns[i], dur_ns=dur_ns[i], pid=device,
             tid=stream, stream=stream, depth=np.zeros(len(i), np.int32),
             step=_step_at(steps, ts_ns[i]),
         ))

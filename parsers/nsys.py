@@ -43,7 +43,7 @@ from parsers._sqlite import (
     MAGIC, Database, categorical_from_keys, categorical_from_text, check_header, connect, quote,
 )
 from tracekit.model import (
-    KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, make_table,
+    KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, constant, make_table,
 )
 from tracekit.model.intervals import gather, label_at, nest, self_time
 
@@ -112,19 +112,15 @@ def _parse_file(db_path: str, path: str, progress) -> Trace:
     try:
         conn = connect(db_path)
     except sqlite3.Error as exc:
-        raise TraceError(path, f"cannot open SQLite database ({_short(exc)})") from None
+        raise TraceError(path, f"cannot open SQLite database ({_io.first_line(exc)})") from None
     try:
         db = Database(conn)
         _require_nsys(db, path)
         return _build(db, path, progress)
     except sqlite3.DatabaseError as exc:
-        raise TraceError(path, f"corrupt or truncated SQLite database ({_short(exc)})") from None
+        raise TraceError(path, f"corrupt or truncated SQLite database ({_io.first_line(exc)})") from None
     finally:
         conn.close()
-
-
-def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def _require_nsys(db: Database, path: str) -> None:
@@ -188,7 +184,7 @@ def _build(db: Database, path: str, progress) -> Trace:
         name=_sub_cat(nv["name"], o), ts_ns=o_ts, dur_ns=o_dur, self_ns=self_time(o_dur, o_parent),
         pid=nv["pid"][o], tid=nv["tid"][o], parent=o_parent, depth=o_depth,
         module=categorical(o_path, paths), range=np.full(len(o), -1, np.int64),
-        shapes=_sub_cat(nv["shapes"], o), source=_const(SOURCE, len(o)),
+        shapes=_sub_cat(nv["shapes"], o), source=constant(SOURCE, len(o)),
         step=o_step,
     )
     kernels = make_table(
@@ -658,18 +654,18 @@ def _ranges(nv, o, o_ann, o_parent, o_path, paths, is_step, steps, syncs) -> pd.
     idx = o[a]
     s = np.flatnonzero(is_step)
     parts = [make_table(
-        RANGES, len(a), name=_sub_cat(nv["name"], idx), kind=_const("nvtx", len(a)),
+        RANGES, len(a), name=_sub_cat(nv["name"], idx), kind=constant("nvtx", len(a)),
         ts_ns=nv["ts"][idx], dur_ns=nv["end"][idx] - nv["ts"][idx], pid=nv["pid"][idx],
         tid=nv["tid"][idx], depth=a_depth, parent=a_parent,
-        path=categorical(o_path[a], paths) if len(a) else _const("", 0),
+        path=categorical(o_path[a], paths) if len(a) else constant("", 0),
         step=_step_at(steps, nv["ts"][idx])),
         make_table(
-        RANGES, len(s), name=_sub_cat(nv["name"], s), kind=_const("step", len(s)),
+        RANGES, len(s), name=_sub_cat(nv["name"], s), kind=constant("step", len(s)),
         ts_ns=nv["ts"][s], dur_ns=nv["end"][s] - nv["ts"][s], pid=nv["pid"][s], tid=nv["tid"][s],
         depth=np.zeros(len(s), np.int32), step=nv["step_num"][s].astype(np.int32))]
     if len(syncs["ts"]):
         parts.append(make_table(
-            RANGES, len(syncs["ts"]), name=syncs["name"], kind=_const("gpu_sync", len(syncs["ts"])),
+            RANGES, len(syncs["ts"]), name=syncs["name"], kind=constant("gpu_sync", len(syncs["ts"])),
             ts_ns=syncs["ts"], dur_ns=syncs["dur"], pid=syncs["device"], tid=syncs["stream"],
             stream=syncs["stream"], depth=np.zeros(len(syncs["ts"]), np.int32),
             step=_step_at(steps, syncs["ts"])))
@@ -718,7 +714,3 @@ def _sub_cat(cat: pd.Categorical, idx: np.ndarray) -> pd.Categorical:
     """Rows ``idx`` of a categorical, keeping only the categories they use."""
     sub = cat[idx] if len(idx) else pd.Categorical.from_codes(np.zeros(0, np.int8), categories=[""])
     return sub.remove_unused_categories() if len(sub) else sub
-
-
-def _const(value: str, n: int) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[value])

@@ -44,9 +44,11 @@ import pandas as pd
 
 from parsers import _io
 from parsers._decode import (
-    CHUNK, Interner, float_column, gc_paused, int_column, recover_truncated, us_to_ns,
+    Interner, decode_events, float_column, gc_paused, int_column, recover_truncated, us_to_ns,
 )
-from tracekit.model import KERNELS, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, make_table
+from tracekit.model import (
+    KERNELS, OPS, RANGES, Trace, TraceError, TraceWarning, categorical_of, constant, make_table,
+)
 from tracekit.model.intervals import group_codes, label_at, nest
 
 SOURCE = "ort"
@@ -145,20 +147,14 @@ def parse_member(member: _io.Member, progress=None) -> Trace:
         raws, truncated = _split(member.data, path)
         member.data = None
         cols = _Columns()
-        total = len(raws)
-        for lo in range(0, total, CHUNK):
-            chunk = raws[lo:lo + CHUNK]
-            try:
-                events = EVENTS.decode(b"[" + b",".join(chunk) + b"]")
-            except msgspec.ValidationError as exc:
-                raise TraceError(path, f"malformed ONNX Runtime profile event ({_short(exc)})") from None
-            except (msgspec.DecodeError, RecursionError) as exc:
-                raise TraceError(path, f"not valid JSON ({_short(exc)})") from None
-            except UnicodeDecodeError:
-                raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
-            cols.add(events)
-            if progress is not None:
-                progress("decode", min(lo + CHUNK, total), total)
+        try:
+            decode_events(raws, cols, progress and (lambda d, t: progress("decode", d, t)), EVENTS)
+        except msgspec.ValidationError as exc:
+            raise TraceError(path, f"malformed ONNX Runtime profile event ({_io.first_line(exc)})") from None
+        except (msgspec.DecodeError, RecursionError) as exc:
+            raise TraceError(path, f"not valid JSON ({_io.first_line(exc)})") from None
+        except UnicodeDecodeError:
+            raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
         del raws
         c = cols.finish()
     if progress is not None:
@@ -178,7 +174,7 @@ def _split(data: bytes, path: str):
         raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
     except msgspec.DecodeError as exc:
         if "truncated" not in str(exc):
-            raise TraceError(path, f"not valid JSON ({_short(exc)})") from None
+            raise TraceError(path, f"not valid JSON ({_io.first_line(exc)})") from None
     try:
         recovered = recover_truncated(data)
     except RecursionError:
@@ -189,10 +185,6 @@ def _split(data: bytes, path: str):
     warnings.warn(TraceWarning(f"{path}: profile is cut off; read {len(raws)} events up to the cut"),
                   stacklevel=3)
     return raws, True
-
-
-def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200]
 
 
 def _text(value) -> str:
@@ -363,13 +355,13 @@ def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
     out_first_type = [b[2] for b in blobs]
     ops = make_table(
         OPS, len(i_op),
-        name=_cat(node_base[i_op], strings), ts_ns=op_ts, dur_ns=op_dur, self_ns=op_dur,
+        name=categorical_of(node_base[i_op], strings), ts_ns=op_ts, dur_ns=op_dur, self_ns=op_dur,
         pid=c["pid"][i_op], tid=c["tid"][i_op], parent=np.full(len(i_op), -1, np.int64),
         depth=np.zeros(len(i_op), np.int32), module=_modules(op_names),
-        shapes=_cat(c["in_shape"][i_op], in_shapes), dtypes=_cat(c["in_shape"][i_op], in_types),
-        provider=_cat(c["provider"][i_op], strings), source=_const(SOURCE, len(i_op)),
-        step=op_step, op_type=_cat(op_type_code, strings),
-        precision=_cat(c["out_shape"][i_op], out_first_type),
+        shapes=categorical_of(c["in_shape"][i_op], in_shapes), dtypes=categorical_of(c["in_shape"][i_op], in_types),
+        provider=categorical_of(c["provider"][i_op], strings), source=constant(SOURCE, len(i_op)),
+        step=op_step, op_type=categorical_of(op_type_code, strings),
+        precision=categorical_of(c["out_shape"][i_op], out_first_type),
     )
 
     # ---- kernels -> the node whose record they follow ----
@@ -395,11 +387,11 @@ def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
     kernels = make_table(
         KERNELS, len(i_k),
         kind=pd.Categorical(kind, categories=["kernel", "memcpy", "memset"]),
-        name=_cat(c["name"][i_k], strings), ts_ns=k_ts, dur_ns=k_dur,
+        name=categorical_of(c["name"][i_k], strings), ts_ns=k_ts, dur_ns=k_dur,
         device=c["device"][i_k], stream=c["stream"][i_k], op=k_op,
         link=pd.Categorical(np.where(linked, "ort_adjacent", "none"), categories=["ort_adjacent", "none"]),
         bytes=k_bytes, copy=pd.Categorical(copy, categories=COPY_CATEGORIES),
-        grid=_cat(c["grid"][i_k], strings), block=_cat(c["block"][i_k], strings), step=k_step,
+        grid=categorical_of(c["grid"][i_k], strings), block=categorical_of(c["block"][i_k], strings), step=k_step,
     )
 
     # ---- ranges: Session events (model_run = steps; the rest annotations) ----
@@ -440,7 +432,7 @@ def _modules(node_names: np.ndarray) -> pd.Categorical:
     for u in uniques:
         s = str(u).rstrip("/")
         paths.append(s.rsplit("/", 1)[0] if "/" in s else "")
-    return _cat(codes, paths) if len(uniques) else _const("", 0)
+    return categorical_of(codes, paths) if len(uniques) else constant("", 0)
 
 
 def _kernel_ops(c, strings, part, node_base, i_op, i_k, ts_ns, ok, style: dict) -> np.ndarray:
@@ -661,19 +653,3 @@ def _ranges(c, names, i_sess, ts_ns, dur_ns, runs, i_run) -> pd.DataFrame:
         ts_ns=r_ts, dur_ns=r_dur, pid=c["pid"][i_sess], tid=c["tid"][i_sess],
         depth=nesting.depth, parent=nesting.parent, step=step,
     )
-
-
-def _cat(codes: np.ndarray, labels: list) -> pd.Categorical:
-    """Categorical of ``labels[codes]`` (labels may repeat: categories are made unique)."""
-    codes = np.asarray(codes, np.int64)
-    used, inverse = np.unique(codes, return_inverse=True)
-    values = [labels[i] for i in used]
-    uniq, first = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True) \
-        if len(values) else (np.zeros(0, object), np.zeros(0, np.int64))
-    if len(uniq) == len(values):
-        return categorical(inverse.astype(np.int32), values)
-    return categorical(first[inverse].astype(np.int32), [str(u) for u in uniq])
-
-
-def _const(value: str, n: int) -> pd.Categorical:
-    return pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[value])

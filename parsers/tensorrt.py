@@ -320,8 +320,8 @@ def _decode(data: bytes, path: str, what: str):
             raise TraceError(path, f"{what} is cut off before its first complete entry")
         return items, True
     if cut and body.startswith("{"):
-        raise TraceError(path, f"{what} JSON is cut off ({_short(error)})")
-    raise TraceError(path, f"not valid JSON ({_short(error)})")
+        raise TraceError(path, f"{what} JSON is cut off ({_io.first_line(error)})")
+    raise TraceError(path, f"not valid JSON ({_io.first_line(error)})")
 
 
 def _array_prefix(text: str) -> list:
@@ -343,10 +343,6 @@ def _array_prefix(text: str) -> list:
             break
         items.append(value)
     return items
-
-
-def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def _number(value) -> float | None:

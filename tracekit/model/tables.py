@@ -92,5 +92,22 @@ def categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(np.asarray(codes), categories=pd.Index(categories, dtype=object))
 
 
+def constant(value: str, n: int) -> pd.Categorical:
+    """A categorical column holding one value ``n`` times."""
+    return pd.Categorical.from_codes(np.zeros(n, np.int8), categories=pd.Index([value], dtype=object))
+
+
+def categorical_of(codes: np.ndarray, labels: list) -> pd.Categorical:
+    """``labels[codes]`` as a categorical with only the labels used (repeated labels are
+    merged), so a table's categories are its own, not a whole file's interned strings."""
+    codes = np.asarray(codes, np.int64)
+    used, inverse = np.unique(codes, return_inverse=True)
+    values = [labels[i] for i in used]
+    if len(set(values)) == len(values):
+        return categorical(inverse.astype(np.int32), values)
+    uniq, first = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)
+    return categorical(first[inverse].astype(np.int32), [str(u) for u in uniq])
+
+
 def empty(schema: dict[str, str]) -> pd.DataFrame:
     return make_table(schema, 0)
