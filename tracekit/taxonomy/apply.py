@@ -66,6 +66,9 @@ def classify(trace: Trace, taxonomy: Taxonomy | None = None) -> Trace:
                         np.where(op_inherited != none, op_inherited, code_of[OTHER]))
     # what the op itself says (used by kernels: module > op > kernel name)
     op_says = np.where(op_module != none, op_module, op_inherited)
+    # a launch standing in for a missing op (a graph replay) says nothing: kernel names decide
+    if len(ops):
+        op_says = np.where(ops["op_type"].astype(str).to_numpy() == "launch", none, op_says)
 
     # kernels
     k_op = kernels["op"].to_numpy()
