@@ -1,13 +1,17 @@
 """Reading trace files: plain, gzip (also cut-off gzip) and tar archives of traces."""
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
+import re
 import tarfile
 import warnings
 import zlib
 from dataclasses import dataclass
+
+import orjson
 
 from tracekit.model import TraceError, TraceWarning
 
@@ -25,6 +29,65 @@ class Member:
 def first_line(exc: BaseException) -> str:
     """An exception's message cut to one short line, for a one-line TraceError."""
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_UTF8_CHUNK = 1 << 24
+
+
+def is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked in chunks so no full copy is made."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for lo in range(0, len(data), _UTF8_CHUNK):
+            decoder.decode(data[lo:lo + _UTF8_CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def is_cut_off(data: bytes) -> bool:
+    """Whether a JSON document ends before its outermost brackets close (strings are
+    skipped, so brackets inside names do not count)."""
+    bare = _JSON_STRING.sub(b"", data)
+    if b'"' in bare:  # a string that never ends: cut inside it
+        return True
+    opened = bare.count(b"{") + bare.count(b"[")
+    return opened > bare.count(b"}") + bare.count(b"]")
+
+
+def json_problem(data: bytes) -> str:
+    """Why a JSON decoder refused ``data``, decided from the bytes themselves: decoders
+    reword their messages between releases, tracekit's own must not follow them.
+    Returns "not UTF-8", "cut off" or "malformed"."""
+    if not is_utf8(data):
+        return "not UTF-8"
+    if is_cut_off(data):
+        return "cut off"
+    return "malformed"
+
+
+def json_error(path: str, data: bytes) -> TraceError:
+    """The one-line error for a JSON document that is not UTF-8 or not well-formed."""
+    problem = json_problem(data)
+    if problem == "not UTF-8":
+        return TraceError(path, "not valid JSON (text is not UTF-8)")
+    if problem == "cut off":
+        return TraceError(path, "JSON is cut off before the first complete event")
+    return TraceError(path, f"not valid JSON (a syntax error{_where(data)})")
+
+
+def _where(data: bytes) -> str:
+    """", at line L, column C" of the first syntax error, from orjson's structured error
+    (not its text); skipped for large documents, where it would mean decoding them again."""
+    if len(data) > _UTF8_CHUNK:
+        return ""
+    try:
+        orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        return f" at line {exc.lineno}, column {exc.colno}"
+    return ""
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:

@@ -85,10 +85,10 @@ def parse_member(member: "_io.Member", progress=None) -> Trace:
         columns = Columns()
         try:
             decode_events(raws, columns, progress and (lambda d, t: progress("decode", d, t)))
-        except (msgspec.ValidationError, msgspec.DecodeError, RecursionError) as exc:
+        except (msgspec.ValidationError, RecursionError) as exc:
             raise TraceError(path, f"malformed trace event ({_io.first_line(exc)})") from None
-        except UnicodeDecodeError:
-            raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            raise _io.json_error(path, member.data) from None
         del raws
         header.traceEvents = None
         member.data = None  # the raw slices were the last users of the file's bytes
@@ -103,9 +103,9 @@ def _split(data: bytes, path: str):
         header, raws, truncated = split_events(data, path)
     except msgspec.ValidationError as exc:
         raise TraceError(path, f"not a Kineto/Chrome trace ({_io.first_line(exc)})") from None
-    except msgspec.DecodeError as exc:
-        if "truncated" not in str(exc):
-            raise TraceError(path, f"not valid JSON ({_io.first_line(exc)})") from None
+    except msgspec.DecodeError:
+        if _io.json_problem(data) != "cut off":
+            raise _io.json_error(path, data) from None
         recovered = recover_truncated(data)
         if recovered is None:
             raise TraceError(path, "JSON is cut off before the first complete event") from None
@@ -116,7 +116,7 @@ def _split(data: bytes, path: str):
     except RecursionError:
         raise TraceError(path, "JSON is nested too deeply") from None
     except UnicodeDecodeError:
-        raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
+        raise _io.json_error(path, data) from None
     except ValueError:
         raise TraceError(path, "not a JSON trace (does not start with '{' or '[')") from None
     if raws is None:

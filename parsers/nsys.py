@@ -82,6 +82,12 @@ STEP_NAME = re.compile(r"ProfilerStep#(\d+)")
 # Operator-like range names (the rest are module/annotation names): "aten::linear",
 # "autograd::engine::evaluate_function: AddmmBackward0", "AddmmBackward0".
 OPERATOR_NAME = re.compile(r"^[A-Za-z_]\w*::\w|^\w+Backward\d*$")
+# TensorRT layer ranges of compiled (Myelin) regions: "{ForeignNode[first...last]}" names
+# two ends of a region that may hold whole transformer blocks, "__myl_Fc_myl2_3" one
+# Myelin layer. Their kernels say what ran, so such a range is an op that decides nothing
+# (op_type COMPILED_REGION, which no taxonomy rule names) and no module path of what it holds.
+COMPILED_REGION_NAME = re.compile(r"^\s*(?:\{ForeignNode\[.*\]\}\s*$|__myl_)", re.DOTALL)
+COMPILED_REGION = "Myelin"
 API_VERSION_SUFFIX = re.compile(r"_v\d{4,5}$")
 GLOBAL_ID_SHIFT = 24  # globalTid = ... | pid << 24 | tid
 PID_MASK = 0xFFFFFF
@@ -163,6 +169,7 @@ def _build(db: Database, path: str, progress) -> Trace:
     o_parent, o_depth = op_nest.parent, op_nest.depth
     o_ann = nv["annotation"][o]
     o_path, paths = _module_paths(nv["name"][o], o_ann, o_parent, o_depth)
+    o_type = np.where(nv["compiled"][o], COMPILED_REGION, "")
     o_step = _step_at(steps, o_ts)
 
     # ---- launches -> ops (innermost range enclosing the call's start on its thread) ----
@@ -185,7 +192,7 @@ def _build(db: Database, path: str, progress) -> Trace:
         pid=nv["pid"][o], tid=nv["tid"][o], parent=o_parent, depth=o_depth,
         module=categorical(o_path, paths), range=np.full(len(o), -1, np.int64),
         shapes=_sub_cat(nv["shapes"], o), source=constant(SOURCE, len(o)),
-        step=o_step,
+        op_type=categorical_from_text(o_type.astype(object)), step=o_step,
     )
     kernels = make_table(
         KERNELS, len(acts["ts"]),
@@ -542,7 +549,8 @@ def _nvtx(db: Database, meta: dict) -> dict:
     z = np.zeros(0, np.int64)
     empty_cat = pd.Categorical.from_codes(np.zeros(0, np.int8), categories=[""])
     empty = {"ts": z, "end": z, "gtid": z, "pid": z, "tid": z, "step_num": z,
-             "name": empty_cat, "shapes": empty_cat, "annotation": np.zeros(0, bool)}
+             "name": empty_cat, "shapes": empty_cat, "annotation": np.zeros(0, bool),
+             "compiled": np.zeros(0, bool)}
     if not db.has(t) or not db.has_column(t, "start") or not db.has_column(t, "end"):
         return empty
     text_parts = []
@@ -580,13 +588,15 @@ def _nvtx(db: Database, meta: dict) -> dict:
     labels = [str(c) for c in name_cat.categories]
     codes = np.asarray(name_cat.codes)
     step_of = np.array([int(m.group(1)) if (m := STEP_NAME.fullmatch(s)) else -1 for s in labels] + [-1], np.int64)
+    compiled = np.array([bool(COMPILED_REGION_NAME.match(s)) for s in labels] + [False], bool)
     operator = np.array([not s.strip() or bool(OPERATOR_NAME.search(s)) for s in labels] + [False], bool)
+    operator |= compiled
     has = g >= 0
     pkey = np.where(has, g >> GLOBAL_ID_SHIFT, -1)
     return {"ts": ts, "end": end, "gtid": g, "pid": np.where(has, pkey & PID_MASK, -1),
             "tid": np.where(has, g & PID_MASK, -1), "name": name_cat,
             "shapes": categorical_from_text(shapes), "step_num": step_of[codes],
-            "annotation": ~operator[codes]}
+            "annotation": ~operator[codes], "compiled": compiled[codes]}
 
 
 def _module_paths(name: pd.Categorical, annotation: np.ndarray, parent: np.ndarray,

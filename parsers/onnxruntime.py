@@ -144,18 +144,18 @@ def parse(path, progress=None) -> list[Trace]:
 def parse_member(member: _io.Member, progress=None) -> Trace:
     path = member.name
     with gc_paused():
-        raws, truncated = _split(member.data, path)
-        member.data = None
+        data, member.data = member.data, None
+        raws, truncated = _split(data, path)
         cols = _Columns()
         try:
             decode_events(raws, cols, progress and (lambda d, t: progress("decode", d, t)), EVENTS)
         except msgspec.ValidationError as exc:
             raise TraceError(path, f"malformed ONNX Runtime profile event ({_io.first_line(exc)})") from None
-        except (msgspec.DecodeError, RecursionError) as exc:
-            raise TraceError(path, f"not valid JSON ({_io.first_line(exc)})") from None
-        except UnicodeDecodeError:
-            raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
-        del raws
+        except RecursionError:
+            raise TraceError(path, "JSON is nested too deeply") from None
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            raise _io.json_error(path, data) from None
+        del raws, data
         c = cols.finish()
     if progress is not None:
         progress("attribute", 0, 1)
@@ -170,11 +170,9 @@ def _split(data: bytes, path: str):
         raise TraceError(path, "not an ONNX Runtime profile (expected a JSON array of events)") from None
     except RecursionError:
         raise TraceError(path, "JSON is nested too deeply") from None
-    except UnicodeDecodeError:
-        raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
-    except msgspec.DecodeError as exc:
-        if "truncated" not in str(exc):
-            raise TraceError(path, f"not valid JSON ({_io.first_line(exc)})") from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        if _io.json_problem(data) != "cut off":
+            raise _io.json_error(path, data) from None
     try:
         recovered = recover_truncated(data)
     except RecursionError:

@@ -304,24 +304,24 @@ def _decode(data: bytes, path: str, what: str):
     data = data.removeprefix(_BOM)
     try:
         return orjson.loads(data), False
-    except orjson.JSONDecodeError as exc:
-        error = exc
+    except orjson.JSONDecodeError:
+        pass
     except RecursionError:  # pragma: no cover - orjson limits depth itself
         raise TraceError(path, "JSON is nested too deeply") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise TraceError(path, "not valid JSON (text is not UTF-8)") from None
+    problem = _io.json_problem(data)
+    if problem == "not UTF-8":
+        raise _io.json_error(path, data)
+    text = data.decode("utf-8")
     body = text.strip()
-    cut = "end of data" in str(error) or getattr(error, "pos", -1) >= len(text.rstrip())
+    cut = problem == "cut off"
     if cut and body.startswith("["):
         items = _array_prefix(text)
         if not items:
             raise TraceError(path, f"{what} is cut off before its first complete entry")
         return items, True
     if cut and body.startswith("{"):
-        raise TraceError(path, f"{what} JSON is cut off ({_io.first_line(error)})")
-    raise TraceError(path, f"not valid JSON ({_io.first_line(error)})")
+        raise TraceError(path, f"{what} JSON is cut off")
+    raise _io.json_error(path, data)
 
 
 def _array_prefix(text: str) -> list:

@@ -482,3 +482,81 @@ def test_sniff_and_read_only(tmp_path):
         os.chmod(path, 0o644)
     assert path.read_bytes() == before
     assert not list(tmp_path.glob("ro.sqlite-*"))  # no journal, wal or shm left behind
+
+
+# ---------------------------------------------------------------- TensorRT compiled regions
+
+BERT = "VilBertModel.sqlite"
+# what cuBLAS / CUTLASS / xmma GEMM kernels are called, for the SQL side of the checks
+GEMM_KERNEL_SQL = ("(s.value LIKE '%cutlass%' OR s.value LIKE '%gemm%' OR s.value LIKE '%xmma%' "
+                   "OR s.value LIKE '%cublas%' OR s.value LIKE '%gemv%')")
+
+
+def test_bert_engine_kernels_decide_inside_its_myelin_region():
+    """A whole BERT engine runs as one Myelin region, {ForeignNode[...word_embeddings.weight
+    ...Add_2697]}: its time is what its kernels are (cuBLAS/CUTLASS GEMMs, Myelin norm,
+    GELU and softmax kernels), never what the region's first node is called."""
+    path = corpus(BERT)
+    trace = tracekit.load(path, cache=False)
+    with ro(path) as conn:
+        total, gemm = conn.execute(
+            f"SELECT SUM(k.end - k.start), SUM(CASE WHEN {GEMM_KERNEL_SQL} THEN k.end - k.start "
+            "ELSE 0 END) FROM CUPTI_ACTIVITY_KIND_KERNEL k JOIN StringIds s ON s.id = k.demangledName"
+        ).fetchone()
+        region = conn.execute("SELECT COUNT(*) FROM NVTX_EVENTS n JOIN StringIds s ON s.id = n.textId "
+                              "WHERE s.value LIKE '{ForeignNode[%'").fetchone()[0]
+        myl = dict(conn.execute(
+            "SELECT CASE WHEN s.value LIKE '%ExpSumDiv%' THEN 'Softmax' "
+            "WHEN s.value LIKE '%Erf%' THEN 'Activation' "
+            "WHEN s.value LIKE '%SumDivMulSubMulSum%' OR s.value LIKE '%AddSqrDiv%' THEN 'Normalization' "
+            "ELSE 'Elementwise' END AS g, SUM(k.end - k.start) FROM CUPTI_ACTIVITY_KIND_KERNEL k "
+            "JOIN StringIds s ON s.id = k.demangledName WHERE s.value LIKE '\\_\\_myl\\_%' ESCAPE '\\' "
+            "GROUP BY g").fetchall())
+    assert region == 1 and gemm > 0.8 * total  # the export is what the test expects
+    k = trace.kernels[trace.kernels["kind"] == "kernel"]
+    assert int(k["dur_ns"].sum()) == total
+    assert int(k.loc[k["is_gemm"], "dur_ns"].sum()) == gemm
+    assert "Embedding" not in set(k["group"].astype(str))
+    mine = k[k["name"].astype(str).str.startswith("__myl_")]
+    got = mine.groupby(mine["group"].astype(str))["dur_ns"].sum().to_dict()
+    assert got == myl
+    # the region is an op (its kernels' launches are inside it) but no module path
+    ops = trace.ops
+    foreign = ops[ops["name"].astype(str).str.startswith("{ForeignNode[")]
+    assert len(foreign) == 1 and foreign.iloc[0]["op_type"] == nsys.COMPILED_REGION
+    assert not ops["module"].astype(str).str.contains("ForeignNode").any()
+    assert not (trace.ranges["name"].astype(str).str.startswith("{ForeignNode[")).any()
+    summary = trace.summary(step="all")
+    assert summary["gemm_ns"] == gemm and sum(summary["groups"].values()) == summary["total_ns"]
+
+
+def test_myelin_region_ranges_let_kernels_decide(tmp_path):
+    """Synthetic: a ForeignNode range named after an embedding and a norm, and a TRT 10
+    Myelin layer range, hold a GEMM and Myelin kernels; the kernel names decide."""
+    path = build_export(tmp_path / "myelin.sqlite")
+    region = "{ForeignNode[/model/embed_tokens/Gather.../model/norm/Mul_1]}"
+    rows = [(30000, 40000, region, 50), (41000, 42000, "__myl_Fc_myl0_1", 51)]
+    kernels = [(31000, 33000, 50, "sm80_xmma_gemm_f16f16_f16f32_f32_nn_n_tilesize128x128x32"),
+               (33100, 33400, 50, "__myl_bb0_3_AddSumDivMulSubMulSumDivMulAddSqrDivMulMulAdd"),
+               (33500, 33600, 50, "__myl_bb0_4_DivErfAddMulMul"),
+               (41100, 41500, 51, "__myl_Fc_myl0_1")]
+    with sqlite3.connect(path) as conn:
+        conn.executemany("INSERT INTO NVTX_EVENTS (start, end, eventType, text, globalTid, domainId) "
+                         "VALUES (?, ?, 59, ?, ?, 0)", [(s, e, t, gtid(A, A)) for s, e, t, _ in rows])
+        conn.executemany("INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME (start, end, eventClass, globalTid, "
+                         "correlationId, nameId, returnValue) VALUES (?, ?, 0, ?, ?, 1, 0)",
+                         [(s + 10, s + 20, gtid(A, A), c) for s, _, _, c in rows])
+        next_id = conn.execute("SELECT MAX(id) FROM StringIds").fetchone()[0] + 1
+        for i, (s, e, c, name) in enumerate(kernels):
+            conn.execute("INSERT INTO StringIds VALUES (?, ?)", (next_id + i, name))
+            conn.execute("INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL (start, end, deviceId, contextId, streamId, "
+                         "correlationId, globalPid, demangledName, shortName, gridX, gridY, gridZ, blockX, "
+                         "blockY, blockZ) VALUES (?, ?, 0, 1, 7, ?, ?, ?, ?, 1, 1, 1, 1, 1, 1)",
+                         (s, e, c, gpid(A), next_id + i, next_id + i))
+    trace = tracekit.load(path, cache=False)
+    k = trace.kernels
+    got = {n: g for n, g in zip(k["name"].astype(str), k["group"].astype(str)) if n in {x[3] for x in kernels}}
+    assert got == {kernels[0][3]: "GEMM", kernels[1][3]: "Normalization",
+                   kernels[2][3]: "Activation", kernels[3][3]: "GEMM"}
+    names = trace.ops["name"].astype(str).to_numpy()
+    assert {names[o] for o, n in zip(k["op"], k["name"].astype(str)) if n in got} == {region, "__myl_Fc_myl0_1"}

@@ -1,0 +1,43 @@
+"""``tracekit demo``: the summary of a trace that ships inside the package, so a new user
+sees a real result before they have a trace of their own."""
+from __future__ import annotations
+
+import argparse
+from importlib import resources
+
+HELP = "Summarize the bundled demo trace (synthetic, made by tracekit's generator)."
+
+ABOUT = ("Demo trace: synthetic, made by tracekit's own generator (samples/generate.py), not "
+         "measured: a one-layer decoder in fp16 on one H100, PyTorch profiler (Kineto) format, "
+         "three ProfilerSteps.")
+
+
+def demo_path() -> str:
+    """Where the bundled demo trace lies (package data, so a plain pip install has it)."""
+    return str(resources.files("tracekit").joinpath("data", "demo.pt.trace.json.gz"))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--path", action="store_true", help="print the demo trace's path and stop")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run(args) -> int:
+    from tracekit.cli import summary as summary_cmd
+
+    path = demo_path()
+    if args.path:
+        print(path)
+        return 0
+    summary_args = argparse.Namespace(paths=[path], by="group", top=10, step=None, json=args.json,
+                                      taxonomy=None, no_cache=False, cache_dir=None, layers=None)
+    if not args.json:
+        print(ABOUT, end="\n\n")
+    code = summary_cmd.run(summary_args)
+    if not args.json:
+        quoted = '"$(tracekit demo --path)"'
+        print("\nNext, try on the same trace:")
+        print(f"  tracekit summary {quoted} --by op       # time per operator")
+        print(f"  tracekit tui {quoted}                   # explore it in the terminal")
+        print(f"  tracekit export {quoted} -o demo.pftrace  # open in ui.perfetto.dev")
+    return code
