@@ -19,8 +19,13 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from tracekit.model import checks
+
 CHUNK = 32768
-Num = Union[int, float, str, None]
+# Numbers are left untyped: a typed field refuses 1e400 or 2**64 for the whole file, while
+# the columns below set such values aside one by one (and count them).
+Num = Any
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
 
 
 class Args(msgspec.Struct, gc=False, frozen=True):
@@ -50,11 +55,11 @@ class Event(msgspec.Struct, gc=False):
     ph: str = ""
     cat: str = ""
     name: Any = ""
-    pid: Union[int, str, None] = -1
-    tid: Union[int, str, None] = -1
-    ts: Union[float, str, None] = math.nan
-    dur: Union[float, str, None] = 0.0
-    id: Union[int, str, None] = -1
+    pid: Num = -1
+    tid: Num = -1
+    ts: Num = math.nan
+    dur: Num = 0.0
+    id: Num = -1
     args: Args = NO_ARGS
 
 
@@ -115,11 +120,11 @@ def _copy_hint(a: "Args") -> str:
     return ""
 
 
-def _bytes_column(args: list) -> np.ndarray:
-    out = int_column(list(map(_BYTES, args)))
+def _bytes_column(args: list, flags=None) -> np.ndarray:
+    out = int_column(list(map(_BYTES, args)), flags, "byte count")
     missing = out < 0
     if missing.any():
-        size = int_column([a.size for a in args])
+        size = int_column([a.size for a in args], flags, "byte count")
         out = np.where(missing, size, out)
     return out
 
@@ -153,43 +158,82 @@ class Interner:
         return list(self.codes)
 
 
-def int_column(values) -> np.ndarray:
-    """int64 column from JSON numbers/strings; -1 where missing or not a number."""
+class Flags(dict):
+    """Counts of values read with a caveat, by what they were ("correlation id")."""
+
+    def add(self, what: str, n: int) -> None:
+        if n:
+            self[what] = self.get(what, 0) + n
+
+
+def int_column(values, flags: Flags | None = None, what: str = "id") -> np.ndarray:
+    """int64 column from JSON numbers/strings; -1 where missing, not a number or out of
+    the int64 range (those are counted in ``flags[what]``)."""
     values = values if isinstance(values, list) else list(values)
     try:
         return np.fromiter(values, dtype=np.int64, count=len(values))
     except (TypeError, ValueError, OverflowError):
-        return np.fromiter((_as_int(v) for v in values), dtype=np.int64, count=len(values))
+        pass
+    out = np.fromiter((_as_int(v) for v in values), dtype=np.int64, count=len(values))
+    if flags is not None:
+        flags.add(what, sum(1 for v in values if _out_of_range(v)))
+    return out
+
+
+OUT_OF_RANGE = object()
 
 
 def _as_int(v) -> int:
+    got = _int_or_none(v)
+    return -1 if got is None or got is OUT_OF_RANGE else got
+
+
+def _out_of_range(v) -> bool:
+    return _int_or_none(v) is OUT_OF_RANGE
+
+
+def _int_or_none(v):
+    """The int64 a JSON value stands for; None if it is no number, OUT_OF_RANGE if it is
+    one outside int64 (2**64, 1e308, inf)."""
     if v is None or isinstance(v, bool):
-        return -1
-    if isinstance(v, int):
-        return v if -2**63 <= v < 2**63 else -1
-    if isinstance(v, float):
-        return int(v) if math.isfinite(v) else -1
+        return None
     if isinstance(v, str):
         s = v.strip()
         try:
-            return int(s, 0) if s.lower().startswith("0x") else int(float(s))
+            v = int(s, 0) if s.lower().startswith("0x") else float(s)
         except ValueError:
-            return -1
-    return -1
+            return None
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        if not math.isfinite(v) or not -2.0**63 <= v < 2.0**63:
+            return OUT_OF_RANGE
+        return int(v)
+    if isinstance(v, int):
+        return v if INT64_MIN <= v <= INT64_MAX else OUT_OF_RANGE
+    return None
 
 
 def float_column(values) -> np.ndarray:
-    """float64 column; NaN where missing or not a number (string numbers are accepted)."""
+    """float64 column; NaN where missing or not a number (string numbers are accepted;
+    numbers past float64 become +-inf, which the time checks set aside)."""
     values = values if isinstance(values, list) else list(values)
     try:
         return np.fromiter(values, dtype=np.float64, count=len(values))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return np.fromiter((_as_float(v) for v in values), dtype=np.float64, count=len(values))
 
 
 def _as_float(v) -> float:
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
+    if isinstance(v, bool):
+        return math.nan
+    if isinstance(v, int):
+        try:
+            return float(v)
+        except OverflowError:
+            return math.inf if v > 0 else -math.inf
+    if isinstance(v, float):
+        return v
     if isinstance(v, str):
         try:
             return float(v)
@@ -211,7 +255,6 @@ def us_to_ns(us: np.ndarray) -> np.ndarray:
 
 _STR_TID = re.compile(r"-?\d+")
 
-
 class Columns:
     """Flat columns for every event of a trace, built chunk by chunk."""
 
@@ -223,6 +266,11 @@ class Columns:
         self.threads = Interner()  # string pids/tids such as "stream 7", "Spans"
         self.meta_names: list[tuple] = []  # (ph M name, pid, tid, args.name, args.labels)
         self._parts: dict[str, list[np.ndarray]] = {}
+        self.flags = Flags()
+
+    def warn(self, path: str) -> None:
+        """One warning per kind of value read with a caveat."""
+        warn_flags(path, self.flags)
 
     def add(self, events: list[Event]) -> None:
         n = len(events)
@@ -233,8 +281,9 @@ class Columns:
         names = list(map(_NAME, events))
         if not all(type(x) is str for x in names):
             names = [x if isinstance(x, str) else str(x) for x in names]
-        ext = int_column(list(map(_EXT, args)))
-        legacy = int_column(list(map(_EXT_LEGACY, args)))
+        flags = self.flags
+        ext = int_column(list(map(_EXT, args)), flags, "External id")
+        legacy = int_column(list(map(_EXT_LEGACY, args)), flags, "External id")
         dims = list(map(_DIMS, args))
         part = {
             "ph": self.phs.encode(list(map(_PH, events))),
@@ -244,12 +293,12 @@ class Columns:
             "tid": self._ids(list(map(_TID, events))),
             "ts": float_column(list(map(_TS, events))),
             "dur": float_column(list(map(_DUR, events))),
-            "flow_id": int_column(list(map(_ID, events))),
-            "correlation": int_column(list(map(_CORR, args))),
+            "flow_id": int_column(list(map(_ID, events)), flags, "flow id"),
+            "correlation": int_column(list(map(_CORR, args)), flags, "correlation id"),
             "external_id": np.where(ext >= 0, ext, legacy),
-            "device": int_column(list(map(_DEVICE, args))),
-            "stream": int_column(list(map(_STREAM, args))),
-            "bytes": _bytes_column(args),
+            "device": int_column(list(map(_DEVICE, args)), flags, "device number"),
+            "stream": int_column(list(map(_STREAM, args)), flags, "stream number"),
+            "bytes": _bytes_column(args, flags),
             "kind": self.names.encode([_copy_hint(a) for a in args]),
             "grid": blob(list(map(bytes, map(_GRID, args)))),
             "block": blob(list(map(bytes, map(_BLOCK, args)))),
@@ -266,28 +315,49 @@ class Columns:
 
     def _ids(self, values: list) -> np.ndarray:
         """pid/tid as int64. Strings that hold a number become it ("4093687616");
-        other strings ("Spans", "stream 7 ") get a stable negative code."""
-        try:
-            return np.fromiter(values, dtype=np.int64, count=len(values))
-        except (TypeError, ValueError, OverflowError):
-            pass
-        out = np.empty(len(values), dtype=np.int64)
-        for i, v in enumerate(values):  # rare: only traces with string pids/tids get here
-            if isinstance(v, int):
-                out[i] = v
-            elif isinstance(v, str) and _STR_TID.fullmatch(v.strip()):
-                out[i] = int(v)
-            elif v is None:
-                out[i] = -1
-            else:
-                out[i] = -2 - self.threads.code(str(v))
-        return out
+        other strings ("Spans", "stream 7 ") and numbers past int64 get a stable negative
+        code: they still name one thread each."""
+        return ids_column(values, self.threads, self.flags)
 
     def finish(self) -> dict[str, np.ndarray]:
         out = {}
         for key in list(self._parts):
             out[key] = np.concatenate(self._parts.pop(key))
         return out
+
+
+def ids_column(values: list, threads: Interner, flags: Flags | None = None) -> np.ndarray:
+    """pid/tid column (see ``Columns._ids``); out-of-range numbers counted in ``flags``."""
+    try:
+        return np.fromiter(values, dtype=np.int64, count=len(values))
+    except (TypeError, ValueError, OverflowError):
+        pass
+    out = np.empty(len(values), dtype=np.int64)
+    big = 0
+    for i, v in enumerate(values):  # rare: only traces with string pids/tids get here
+        if isinstance(v, int) and not isinstance(v, bool) and INT64_MIN <= v <= INT64_MAX:
+            out[i] = v
+        elif isinstance(v, float) and v.is_integer() and -2.0**63 <= v < 2.0**63:
+            out[i] = int(v)
+        elif isinstance(v, str) and _STR_TID.fullmatch(v.strip()) and INT64_MIN <= int(v) <= INT64_MAX:
+            out[i] = int(v)
+        elif v is None:
+            out[i] = -1
+        else:
+            big += _out_of_range(v)
+            out[i] = -2 - threads.code(str(v)[:200])
+    if flags is not None:
+        flags.add("process/thread id", big)
+    return out
+
+
+FLAG_ACTIONS = {"process/thread id": "each read as a named thread"}
+
+
+def warn_flags(path: str, flags: Flags) -> None:
+    for what, n in flags.items():
+        checks.warn_count(path, f"{what}{'s' if n != 1 else ''} out of the 64-bit range", n,
+                          FLAG_ACTIONS.get(what, "read as missing"))
 
 
 def split_events(data: bytes, path: str):
@@ -314,10 +384,24 @@ def decode_events(raws: list, columns, progress=None, decoder=EVENTS) -> None:
     chunk of event objects is alive at a time; ``progress(done, total)`` after each."""
     total = len(raws)
     for lo in range(0, total, CHUNK):
-        chunk = raws[lo:lo + CHUNK]
-        columns.add(decoder.decode(b"[" + b",".join(chunk) + b"]"))
+        text = b"[" + b",".join(raws[lo:lo + CHUNK]) + b"]"
+        try:
+            events = decoder.decode(text)
+        except msgspec.ValidationError:
+            # numbers past float64 (1e400) are refused even untyped; read them as +-inf
+            events = _tolerant(decoder).decode(text)
+        columns.add(events)
         if progress is not None:
             progress(min(lo + CHUNK, total), total)
+
+
+_TOLERANT: dict = {}
+
+
+def _tolerant(decoder):
+    if decoder.type not in _TOLERANT:
+        _TOLERANT[decoder.type] = msgspec.json.Decoder(decoder.type, float_hook=float)
+    return _TOLERANT[decoder.type]
 
 
 _EVENT_GAP = re.compile(rb"\}\s*,\s*\{")

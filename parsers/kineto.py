@@ -21,11 +21,12 @@ import pandas as pd
 
 from parsers import _io
 from parsers._decode import (
-    Columns, Header, decode_events, gc_paused, recover_truncated, split_events, us_to_ns,
+    Columns, Header, decode_events, gc_paused, recover_truncated, split_events,
 )
 from tracekit.model import (
     KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical_of, constant, make_table,
 )
+from tracekit.model import checks
 from tracekit.model.intervals import gather, group_codes, label_at, nest, self_time
 
 SOURCE = "kineto"
@@ -129,6 +130,7 @@ def _split(data: bytes, path: str):
 
 def _build(header: Header, columns: Columns, c: dict | None, path: str, truncated: bool) -> Trace:
     meta = _meta(header, columns, path, truncated)
+    columns.warn(path)
     if c is None:
         meta["events"] = 0
         return Trace(meta=meta)
@@ -138,15 +140,19 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     n_events = len(c["ph"])
     meta["events"] = n_events
 
-    cat_role = np.array([ROLE_BY_CAT.get(str(x).lower(), OTHER) for x in cat_labels], np.int8)
+    # " kernel " and "Kernel" are the category "kernel"
+    cat_role = np.array([ROLE_BY_CAT.get(str(x).strip().lower(), OTHER) for x in cat_labels], np.int8)
     role = cat_role[c["cat"]]
     ph = np.asarray(ph_labels, dtype=object)[c["ph"]] if n_events else np.array([], object)
     complete = ph == "X"
-    has_ts = ~np.isnan(c["ts"])
     base = meta.get("base_time_ns") or 0
-    ts_ns = us_to_ns(c["ts"]) + base
-    dur = np.nan_to_num(c["dur"], nan=0.0)
-    dur_ns = np.maximum(np.rint(dur * 1000.0), 0).astype(np.int64)
+    times = checks.event_times(c["ts"], c["dur"], scale=1000, base=base, exact_us=True,
+                               counted=complete & (role != OTHER))
+    checks.warn(path, times.counts)
+    has_ts, ts_ns, dur_ns = times.ok, times.ts_ns, times.dur_ns
+    begin_end = int(np.isin(ph, ("B", "E")).sum()) if n_events else 0
+    checks.warn_count(path, f"begin/end ('B'/'E') event{'s' if begin_end != 1 else ''}", begin_end,
+                      "skipped: tracekit reads complete ('X') events")
     name = c["name"]
 
     step_num = _label_map(names, lambda s: int(m.group(1)) if (m := STEP_NAME.fullmatch(s)) else -1,
@@ -167,7 +173,8 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     counted = sel_ops | sel_steps | sel_annot | sel_module | sel_gpu_annot | sel_sync | sel_launch | sel_kernel
     skipped = pd.Series(np.asarray(cat_labels, object)[c["cat"][complete & ~counted]]).value_counts()
     meta["skipped_complete_events"] = {str(k): int(v) for k, v in skipped.items()}
-    meta["events_without_ts"] = int((complete & ~has_ts).sum())
+    meta["events_without_ts"] = int((complete & np.isnan(c["ts"])).sum())
+    meta["set_aside"] = int((complete & (role != OTHER) & ~has_ts).sum())
 
     def take(sel):
         idx = np.flatnonzero(sel)
@@ -454,7 +461,7 @@ def _meta(header: Header, columns: Columns, path: str, truncated: bool) -> dict:
     meta: dict = {"source": SOURCE, "format": "Kineto/Chrome trace JSON", "path": path,
                   "truncated": truncated}
     base = header.baseTimeNanoseconds
-    if isinstance(base, (int, float)) and not isinstance(base, bool):
+    if isinstance(base, (int, float)) and not isinstance(base, bool) and abs(base) < checks.MAX_ABS_TS_NS:
         meta["base_time_ns"] = int(base)
     if isinstance(header.displayTimeUnit, str):
         meta["display_time_unit"] = header.displayTimeUnit

@@ -44,11 +44,12 @@ import pandas as pd
 
 from parsers import _io
 from parsers._decode import (
-    Interner, decode_events, float_column, gc_paused, int_column, recover_truncated, us_to_ns,
+    Flags, Interner, decode_events, float_column, gc_paused, int_column, recover_truncated, warn_flags,
 )
 from tracekit.model import (
     KERNELS, OPS, RANGES, Trace, TraceError, TraceWarning, categorical_of, constant, make_table,
 )
+from tracekit.model import checks
 from tracekit.model.intervals import group_codes, label_at, nest
 
 SOURCE = "ort"
@@ -202,6 +203,10 @@ class _Columns:
         self.strings = Interner()  # names, op types, providers, parent names, kinds
         self.blobs = Interner(first=(b"",))  # raw JSON of type/shape lists
         self.parts: dict[str, list] = {f: [] for f in self.FIELDS}
+        self.flags = Flags()
+
+    def warn(self, path: str) -> None:
+        warn_flags(path, self.flags)
 
     def add(self, events: list[Event]) -> None:
         s = self.strings.encode
@@ -213,8 +218,8 @@ class _Columns:
                                      for e in events), np.int8, n))
         p["ph"].append(np.fromiter((e.ph in ("X", None, "") for e in events), bool, n))
         p["name"].append(s(_texts([e.name for e in events])))
-        p["pid"].append(_ints([e.pid for e in events]))
-        p["tid"].append(_ints([e.tid for e in events]))
+        p["pid"].append(_ints([e.pid for e in events], self.flags, "pid"))
+        p["tid"].append(_ints([e.tid for e in events], self.flags, "tid"))
         p["ts"].append(float_column([e.ts for e in events]))
         p["dur"].append(float_column([e.dur for e in events]))
         op_name = [a.op_name for a in args]
@@ -255,8 +260,9 @@ def _texts(values: list) -> list:
     return [v if type(v) is str else _text(v) for v in values]
 
 
-def _ints(values: list) -> np.ndarray:
-    """int64 column from ORT's string-valued numbers ("13", "0x7f3a..."); -1 where absent."""
+def _ints(values: list, flags: Flags | None = None, what: str = "number") -> np.ndarray:
+    """int64 column from ORT's string-valued numbers ("13", "0x7f3a..."); -1 where absent
+    or out of the int64 range (counted in ``flags``)."""
     try:
         return np.fromiter(values, dtype=np.int64, count=len(values))
     except (TypeError, ValueError, OverflowError):
@@ -270,7 +276,7 @@ def _ints(values: list) -> np.ndarray:
     if len(odd):  # hex stream pointers, padded text: the careful path, value by value
         odd = odd[[values[i] is not None for i in odd]]
         if len(odd):
-            out[odd] = int_column([values[i] for i in odd])
+            out[odd] = int_column([values[i] for i in odd], flags, what)
     return out
 
 
@@ -294,17 +300,12 @@ def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
     if n == 0:
         meta.update(steps=[], runs=0, providers=[], time_basis="ort_node")
         return Trace(meta=meta)
-    has_ts = ~np.isnan(c["ts"])
-    meta["events_without_ts"] = int((~has_ts).sum())
-    if meta["events_without_ts"]:
-        warnings.warn(TraceWarning(f"{path}: {meta['events_without_ts']} events have no numeric ts; "
-                                   "skipped"), stacklevel=4)
-    bad_dur = int(np.isnan(c["dur"]).sum())
-    if bad_dur:
-        warnings.warn(TraceWarning(f"{path}: {bad_dur} events have a dur that is not a number; "
-                                   "read as 0"), stacklevel=4)
-    ts_ns = us_to_ns(c["ts"])
-    dur_ns = np.maximum(np.rint(np.nan_to_num(c["dur"], nan=0.0) * 1000.0), 0).astype(np.int64)
+    used = c["ph"] & (c["cat"] != OTHER)
+    times = checks.event_times(c["ts"], c["dur"], scale=1000, exact_us=True, counted=used)
+    checks.warn(path, times.counts)
+    cols.warn(path)
+    meta["events_without_ts"] = int(np.isnan(c["ts"]).sum())
+    has_ts, ts_ns, dur_ns = times.ok, times.ts_ns, times.dur_ns
     cat = c["cat"]
     ok = has_ts & c["ph"]
     names = np.asarray(strings, dtype=object)

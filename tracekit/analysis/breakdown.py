@@ -63,7 +63,10 @@ def breakdown(trace: Trace, window: Window, by: str = "group") -> pd.DataFrame:
     else:
         table["name"] = table[key[0]].astype(str)
         table = table.sort_values(["total_ns", "name"], ascending=[False, True])
-    table = table[table["total_ns"] > 0] if total > 0 else table
+    # rows with no time go, unless they count kernels or calls: zero-length kernels
+    # still count in their group, so group counts add up to the header's
+    counted = (table["kernels"] > 0) | (table["calls"] > 0) if by == "group" else False
+    table = table[(table["total_ns"] > 0) | counted] if total > 0 else table
     gemm = _gemm_flags(trace)
     table["group"] = table["group"].astype(str)
     table["is_gemm"] = table["group"].map(gemm).fillna(False).astype(bool)
