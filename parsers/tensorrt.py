@@ -141,6 +141,16 @@ _GENERIC_LAYER = re.compile(
     r"^(reformat|noop|no_op|elementwise|scale|unary|activation|constant|tensorrt|unknown|signal|wait"
     r"|fusion|kgen|foreignnode|identity|cast)$|pointwise|myelin|plugin", re.IGNORECASE)
 
+# Compiled (Myelin) regions: a layer whose node list is unknown beyond its two ends (or a
+# Myelin layer name) may hold whole transformer blocks, so it is named for what it is, a
+# fused region, GEMM-based where its ends or inputs show a GEMM node or GEMM weights.
+FUSED_REGION = "FusedRegion"
+FUSED_GEMM_REGION = "FusedGemmRegion"
+_REGION_LAYER = re.compile(r"^(myelin|foreignnode|kgen)$", re.IGNORECASE)
+_GEMM_EVIDENCE = re.compile(
+    r"(?:^|[/:._\s])(?:MatMul|Gemm|Conv|ConvTranspose|Einsum|Fc)(?:_\d+)?(?=$|[/:._\s])"
+    r"|(?:^|[/._])(?:linear|dense|fc\d*|proj|[qkv]_proj|out_proj|query|key|value|qkv|c_attn|c_fc"
+    r"|c_proj|lm_head|conv\d*|downsample\.0)\.weight$|^__myl_(?:bb\d+_\d+_)?Fc")
 _TRAILING_NUMBER = re.compile(r"(?:_+\d+)+$")
 _REFORMAT_NAME = re.compile(r"^Reformatting CopyNode for (?:Input|Output) Tensor \d+ to ", re.DOTALL)
 _FOREIGN = re.compile(r"\{ForeignNode\[(.*?)\]\}", re.DOTALL)
@@ -567,6 +577,17 @@ def name_nodes(name: str) -> tuple[list[str], bool, str]:
     return nodes, partial, hint
 
 
+def is_region(name: str, layer_type: str = "") -> bool:
+    """A compiled (Myelin) region: {ForeignNode[...]} name, Myelin layer type or name."""
+    return bool(_FOREIGN.search(name) or _REGION_LAYER.match(layer_type or "")
+                or name.startswith("__myl_"))
+
+
+def _foreign_ends(name: str) -> list[str]:
+    return [p.strip() for m in _FOREIGN.finditer(name) for part in m.group(1).split("...")
+            for p in part.split(" + ")]
+
+
 def choose_op(layer_type: str, types: list[str]) -> tuple[str, int]:
     """(op_type, main node index or -1) by the rule: GEMM-based fused node type, else an
     informative layer type, else the first non-trivial fused node type."""
@@ -615,6 +636,11 @@ def _describe(name: str, layer: dict | None) -> dict:
         from_names = True
     types = [node_type(n) for n in nodes]
     op_type, main = choose_op(layer_type or hint, types)
+    inputs, outputs = _tensors(layer, "Inputs"), _tensors(layer, "Outputs")
+    if from_names and is_region(name, layer_type or hint) and not _GEMM_LAYER.search(layer_type):
+        evidence = [*(_foreign_ends(name)), name, *(str(t.get("Name", "")) for t in inputs)]
+        op_type = FUSED_GEMM_REGION if any(_GEMM_EVIDENCE.search(e) for e in evidence) else FUSED_REGION
+        main = -1
     module = ""
     if main >= 0 and "/" in nodes[main].strip("/"):
         module = nodes[main].rsplit("/", 1)[0]
@@ -623,7 +649,6 @@ def _describe(name: str, layer: dict | None) -> dict:
         # module's dotted path: "layer1.0.conv2.weight + QuantizeLinear_32 + Conv_34"
         weights = _WEIGHTS.search(name)
         module = weights.group(1) if weights else ""
-    inputs, outputs = _tensors(layer, "Inputs"), _tensors(layer, "Outputs")
     in_formats = [str(t.get("Format/Datatype", "")) for t in inputs]
     out_formats = [str(t.get("Format/Datatype", "")) for t in outputs]
     # trt-engine-explorer's convention: a layer runs in its first input's precision
@@ -702,7 +727,8 @@ def _meta(path, kind, files, profile, info, times, details, ops, notes) -> dict:
     for d, ns in zip(details, dur):
         key = d["precision"] or "unknown"
         by_precision[key] = by_precision.get(key, 0) + int(ns)
-        if d["op_type"] in GEMM_ONNX or (d["op_type"] and _GEMM_LAYER.search(d["op_type"])):
+        if d["op_type"] in GEMM_ONNX or d["op_type"] == FUSED_GEMM_REGION or \
+                (d["op_type"] and _GEMM_LAYER.search(d["op_type"])):
             gemm_precision[key] = gemm_precision.get(key, 0) + int(ns)
     meta["precisions"] = by_precision
     ranked = gemm_precision or by_precision

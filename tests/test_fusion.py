@@ -248,3 +248,75 @@ def test_cli_names_are_not_markup(tmp_path, capsys):
     assert cli(profile, "--cache-dir", tmp_path / "c") == 0
     text = capsys.readouterr().out
     assert "[bold red]evil[/]" in text and "\x1b[2J" not in text and "\\x1b[2J" in text
+
+
+# ---------------------------------------------------------------- compiled regions
+
+REGION_LAYERS = [
+    # embedding + RMSNorm: the first end is a weight, the last a Mul
+    {"Name": "{ForeignNode[model.embed_tokens.weight.../model/layers.0/input_layernorm/Mul_1]}",
+     "LayerType": "Myelin", "Inputs": [{"Name": "input_ids", "Dimensions": [1, 16],
+                                        "Format/Datatype": "Int32"}], "Outputs": io()},
+    # attention: its first end is a MatMul node
+    {"Name": "{ForeignNode[/model/layers.0/self_attn/q_proj/MatMul.../model/layers.0/Add]}",
+     "LayerType": "Myelin", "Inputs": io(), "Outputs": io()},
+    # LayerNorm ... MLP: neither end is a GEMM, the MLP's MatMuls are in between
+    {"Name": "{ForeignNode[/model/layers.0/post_attention_layernorm/LayerNormalization"
+             ".../model/layers.0/Add_1]}", "LayerType": "Myelin", "Inputs": io(), "Outputs": io()},
+]
+REGION_MS = [0.1, 0.5, 0.4]
+
+
+def test_compiled_regions_without_node_lists_are_their_own_group(tmp_path):
+    """Never the group of the node at one end (Embedding, Memory...): a group of its own,
+    GEMM-based where an end is a GEMM node."""
+    profile = write_engine(tmp_path, REGION_LAYERS, REGION_MS)
+    trace = tracekit.load(profile, cache=False)
+    assert list(trace.ops["group"].astype(str)) == ["Fused region", "Fused GEMM region", "Fused region"]
+    s = trace.summary()
+    assert s["gemm_ns"] == 500_000 and s["total_ns"] == sum(s["groups"].values()) == 1_000_000
+    got = fusion_report(trace)
+    assert got["partial_layers"] == 3 and got["regions"] is None
+    assert any("--onnx" in n for n in got["notes"])
+
+
+def test_onnx_model_fills_in_compiled_regions(tmp_path):
+    pytest.importorskip("onnx")
+    import onnx
+
+    from tests.ort_models import transformer
+
+    model, _ = transformer(17)
+    path = tmp_path / "block.onnx"
+    onnx.save(model, str(path))
+    profile = write_engine(tmp_path, REGION_LAYERS, REGION_MS)
+    got = fusion_report(tracekit.load(profile, cache=False), onnx_model=path)
+    first, attn, mlp = got["regions"]
+    norm = "/model/layers.0/input_layernorm/"
+    assert set(first["op_types"]) == {"Gather", "Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul"}
+    assert first["nodes"] == 1 + len(["Pow", "ReduceMean", "Add", "Sqrt", "Div", "Mul", "Mul_1"])
+    assert (first["group_before"], first["group"]) == ("Fused region", "Normalization")
+    assert (attn["group_before"], attn["group"]) == ("Fused GEMM region", "GEMM")
+    assert attn["op_types"]["Softmax"] == 1 and attn["op_types"]["MatMul"] == 6  # q, k, v, 2 attn, o
+    assert attn["nodes"] == 6 + 3 + 1 + 1 + 4 + 4 + 1  # MatMuls, biases, scale, softmax, reshapes, transposes, residual
+    assert (mlp["group_before"], mlp["group"]) == ("Fused region", "GEMM")
+    assert mlp["op_types"]["Erf"] == 1 and mlp["op_types"]["MatMul"] == 2
+    layers = {r["name"]: r for r in got["per_layer"]}
+    assert layers[REGION_LAYERS[0]["Name"]]["group"] == "Normalization"
+    assert got["non_gemm_layers"]["total_ns"] == 100_000 and got["gemm_layers"]["total_ns"] == 900_000
+    # the region's nodes count as fused, and none of them as removed
+    assert f"{norm}Pow" not in {r["name"] for r in got["removed"]["removed"]}
+    assert not any("--onnx" in n for n in got["notes"])
+
+
+def test_cli_shows_compiled_regions_read_from_the_model(tmp_path, capsys):
+    pytest.importorskip("onnx")
+    import onnx
+
+    from tests.ort_models import transformer
+
+    onnx.save(transformer(17)[0], str(tmp_path / "block.onnx"))
+    profile = write_engine(tmp_path, REGION_LAYERS, REGION_MS)
+    assert cli(profile, "--onnx", tmp_path / "block.onnx", "--cache-dir", tmp_path / "c") == 0
+    out = capsys.readouterr().out
+    assert "Compiled regions read from the ONNX model" in out and "Normalization (Fused region)" in out

@@ -526,3 +526,31 @@ def test_parser_imports_the_model_only():
                                 check=True).stdout.split())
     forbidden = ("tracekit.analysis", "tracekit.taxonomy", "tracekit.api", "tui", "textual", "collectors")
     assert not {m for m in loaded for f in forbidden if m == f or m.startswith(f + ".")}
+
+
+def test_compiled_region_evidence_of_a_gemm(tmp_path):
+    """A Myelin region is GEMM-based when an end is a GEMM node, an input is a GEMM weight,
+    or its Myelin name starts with a fused GEMM (Fc); otherwise a plain fused region, and
+    never the group of its end node's name (Gather -> Memory, LayerNorm -> Normalization)."""
+    layers = [
+        {"Name": "{ForeignNode[/embeddings/Gather.../encoder/layer.0/output/LayerNorm/Add_1]}",
+         "LayerType": "Myelin", "Inputs": io(), "Outputs": io()},
+        {"Name": "{ForeignNode[/encoder/layer.1/Reshape.../encoder/layer.1/Add]}", "LayerType": "Myelin",
+         "Inputs": [dict(io()[0], Name="encoder.layer.1.intermediate.dense.weight")], "Outputs": io()},
+        {"Name": "{ForeignNode[onnx::MatMul_1172.../head/Add]}", "Inputs": io(), "Outputs": io()},
+        {"Name": "__myl_FcMul_myl0_3", "LayerType": "kgen", "Inputs": io(), "Outputs": io()},
+        {"Name": "__myl_ResTra_myl0_4", "LayerType": "kgen", "Inputs": io(), "Outputs": io()},
+    ]
+    profile = write_engine(tmp_path, layers, [0.3, 0.2, 0.1, 0.05, 0.01])
+    trace, _ = parse_quiet(profile)
+    assert list(trace.ops["op_type"].astype(str)) == [trt.FUSED_REGION, trt.FUSED_GEMM_REGION,
+                                                      trt.FUSED_GEMM_REGION, trt.FUSED_GEMM_REGION,
+                                                      trt.FUSED_REGION]
+    assert all(trt.is_region(x["Name"], x.get("LayerType", "")) for x in layers)
+    assert not trt.is_region("Conv_0 + Relu_1", "CaskConvolution")
+    loaded = tracekit.load(profile, cache=False)
+    groups = list(loaded.ops["group"].astype(str))
+    assert groups == ["Fused region", "Fused GEMM region", "Fused GEMM region", "Fused GEMM region",
+                      "Fused region"]
+    s = loaded.summary()
+    assert s["gemm_ns"] == 350_000 and s["total_ns"] == 660_000 == sum(s["groups"].values())

@@ -10,7 +10,11 @@ types. From those:
 - which non-GEMM op types were fused into GEMM layers and which into non-GEMM layers;
 - reformat layers (layout / precision conversions TensorRT inserted) and their time;
 - time by layer precision;
-- given the ONNX model, which of its nodes appear in no layer (TensorRT removed them).
+- given the ONNX model, which of its nodes appear in no layer (TensorRT removed them), and
+  what each compiled (Myelin) region holds: a ``{ForeignNode[first...last]}`` layer names
+  its two ends only; the model's nodes on the paths between them are its nodes, and its
+  group follows them (a GEMM-based node wins, as for any fused layer) instead of "Fused
+  region".
 
 Imports the model and the taxonomy only (never a parser); ``onnx`` is imported lazily.
 """
@@ -23,6 +27,7 @@ from collections import Counter
 from tracekit.model import FUSED_SEP, Trace, TraceError
 from tracekit.taxonomy import Taxonomy
 
+FOREIGN = re.compile(r"\{ForeignNode\[(.*?)\]\}", re.DOTALL)
 REFORMAT_NAME = re.compile(r"^Reformatting CopyNode for (?:Input|Output) Tensor \d+ to ")
 UNKNOWN_TYPE = "(unknown)"
 ONNX_MISSING = "the 'onnx' package is not installed (pip install onnx); removed nodes not computed"
@@ -42,6 +47,8 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
     def gemm_type(op_type: str) -> bool:
         group = taxonomy.classify("ops", op_type) if op_type else ""
         return bool(group) and taxonomy.is_gemm(group)
+
+    regions = resolve_regions(layers, model, taxonomy) if model and model["available"] else None
 
     # every ONNX node a layer names, with where it went
     seen: dict[str, dict] = {}
@@ -93,8 +100,9 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
         notes.append("fused nodes come from layer names: TensorRT before 8.6 (or without detailed "
                      "profiling verbosity) names a layer after some of its nodes only, so "
                      "DequantizeLinear and weight nodes may be missing from these counts")
-    if any(layer["partial"] for layer in layers):
-        notes.append("Myelin layers ({ForeignNode[first...last]}) name their first and last node only")
+    if any(layer["partial"] for layer in layers) and regions is None:
+        notes.append("Myelin layers ({ForeignNode[first...last]}) name their first and last node "
+                     "only; pass --onnx MODEL to read the nodes between them")
 
     result = {
         "path": trace.meta.get("path"),
@@ -128,6 +136,7 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
                        "group": x["group"], "is_gemm": x["is_gemm"], "precision": x["precision"],
                        "dur_ns": x["dur_ns"], "nodes": len(x["nodes"])} for x in layers],
         "removed": None,
+        "regions": regions,
         "notes": notes,
     }
     if onnx_model is not None:
@@ -246,7 +255,8 @@ def _onnx_nodes(path) -> dict:
     if not len(model.graph.node):
         raise TraceError(path, "ONNX model has no nodes (not a model file?)")
     return {"path": path, "available": True,
-            "nodes": [(node.name, node.op_type) for node in model.graph.node]}
+            "nodes": [(node.name, node.op_type) for node in model.graph.node],
+            "edges": [(list(node.input), list(node.output)) for node in model.graph.node]}
 
 
 def _removed(model: dict, seen: dict, gemm_type, node_lists: str, fused_names: set) -> dict:
@@ -286,3 +296,117 @@ def _removed(model: dict, seen: dict, gemm_type, node_lists: str, fused_names: s
         out["notes"].append(f"{out['unnamed_model_nodes']} model nodes have no name and cannot be "
                             "matched to layers")
     return out
+
+
+# ---------------------------------------------------------------- compiled regions
+
+def region_ends(name: str) -> list[tuple[str, str]]:
+    """(first, last) of each ``{ForeignNode[first...last]}`` in a layer name."""
+    out = []
+    for m in FOREIGN.finditer(name):
+        parts = [p.strip() for p in m.group(1).split("...")]
+        out.append((parts[0], parts[-1]))
+    return out
+
+
+def region_nodes(model: dict, first: str, last: str) -> list[int]:
+    """Indices of the model's nodes from ``first`` to ``last`` (each a node or a tensor name,
+    e.g. a weight), in model order; [] when an end is not in the model or ``first`` does
+    not lead to ``last``."""
+    edges = model.get("edges") or []
+    names = [n for n, _ in model["nodes"]]
+    consumers: dict[str, list[int]] = {}
+    producer: dict[str, int] = {}
+    for i, (inputs, outputs) in enumerate(edges):
+        for t in inputs:
+            consumers.setdefault(t, []).append(i)
+        for t in outputs:
+            producer[t] = i
+    start = [i for i, n in enumerate(names) if n == first] or consumers.get(first, [])
+    end = [i for i, n in enumerate(names) if n == last] or \
+        ([producer[last]] if last in producer else [])
+    if not start or not end:
+        return []
+
+    def walk(seeds, step):
+        seen, todo = set(seeds), list(seeds)
+        while todo:
+            for j in step(todo.pop()):
+                if j not in seen:
+                    seen.add(j)
+                    todo.append(j)
+        return seen
+
+    def inputs_of(i):
+        return [producer[t] for t in edges[i][0] if t in producer]
+
+    # everything the last node needs that the first did not need already: the paths from
+    # first to last and the side branches that join them (k and v beside q in attention)
+    behind = walk(end, inputs_of)
+    if not behind.intersection(start):
+        return []
+    before = walk([j for i in start for j in inputs_of(i)], inputs_of)
+    return sorted(behind - before)
+
+
+def resolve_regions(layers: list[dict], model: dict, taxonomy: Taxonomy) -> list[dict]:
+    """Fill in the nodes of every compiled region from the ONNX model and give it the group
+    its nodes say; ``layers`` are updated in place. One record per region, with its group
+    before and after.
+
+    A GEMM-based node decides, as for any fused layer. Otherwise each node votes for its
+    module's group where its path names one ("/layers.0/input_layernorm/Pow" is a
+    normalization, as the summary reads ONNX node paths), else for its own op's group;
+    nodes that only move data vote only when nothing else does."""
+    out = []
+    types = [op for _, op in model["nodes"]]
+    names = [n for n, _ in model["nodes"]]
+    for layer in layers:
+        ends = region_ends(layer["name"])
+        if not ends or not layer["partial"]:
+            continue
+        found = sorted({i for first, last in ends for i in region_nodes(model, first, last)})
+        record = {"name": layer["name"], "ends": [list(e) for e in ends], "nodes": len(found),
+                  "group_before": layer["group"], "group": layer["group"],
+                  "dur_ns": layer["dur_ns"], "op_types": {}}
+        if found:
+            group = _region_group([names[i] for i in found], [types[i] for i in found], taxonomy)
+            if group:
+                layer["group"], layer["is_gemm"] = group, taxonomy.is_gemm(group)
+            layer["nodes"] = [names[i] for i in found]
+            layer["node_types"] = [types[i] for i in found]
+            layer["partial"] = False
+            record["group"] = layer["group"]
+            record["op_types"] = dict(Counter(types[i] for i in found).most_common())
+        out.append(record)
+    return out
+
+
+def _region_group(names: list[str], op_types: list[str], taxonomy: Taxonomy) -> str:
+    own = [taxonomy.classify("ops", t) if t else "" for t in op_types]
+    for g in own:
+        if g and taxonomy.is_gemm(g):
+            return g
+    votes: Counter = Counter()
+    plumbing: Counter = Counter()
+    for name, t, g in zip(names, op_types, own):
+        g = _path_group(name, taxonomy) or g
+        if g:
+            (plumbing if t in _PLUMBING else votes)[g] += 1
+    ranked = votes or plumbing
+    return max(ranked, key=ranked.get) if ranked else ""
+
+
+def _path_group(name: str, taxonomy: Taxonomy) -> str:
+    """Group of the innermost classified module in an ONNX node's path, or ""."""
+    path = name.rsplit("/", 1)[0] if "/" in name else ""
+    for part in reversed([p for p in re.split(r"[/.]", path) if p]):
+        group = taxonomy.classify("modules", part)
+        if group:
+            return group
+    return ""
+
+
+# ONNX nodes that only move or reinterpret data: they do not say what a region computes
+_PLUMBING = frozenset("""Identity Constant ConstantOfShape Shape Size Reshape Squeeze Unsqueeze
+Flatten Cast CastLike Transpose Gather Slice Concat Expand Split""".split())

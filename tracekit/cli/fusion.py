@@ -179,6 +179,21 @@ def render(result: dict, console, top: int = 10) -> None:
                 console.print(table)
             for note in removed["notes"]:
                 console.print(Text(clean(note), style="dim"))
+    regions = result.get("regions")
+    if regions:
+        table = Table(title="Compiled regions read from the ONNX model", title_justify="left",
+                      box=box.SIMPLE_HEAD)
+        table.add_column("region", overflow="fold", ratio=1, min_width=20)
+        table.add_column("nodes", justify="right")
+        table.add_column("group (was)", no_wrap=True)
+        table.add_column("time", justify="right", no_wrap=True)
+        table.add_column("node types", overflow="fold")
+        for r in regions[:top]:
+            kinds = ", ".join(f"{k} {n}" for k, n in list(r["op_types"].items())[:6])
+            table.add_row(t(r["name"], limit=160), f"{r['nodes']:,}",
+                          t(f"{r['group']} ({r['group_before']})"), duration(r["dur_ns"]),
+                          t(kinds or "ends not in the model", limit=120))
+        console.print(table)
     for note in result["notes"]:
         console.print(Text(clean(note), style="dim"))
     console.print()
