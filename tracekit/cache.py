@@ -3,6 +3,8 @@
 The key is a hash of the file's size, modification time and first and last MiB, which
 identifies a trace file without reading all of it (hashing 2 GB would cost more than the
 cache saves). Tables are stored before classification, so a different taxonomy reuses them.
+The key leaves out the file's name (a moved file is still cached); the path shown is always
+the one given now. Whatever is read back is checked, and any mismatch means a new parse.
 """
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.feather as feather
 
-from tracekit.model import Trace
+from tracekit.model import SCHEMAS, Trace
 
-FORMAT_VERSION = 6  # bump when parsers or the model change what they produce
+FORMAT_VERSION = 7  # bump when parsers or the model change what they produce
 _TABLES = ("ops", "kernels", "launches", "ranges")
 _EDGE = 1 << 20
 
@@ -50,21 +52,64 @@ def key(paths) -> str:
 
 
 def load(path, cache_dir=None) -> list[Trace] | None:
+    """The traces cached for ``path`` (one file, or the list of files a trace is read
+    from, the trace file first), shown under the path given now; None on a miss or on
+    anything unexpected in the entry."""
     try:
         folder = Path(cache_dir or default_dir()) / key(path)
     except OSError:
         return None
     index = folder / "index.json"
     try:
-        entries = json.loads(index.read_text())
+        entries = _entries(json.loads(index.read_text()))
+        if entries is None:
+            return None
+        old, metas = entries
+        new = os.fspath(path if isinstance(path, (str, os.PathLike)) else path[0])
         traces = []
-        for i, meta in enumerate(entries):
-            tables = {name: feather.read_table(folder / f"{i}.{name}.arrow", memory_map=True)
-                      .to_pandas(split_blocks=True, self_destruct=True) for name in _TABLES}
-            traces.append(Trace(**tables, meta=meta))
+        for i, meta in enumerate(metas):
+            tables = {}
+            for name in _TABLES:
+                table = feather.read_table(folder / f"{i}.{name}.arrow", memory_map=True)
+                if table.column_names != list(SCHEMAS[name]):
+                    return None
+                tables[name] = table.to_pandas(split_blocks=True, self_destruct=True)
+            traces.append(Trace(**tables, meta=_renamed(meta, old, new)))
         return traces
-    except (OSError, ValueError, KeyError, pa.ArrowException):
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None
+
+
+def _entries(doc):
+    """(input path, metas) when the index has the shape :func:`store` writes, else None."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("input"), str):
+        return None
+    metas = doc.get("traces")
+    if not isinstance(metas, list) or not metas:
+        return None
+    for meta in metas:
+        if not isinstance(meta, dict) or not isinstance(meta.get("path"), str):
+            return None
+        found = meta.get("warnings", [])
+        if not isinstance(found, list) or not all(isinstance(w, str) for w in found):
+            return None
+    return doc["input"], metas
+
+
+def _renamed(meta: dict, old: str, new: str) -> dict:
+    """The cached meta with the path it was parsed under replaced by the one given now
+    (in "path", "archive.tar:member" names and warnings)."""
+    if old == new:
+        return meta
+
+    def swap(text: str) -> str:
+        return new + text[len(old):] if text == old or text.startswith(old + ":") else text
+
+    meta = dict(meta)
+    meta["path"] = swap(meta["path"])
+    if "warnings" in meta:
+        meta["warnings"] = [swap(w) for w in meta["warnings"]]
+    return meta
 
 
 def store(path, traces: list[Trace], cache_dir=None) -> None:
@@ -79,7 +124,9 @@ def store(path, traces: list[Trace], cache_dir=None) -> None:
         for i, trace in enumerate(traces):
             for name, table in trace.tables().items():
                 feather.write_feather(table, tmp / f"{i}.{name}.arrow", compression="lz4")
-        (tmp / "index.json").write_text(json.dumps([_jsonable(t.meta) for t in traces]))
+        source = os.fspath(path if isinstance(path, (str, os.PathLike)) else path[0])
+        (tmp / "index.json").write_text(json.dumps(
+            {"input": source, "traces": [_jsonable(t.meta) for t in traces]}))
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)

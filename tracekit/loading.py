@@ -18,7 +18,8 @@ PROGRESS_MIN_BYTES = 32 << 20  # files this large take over ~1 s to normalize
 
 
 def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
-         cache_dir=None, progress: bool = False, layers=None) -> Trace:
+         cache_dir=None, progress: bool = False, layers=None,
+         max_size: int | None = None) -> Trace:
     """Load one trace file (Kineto JSON, Nsight SQLite, ONNX Runtime or TensorRT JSON).
 
     ``layers`` names a TensorRT layer-info file when it is not beside the profile. An
@@ -26,7 +27,7 @@ def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
     :func:`load_all` for those.
     """
     traces = load_all(path, taxonomy=taxonomy, cache=cache, cache_dir=cache_dir,
-                      progress=progress, layers=layers)
+                      progress=progress, layers=layers, max_size=max_size)
     if len(traces) != 1:
         raise TraceError(path, f"holds {len(traces)} traces (one per rank); "
                                "use tracekit.load_all()")
@@ -34,7 +35,8 @@ def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
 
 
 def load_all(paths, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
-             cache_dir=None, progress: bool = False, layers=None) -> list[Trace]:
+             cache_dir=None, progress: bool = False, layers=None,
+             max_size: int | None = None) -> list[Trace]:
     """Every trace in one or more files (tar archives of per-rank traces expand)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -42,6 +44,7 @@ def load_all(paths, *, taxonomy: Taxonomy | str | None = None, cache: bool = Tru
         taxonomy = Taxonomy.from_file(taxonomy)
     taxonomy = taxonomy or Taxonomy.default()
     options = {"layers": os.fspath(layers)} if layers else {}
+    options["max_size"] = max_size
     out = []
     for path in paths:
         for trace in _normalized(os.fspath(path), cache, cache_dir, progress, options):
@@ -55,7 +58,12 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: 
         raise TraceError(path, "no such file")
     if os.path.isdir(path):
         raise TraceError(path, "is a directory, not a trace file")
+    options = dict(options)
+    once = _bound_input(path, options.pop("max_size", None))
+    use_cache = use_cache and not once
     module = _detect(path)
+    if once and module.__name__.endswith("nsys"):
+        raise TraceError(path, "is a pipe: an Nsight Systems export must be read from a file")
     # the result depends on every file the parser reads (TensorRT reads sibling files)
     inputs = [path] + [f for f in _companions(module, path, options) if f != path]
     if use_cache:
@@ -77,6 +85,18 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: 
     if use_cache:
         trace_cache.store(inputs, traces, cache_dir)
     return traces
+
+
+def _bound_input(path: str, max_size) -> bool:
+    """Bound what the parsers read; read a pipe, FIFO or /dev/stdin once, so that format
+    detection and parsing share its bytes. Returns whether the input was read once."""
+    from parsers import _io
+
+    _io.set_limits(max_size)
+    if _io.is_regular(path):
+        return False
+    _io.set_limits(max_size, {path: _io.read_once(path)})
+    return True
 
 
 def _detect(path: str):
@@ -110,7 +130,7 @@ def _parse(module, path: str, report, options: dict):
             raise TraceError(path, f"option {', '.join('--' + k for k in options)} does not "
                                    f"apply to this file ({module.__name__.split('.')[-1]})") from None
         raise _parser_bug(path, exc) from exc
-    except MemoryError:
+    except MemoryError:  # pyarrow's ArrowMemoryError is one too
         raise TraceError(path, "not enough memory to load this trace") from None
     except TraceError:
         raise

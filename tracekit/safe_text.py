@@ -3,7 +3,8 @@
 Control characters (C0, C1, DEL) and bidirectional overrides are shown as visible escapes
 (``\\x1b``), so an escape sequence in a kernel name can neither move the cursor nor
 recolour the screen. Callers wrap the result in ``rich.text.Text`` so that square
-brackets are never read as rich markup.
+brackets are never read as rich markup. :func:`json_text` does the same for JSON output,
+with JSON's own ``\\uXXXX`` escapes, so the decoded strings keep their exact value.
 """
 from __future__ import annotations
 
@@ -18,3 +19,14 @@ def clean(text, limit: int | None = None) -> str:
     if limit is not None and len(s) > limit:
         s = s[: max(limit - 1, 1)] + "…"
     return s
+
+
+# C0 is left out: JSON encoders escape it inside strings, and newlines outside are layout
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(text: str) -> str:
+    """JSON text with every unsafe character (C1 controls, DEL, bidi overrides; JSON
+    encoders already escape C0) written as a ``\\uXXXX`` escape. Outside strings JSON
+    holds only ASCII syntax, so the replacement touches string contents only."""
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -15,6 +15,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen
 
+from tracekit.safe_text import clean
 from tui import loader
 from tui import queries as q
 from tui.messages import LoadFailed, SpanSelected, TraceLoaded
@@ -51,7 +52,7 @@ class TracekitApp(App):
         self.scope = q.Scope(step=step)
         self.trace = None
         self.error: str | None = None
-        self.sub_title = os.path.basename(self.path)
+        self.sub_title = clean(os.path.basename(self.path))
 
     # loading ------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -121,12 +122,12 @@ class TracekitApp(App):
         try:
             q.window(self.trace, scope)
         except Exception as exc:
-            self.notify(loader.error_text(exc), severity="error")
+            self.notify(loader.error_text(exc), severity="error", markup=False)
             return
         self.scope = scope
         if isinstance(self.screen, TraceScreen):
             self.screen.set_scope(scope)
-        self.notify("showing " + q.describe(self.trace, scope, q.window(self.trace, scope)),
+        self.notify(clean("showing " + q.describe(self.trace, scope, q.window(self.trace, scope))),
                     timeout=3, markup=False)
 
     def action_picker(self) -> None:
@@ -171,9 +172,9 @@ class TracekitApp(App):
             q.export_selection(self.trace, self.scope, path)
         except Exception as exc:
             text = str(exc) if isinstance(exc, q.ExportUnavailable) else loader.error_text(exc)
-            self.call_from_thread(self.notify, text, severity="error", markup=False)
+            self.call_from_thread(self.notify, clean(text), severity="error", markup=False)
             return
-        self.call_from_thread(self.notify, f"exported to {path}", markup=False)
+        self.call_from_thread(self.notify, clean(f"exported to {path}"), markup=False)
 
 
 def run(path: str, **kw) -> int:

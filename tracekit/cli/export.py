@@ -55,7 +55,7 @@ def run(args) -> int:
     from tracekit.safe_text import clean
 
     # everything about the output and the options is checked before the (slow) load
-    check_output(args.output)
+    check_output(args.output, inputs=[args.path, *filter(None, [args.layers])])
     fmt = format_of(args.output, args.format)
     if args.table and fmt not in ("parquet", "csv"):
         raise ExportError(f"--table {args.table}", "only applies to .parquet and .csv output")
@@ -63,7 +63,7 @@ def run(args) -> int:
         if value is not None:
             parse_time(value)
     traces = tracekit.load_all([args.path], taxonomy=args.taxonomy, cache=not args.no_cache,
-                               cache_dir=args.cache_dir, progress=True)
+                               cache_dir=args.cache_dir, progress=True, max_size=args.max_size)
     trace = _pick(traces, args.rank, args.path)
     info = export(trace, args.output, format=fmt, table=args.table, step=args.step,
                   range=args.range, start=args.start, end=args.end, bucket=args.bucket)

@@ -50,11 +50,22 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 0
+    except MemoryError:  # also pyarrow's ArrowMemoryError: in loading or in the analysis
+        if os.environ.get("TRACEKIT_DEBUG"):
+            raise
+        print(f"tracekit: error: {_one_line(_inputs(args))}: not enough memory for this trace "
+              "(try a machine with more memory, or --step to analyse less)", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # user errors are one line; bugs keep their traceback
         if not _is_user_error(exc) or os.environ.get("TRACEKIT_DEBUG"):
             raise
         print(f"tracekit: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _inputs(args) -> str:
+    paths = getattr(args, "paths", None) or [getattr(args, "path", None) or "tracekit"]
+    return ", ".join(map(str, paths))
 
 
 def _is_user_error(exc: BaseException) -> bool:

@@ -34,6 +34,23 @@ def add_loading_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layers", metavar="FILE",
                    help="TensorRT layer info JSON (--exportLayerInfo) for a profile; "
                         "default: <stem>.graph.json beside it")
+    p.add_argument("--max-size", metavar="SIZE", type=size_arg, default=None,
+                   help="most trace text to read, after decompression (e.g. 8G, 500M; "
+                        "default: a sixth of the memory available)")
+
+
+def size_arg(text: str) -> int:
+    """"8G", "500M", "1.5GB", "1000000" -> bytes."""
+    units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    t = text.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = t[-1:] if t[-1:] in units else ""
+    try:
+        value = float(t[: len(t) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 8G, 500M)") from None
+    if not value > 0 or value * units[unit] >= 2**62:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 8G, 500M)")
+    return int(value * units[unit])
 
 
 def _positive(text: str) -> int:
@@ -48,7 +65,8 @@ def load_traces(args):
 
     return tracekit.load_all(args.paths, taxonomy=args.taxonomy, cache=not args.no_cache,
                              cache_dir=args.cache_dir, progress=True,
-                             layers=getattr(args, "layers", None))
+                             layers=getattr(args, "layers", None),
+                             max_size=getattr(args, "max_size", None))
 
 
 def run(args) -> int:

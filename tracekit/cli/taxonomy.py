@@ -7,6 +7,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tracekit.safe_text import clean
+
 HELP = "Print the GEMM/non-GEMM taxonomy in use: groups and their rules."
 
 
@@ -30,7 +32,8 @@ def run(args) -> int:
         else:
             table = Table("name", "as module", "as op", "as kernel")
             for r in rows:
-                table.add_row(Text(r["name"]), *(Text(r[k] or "-") for k in ("modules", "ops", "kernels")))
+                table.add_row(Text(clean(r["name"])),
+                              *(Text(clean(r[k] or "-")) for k in ("modules", "ops", "kernels")))
             Console().print(table)
         return 0
     if args.json:
@@ -43,18 +46,19 @@ def run(args) -> int:
         })
         return 0
     console = Console(highlight=False)
-    console.print(Text(f"Taxonomy from: {', '.join(taxonomy.sources)}", style="bold"))
+    console.print(Text(clean(f"Taxonomy from: {', '.join(taxonomy.sources)}"), style="bold"))
     console.print(Text("Precedence: innermost classified module > op > kernel name; "
                        "host<->device copies are always Transfer.", style="dim"))
     groups = Table("group", "GEMM-based", title="Groups", title_justify="left")
     for g in taxonomy.group_order():
-        groups.add_row(g, "yes" if taxonomy.is_gemm(g) else "no")
+        groups.add_row(Text(clean(g)), "yes" if taxonomy.is_gemm(g) else "no")
     console.print(groups)
     rules = Table("kind", "group", "names / patterns", "from", title="Rules (first match wins)",
                   title_justify="left", show_lines=False)
     for r in taxonomy.rules:
         text = ", ".join(sorted(r.names)[:12]) + (" …" if len(r.names) > 12 else "")
         pats = " | ".join(p.pattern for p in r.patterns)
-        rules.add_row(r.kind, r.group, Text((text + ("; " if text and pats else "") + pats)), r.origin)
+        rules.add_row(Text(clean(r.kind)), Text(clean(r.group)),
+                      Text(clean(text + ("; " if text and pats else "") + pats)), Text(clean(r.origin)))
     console.print(rules)
     return 0

@@ -55,13 +55,27 @@ def format_of(path, fmt: str | None = None) -> str:
                             ".parquet or .csv (or pass a format)")
 
 
-def check_output(path) -> Path:
-    """Fail early, before loading anything, if ``path`` cannot be written."""
+def check_output(path, inputs=()) -> Path:
+    """Fail early, before loading anything, if ``path`` cannot be written: the path to
+    write (a symlink's target, so the link survives). Never replaces anything but a
+    regular file, nor one of the ``inputs``."""
     p = Path(os.fspath(path))
     if str(p) == "" or p.name == "":
         raise ExportError(path, "no output file name")
+    if p.is_symlink():
+        p = Path(os.path.realpath(p))
     if p.is_dir():
         raise ExportError(p, "is a directory; give a file name")
+    if p.exists() and not p.is_file():
+        raise ExportError(p, "is not a regular file (a device, FIFO or socket); "
+                             "tracekit only writes regular files")
+    for source in inputs:
+        try:
+            same = p.exists() and os.path.samefile(p, source)
+        except OSError:
+            same = False
+        if same:
+            raise ExportError(p, "is the input trace; choose another output file")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.exists():
         raise ExportError(p, f"cannot write: folder {str(parent)!r} does not exist")
@@ -79,7 +93,8 @@ def export(trace, path, *, format: str | None = None, table: str | None = None,
            bucket=None) -> dict:
     """Write ``trace`` (or the window the options select) to ``path``; returns what was
     written (counts of slices, tracks, flows, counters; or rows for a table)."""
-    out = check_output(path)
+    source = trace.meta.get("path")
+    out = check_output(path, [source] if isinstance(source, str) and source else [])
     fmt = format_of(path, format)
     if table is not None and table not in TABLES:
         raise ExportError(f"--table {table}", f"unknown table (choose from {', '.join(TABLES)})")

@@ -5,9 +5,12 @@ import sys
 
 import orjson
 
+from tracekit.safe_text import json_text
+
 
 def render(result, out=None) -> None:
     out = out or sys.stdout
-    out.write(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY,
-                           default=str).decode())
+    text = orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY,
+                        default=str).decode()
+    out.write(json_text(text))  # names from traces: no raw control or bidi characters
     out.write("\n")

@@ -2,6 +2,8 @@
 Enter drills into a kernel (its instances and the ops that launched it)."""
 from __future__ import annotations
 
+from tracekit.safe_text import clean
+
 from tui import queries as q
 from tui.screens.drill import DrillScreen
 from tui.screens.table_base import TableScreen
@@ -17,7 +19,7 @@ class KernelsScreen(TableScreen):
     NUMBERS_WIDTH = 54
 
     def compute(self):
-        self.sub_title = q.describe(self.trace, self.scope, q.window(self.trace, self.scope))
+        self.sub_title = clean(q.describe(self.trace, self.scope, q.window(self.trace, self.scope)))
         return q.kernel_table(self.trace, self.scope)
 
     def drill(self, row: dict) -> None:

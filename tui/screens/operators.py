@@ -2,6 +2,8 @@
 Enter drills into a row (its calls, kernels, module paths, shapes)."""
 from __future__ import annotations
 
+from tracekit.safe_text import clean
+
 from rich.text import Text
 from textual.binding import Binding
 
@@ -26,7 +28,7 @@ class OperatorsScreen(TableScreen):
         return q.op_table(self.trace, self.scope, self.by)
 
     def reload(self) -> None:
-        self.sub_title = q.describe(self.trace, self.scope, q.window(self.trace, self.scope))
+        self.sub_title = clean(q.describe(self.trace, self.scope, q.window(self.trace, self.scope)))
         super().reload()
 
     def info_prefix(self) -> Text:

@@ -2,6 +2,8 @@
 CPU fallback, and the Amdahl line."""
 from __future__ import annotations
 
+from tracekit.safe_text import clean
+
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -64,7 +66,7 @@ class OverviewScreen(TraceScreen):
     def reload(self) -> None:
         ov = self._initial if self._initial is not None else q.overview(self.trace, self.scope)
         self._initial = None
-        self.sub_title = ov.scope
+        self.sub_title = clean(ov.scope)
         for sid in ("ov-meta", "ov-gemm", "ov-groups", "ov-top"):
             self.query_one(f"#{sid}", Section).show(ov)
         self.query_one("#ov-transfers", Section).show(None)

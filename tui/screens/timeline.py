@@ -1,6 +1,8 @@
 """Timeline: lanes per GPU stream and op thread; enter filters every screen to a span."""
 from __future__ import annotations
 
+from tracekit.safe_text import clean
+
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
@@ -29,4 +31,4 @@ class TimelineScreen(TraceScreen):
         view.set_data(q.timeline(self.trace, self._timeline_scope()))
         if self.scope.span is not None:
             view.view_lo, view.view_hi = self.scope.span
-        self.sub_title = q.describe(self.trace, self.scope, q.window(self.trace, self.scope))
+        self.sub_title = clean(q.describe(self.trace, self.scope, q.window(self.trace, self.scope)))

@@ -3,6 +3,8 @@ synchronizations and the GPU idle they cause, ONNX Runtime CPU-fallback nodes --
 tracekit.analysis.transfers.report for the current scope."""
 from __future__ import annotations
 
+from tracekit.safe_text import clean
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -35,7 +37,7 @@ class TransfersScreen(TraceScreen):
     def _show(self, scope, report) -> None:
         if scope != self.scope:
             return
-        self.sub_title = str(report.get("window", ""))
+        self.sub_title = clean(str(report.get("window", "")))
         self.query_one("#transfers", Static).update(render_report(report))
 
 
