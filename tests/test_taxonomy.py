@@ -784,7 +784,7 @@ def test_same_operator_same_group(label):
 def test_default_groups_and_gemm_flags():
     order = TX.group_order()
     assert order[:3] == ["GEMM", "Convolution", "Attention"]
-    assert [g for g in order if TX.is_gemm(g)] == ["GEMM", "Convolution", "Attention"]
+    assert all(TX.is_gemm(g) for g in order[:3])
     for g in ("Normalization", "Activation", "Softmax", "Elementwise", "Memory", "Embedding",
               "Interpolation", "Pooling", "RoI", "QDQ", "Communication", TRANSFER, OTHER,
               UNATTRIBUTED):

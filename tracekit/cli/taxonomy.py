@@ -15,8 +15,31 @@ HELP = "Print the GEMM/non-GEMM taxonomy in use: groups and their rules."
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--taxonomy", metavar="FILE", help="TOML file extending/overriding the defaults")
     p.add_argument("--classify", metavar="NAME", nargs="+",
-                   help="show the group each name gets as an op, a module and a kernel")
+                   help="show the group each name gets as a module, an op and a kernel, and the "
+                        "rule that decided it (kind, pattern, file:line)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def classify_row(taxonomy, name: str) -> dict:
+    """What each kind of rule says about ``name`` and which rule says it (the same
+    Taxonomy.decide that loading uses)."""
+    from tracekit.model.names import kernel_base_name
+
+    row = {"name": name, "base_name": kernel_base_name(name)}
+    for kind in ("modules", "ops", "kernels"):
+        d = taxonomy.decide(kind, name)
+        rule = d.rule
+        row[kind] = {"group": d.group or None, "kind": rule.kind if rule else None,
+                     "matched": d.matched or None, "member": d.member or None,
+                     "file": _file(rule.origin) if rule else None, "line": rule.line if rule else None,
+                     "note": (rule.note or None) if rule else None}
+    return row
+
+
+def _file(origin: str) -> str:
+    from tracekit.taxonomy import DEFAULT_ORIGIN
+
+    return "tracekit/taxonomy/default.toml" if origin == DEFAULT_ORIGIN else origin
 
 
 def run(args) -> int:
@@ -25,23 +48,28 @@ def run(args) -> int:
 
     taxonomy = Taxonomy.from_file(args.taxonomy) if args.taxonomy else Taxonomy.default()
     if args.classify:
-        rows = [{"name": n, **{kind: taxonomy.classify(kind, n) or None
-                               for kind in ("modules", "ops", "kernels")}} for n in args.classify]
+        rows = [classify_row(taxonomy, n) for n in args.classify]
         if args.json:
             json_report.render(rows)
         else:
-            table = Table("name", "as module", "as op", "as kernel")
+            table = Table("name", "as", "group", "rule (kind, pattern, file:line)", title_justify="left")
             for r in rows:
-                table.add_row(Text(clean(r["name"])),
-                              *(Text(clean(r[k] or "-")) for k in ("modules", "ops", "kernels")))
-            Console().print(table)
+                for kind in ("modules", "ops", "kernels"):
+                    d = r[kind]
+                    rule = (f"{d['kind']} {d['matched']} ({d['file']}:{d['line']})"
+                            + (f" via member {d['member']}" if d["member"] else "")) if d["group"] else "no rule"
+                    label = kind[:-1] + (f" [{r['base_name']}]" if kind == "kernels" and r["base_name"] != r["name"] else "")
+                    table.add_row(Text(clean(r["name"])), Text(clean(label)), Text(clean(d["group"] or "-")),
+                                  Text(clean(rule)))
+            Console(highlight=False).print(table)
         return 0
     if args.json:
         json_report.render({
             "sources": taxonomy.sources,
             "groups": [{"name": g, "gemm": taxonomy.is_gemm(g)} for g in taxonomy.group_order()],
             "rules": [{"kind": r.kind, "group": r.group, "names": sorted(r.names),
-                       "match": [p.pattern for p in r.patterns], "origin": r.origin}
+                       "match": [p.pattern for p in r.patterns], "origin": r.origin,
+                       "file": _file(r.origin), "line": r.line}
                       for r in taxonomy.rules],
         })
         return 0
