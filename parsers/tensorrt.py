@@ -12,9 +12,16 @@ One engine run is described by up to three JSON files, which trt-engine-explorer
   plain names;
 - ``--exportTimes``: one dict per inference (``startEnqMs`` ... ``latencyMs``).
 
-Any of the three may be given; the others are found beside it by name
+A trtexec console log with its ``--dumpProfile`` table (and ``--dumpLayerInfo`` output)
+reads as the profile (and layer info, and the log's performance summary as the times), see
+:mod:`parsers.trtexec_log`; it is told apart by its content, whatever its name.
+
+Any of the files may be given; the others are found beside it by name
 (``<stem>.profile.json``, ``<stem>.graph.json`` / ``.layer.json`` / ``.layers.json``,
 ``<stem>.timing.json`` / ``.times.json``), or the layer info is named with ``layers=``.
+Failing that, the layer info is the one layer-info file (a JSON with "Layers", whatever its
+name, e.g. ``layerinfo.json`` or a log's ``--exportLayerInfo`` file) in the same folder
+that names the profiled layers.
 
 Model: one op per profiled layer (name = layer name), ``dur_ns = self_ns`` = the layer's
 average time per inference, laid end to end on a synthetic timeline in profile order
@@ -37,7 +44,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from parsers import _io
+from parsers import _io, trtexec_log
 from tracekit.model import FUSED_SEP, OPS, Trace, TraceError, TraceWarning, make_table
 
 SOURCE = "trt"
@@ -47,6 +54,7 @@ FORMATS = {
     "profile": "TensorRT trtexec profile JSON (--exportProfile)",
     "layers": "TensorRT layer info JSON (--exportLayerInfo)",
     "times": "TensorRT trtexec times JSON (--exportTimes)",
+    "log": "TensorRT trtexec console log (--dumpProfile)",
 }
 ROLES = ("profile", "layers", "times")
 # sibling file names: <stem><sep><kind>.json[.gz]
@@ -190,6 +198,8 @@ def kind_of(head: bytes) -> str | None:
     m = _LAYERS_HEAD.match(text)
     if m and (m.group(1) == b"Layers" or b'"Layers"' in text):
         return "layers"
+    if trtexec_log.is_log(text):
+        return "log"
     return None
 
 
@@ -205,6 +215,8 @@ def companions(path, layers=None, kind: str | None = None) -> dict[str, str | No
     files: dict[str, str | None] = {role: None for role in ROLES}
     if kind in files:
         files[kind] = path
+    if kind == "log":
+        files["profile"] = path
     if layers is not None:
         files["layers"] = os.fspath(layers)
     m = _FILE_NAME.match(os.path.basename(path))
@@ -222,7 +234,71 @@ def companions(path, layers=None, kind: str | None = None) -> dict[str, str | No
                         break
                 if files[role]:
                     break
+    if files["layers"] is None and files["profile"] is not None:
+        files["layers"] = find_layer_info(files["profile"])[0]
+    elif files["profile"] is None and files["layers"] is not None and kind == "layers":
+        files["profile"] = find_layer_info(files["layers"], want=("profile", "log"))[0]
     return files
+
+
+SCAN_MAX_FILES = 2000
+SCAN_MAX_BYTES = 64 << 20
+
+
+def find_layer_info(profile: str, want=("layers",)) -> tuple[str | None, list[str]]:
+    """(the layer-info file in the profile's folder that names its layers, or None; every
+    such file when several match equally well), whatever the files are called: the content
+    says what a file is. ``want=("profile", "log")`` finds a profile for layer info instead."""
+    try:
+        names = set(_profile_names(profile) if want == ("layers",) else _layer_names(profile))
+    except (OSError, TraceError, ValueError):
+        return None, []
+    if not names:
+        return None, []
+    folder = os.path.dirname(profile) or "."
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)[:SCAN_MAX_FILES]
+    except OSError:
+        return None, []
+    scores: dict[str, int] = {}
+    for entry in entries:
+        try:
+            if not entry.is_file() or entry.stat().st_size > SCAN_MAX_BYTES or _same(entry.path, profile):
+                continue
+            if kind_of(_io.read_head(entry.path)) not in want:
+                continue
+            found = set(_layer_names(entry.path) if want == ("layers",) else _profile_names(entry.path))
+        except (OSError, TraceError, ValueError):
+            continue
+        hits = len(names & found)
+        if hits * 2 >= len(names):
+            scores[entry.path] = hits
+    if not scores:
+        return None, []
+    best = max(scores.values())
+    top = [p for p, n in scores.items() if n == best]
+    return (top[0] if len(top) == 1 else None), top
+
+
+def _layer_names(path: str) -> list[str]:
+    doc, _ = _decode(_io.read_bytes(path), path, "layer info")
+    listed = doc.get("Layers") if isinstance(doc, dict) else None
+    if not isinstance(listed, list):
+        return []
+    return [x if isinstance(x, str) else x.get("Name") for x in listed
+            if isinstance(x, str) or (isinstance(x, dict) and isinstance(x.get("Name"), str))]
+
+
+def _profile_names(path: str) -> list[str]:
+    data = _io.read_bytes(path)
+    kind = kind_of(data[: 1 << 16])
+    if kind == "log":
+        return trtexec_log.read(data.decode("utf-8", "replace"))["names"]
+    if kind != "profile":
+        return []
+    doc, _ = _decode(data, path, "profile")
+    return [e["name"] for e in doc[1:] if isinstance(e, dict) and isinstance(e.get("name"), str)] \
+        if isinstance(doc, list) else []
 
 
 def _same(a: str, b: str) -> bool:
@@ -244,7 +320,8 @@ def parse(path, progress=None, layers=None) -> list[Trace]:
     kind = kind_of(data[: 1 << 16])
     if kind is None:
         raise TraceError(path, "not a TensorRT trtexec export (expected a profile "
-                               "[{\"count\": N}, ...], layer info {\"Layers\": ...} or times array)")
+                               "[{\"count\": N}, ...], layer info {\"Layers\": ...}, times array "
+                               "or trtexec console log)")
     files = companions(path, layers=layers, kind=kind)
     messages: list[str] = []
     notes: list[str] = []
@@ -269,9 +346,18 @@ def parse(path, progress=None, layers=None) -> list[Trace]:
             files[role] = None
             return None
 
-    profile = read("profile", _read_profile)
+    profile = read("profile", _read_profile_or_log)
     info = read("layers", _read_layers)
     times = read("times", _read_times)
+    log = (profile or {}).get("log")
+    if log is not None:
+        if info is None and log["layers"]:
+            verbosity = "detailed" if any("LayerType" in x for x in log["layers"]) else "layer_names_only"
+            info = {"path": path, "layers": log["layers"], "bindings": [], "verbosity": verbosity}
+            files["layers"] = path
+        if times is None and log["timing"]:
+            times = _log_times(path, log["timing"])
+            files["times"] = path
 
     if profile is not None:
         names = profile["names"]
@@ -286,8 +372,12 @@ def parse(path, progress=None, layers=None) -> list[Trace]:
         warn(f"{path}: per-inference times only; no per-layer profile or layer info found "
              f"beside it ({_expected(path, 'profile')})")
     if profile is not None and info is None:
-        warn(f"{path}: no layer info ({_expected(path, 'layers')}); layer types, precisions "
-             "and fused ONNX nodes come from layer names only (pass --layers FILE)")
+        _, several = find_layer_info(files["profile"])
+        where = (f"several layer-info files name these layers: {', '.join(several[:3])}" if several
+                 else f"{_expected(path, 'layers')}, nor a layer-info JSON naming these layers in "
+                      "the same folder")
+        warn(f"{path}: no layer info ({where}); layer types, precisions and fused ONNX nodes "
+             "come from layer names only (pass --layers FILE)")
 
     details = _join(names, info, path, warn)
     if progress is not None:
@@ -360,6 +450,41 @@ def _number(value) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def _read_profile_or_log(path: str, data: bytes | None, warn) -> dict:
+    data = _io.read_bytes(path) if data is None else data
+    if kind_of(data[: 1 << 16]) == "log":
+        return _read_log(path, data, warn)
+    return _read_profile(path, data, warn)
+
+
+def _read_log(path: str, data: bytes, warn) -> dict:
+    log = trtexec_log.read(data.decode("utf-8", "replace"))
+    names, avg, median = log["names"], log["avg_ms"], log["median_ms"]
+    if not names:
+        raise TraceError(path, "trtexec log holds no per-layer profile table (run trtexec with "
+                               "--dumpProfile, or --exportProfile=FILE)")
+    total_ms = None
+    if names[-1].strip().lower() in _TOTAL_NAMES:
+        total_ms = avg.pop()
+        names.pop()
+        median.pop()
+    if log["sections"] > 1:
+        warn(f"{path}: log holds {log['sections']} profile tables; read the last one")
+    return {"path": path, "count": log["count"], "names": names, "avg_ms": avg, "median_ms": median,
+            "truncated": False, "total_ms": total_ms, "extra_entries": 0, "log": log}
+
+
+def _log_times(path: str, timing: dict) -> dict:
+    def stats(key):
+        return timing.get(key) or None
+
+    return {"path": path, "iterations": timing.get("iterations"), "truncated": False,
+            "latency_ms": stats("latency_ms"), "compute_ms": stats("compute_ms"),
+            "h2d_ms": stats("h2d_ms"), "d2h_ms": stats("d2h_ms"), "enqueue_ms": stats("enqueue_ms"),
+            "span_ms": None, "throughput_per_s": timing.get("throughput_per_s"),
+            "source": "trtexec log"}
 
 
 def _read_profile(path: str, data: bytes | None, warn) -> dict:
@@ -742,6 +867,11 @@ def _meta(path, kind, files, profile, info, times, details, ops, notes) -> dict:
                 f"the median end-to-end latency is {median:.4f} ms (layer profiling adds "
                 "synchronization overhead per layer)")
     meta["devices"] = _devices(files, path)
+    log = (profile or {}).get("log")
+    if log is not None:
+        meta["trtexec"] = {"version": log["version"], "command": log["command"]}
+        if log["device"] and not meta["devices"]:
+            meta["devices"] = [{"id": 0, "name": log["device"]}]
     meta["trt_layers"] = {
         "layer_type": [d["layer_type"] for d in details],
         "parameter_type": [d["parameter_type"] for d in details],

@@ -8,6 +8,7 @@ copy it to pytest's tmp_path (outside the repository)."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import statistics
@@ -554,3 +555,129 @@ def test_compiled_region_evidence_of_a_gemm(tmp_path):
                       "Fused region"]
     s = loaded.summary()
     assert s["gemm_ns"] == 350_000 and s["total_ns"] == 660_000 == sum(s["groups"].values())
+
+
+# ----------------------------------------------------------------------------- trtexec logs
+
+LOG = "ModelACC__trt2022_levit__LeViT__result-FP32.txt"
+LOG_LAYERS = "ModelACC__trt2022_levit__LeViT__detailed_report.txt"
+
+
+def log_table(text: str) -> tuple[int, list[tuple[str, float]]]:
+    """(iterations, [(layer, total ms)]) read from the log with str.split, apart from the parser."""
+    lines = [line.split("] ", 2)[-1] for line in text.splitlines()]
+    at = max(i for i, line in enumerate(lines) if line.startswith("=== Profile ("))
+    count = int(lines[at].split("(")[1].split()[0])
+    rows = []
+    for line in lines[at + 2:]:
+        parts = line.rsplit(None, 3)
+        if len(parts) != 4:
+            break
+        rows.append((parts[0].strip(), float(parts[1])))
+    return count, rows
+
+
+def test_trtexec_log_reads_as_profile_layer_info_and_times():
+    path = TRT_DIR / LOG
+    if not path.is_file():
+        pytest.skip("trtexec log not in the corpus")
+    text = path.read_text()
+    assert trt.kind_of(path.read_bytes()[: 1 << 16]) == "log" and parsers.detect(path.read_bytes()[:65536]) is trt
+    count, rows = log_table(text)
+    assert rows[-1][0] == "Total"
+    rows = rows[:-1]
+    trace, messages = parse_quiet(path)
+    assert messages == []
+    assert list(trace.ops["name"].astype(str)) == [name for name, _ in rows]
+    assert list(trace.ops["dur_ns"]) == [round(ms / count * 1e6) for _, ms in rows]
+    meta = trace.meta
+    assert meta["profile_iterations"] == count == 209
+    # the layer info the log's command line exported, found in the folder by its content
+    assert meta["files"]["layers"] == str(TRT_DIR / LOG_LAYERS) and meta["layer_info"] == "layer_names_only"
+    assert [x for x in json.loads((TRT_DIR / LOG_LAYERS).read_text())["Layers"]] == [n for n, _ in rows]
+    median = next(float(line.split("median = ")[1].split()[0]) for line in text.splitlines()
+                  if "] Latency: min = " in line)
+    assert meta["timing"]["latency_ms"]["median"] == median
+    assert meta["devices"] == [{"id": 0, "name": "NVIDIA GeForce RTX 3050 Ti Laptop GPU"}]
+    # GEMM-based: layers that hold a Conv/MatMul/Gemm node (not weight constants onnx::MatMul_N,
+    # not the reformat copies feeding them)
+    gemm_node = re.compile(r"(?<![:\w])(Conv|MatMul|Gemm)_\d+")
+    want = sum(round(ms / count * 1e6) for name, ms in rows
+               if gemm_node.search(name) and not name.startswith("Reformatting"))
+    s = tracekit.load(path, cache=False).summary()
+    assert s["total_ns"] == sum(round(ms / count * 1e6) for _, ms in rows) == sum(s["groups"].values())
+    assert s["gemm_ns"] == want
+    # the layer info alone finds the log that profiled its layers
+    alone = tracekit.load(TRT_DIR / LOG_LAYERS, cache=False).summary()
+    assert alone["total_ns"] == s["total_ns"] and alone["groups"] == s["groups"]
+
+
+NEW_LOG = """&&&& RUNNING TensorRT.trtexec [TensorRT v100300] # trtexec --loadEngine=m.plan --dumpProfile --dumpLayerInfo
+[08/01/2024-10:00:00] [I] === Device Information ===
+[08/01/2024-10:00:00] [I] Selected Device: NVIDIA H100 80GB HBM3
+[08/01/2024-10:00:01] [I] Layer Information:
+[08/01/2024-10:00:01] [I] Layers:
+Name: /conv1/Conv + /relu/Relu, LayerType: CaskConvolution, Inputs: [ { Name: x, Location: Device, Dimensions: [1,3,224,224], Format/Datatype: Half }], Outputs: [ { Name: y, Location: Device, Dimensions: [1,64,112,112], Format/Datatype: Half }], ParameterType: Convolution, Metadata: [ONNX Layer: /conv1/Conv]\x1f[ONNX Layer: /relu/Relu], TacticValue: 0x1
+Name: {ForeignNode[/blocks.0/norm/ReduceMean.../blocks.0/Add]}, LayerType: Myelin, Inputs: [ { Name: y, Location: Device, Dimensions: [1,64,112,112], Format/Datatype: Half }], Outputs: [ ], TacticValue: 0x0
+Name: /head/Gemm, LayerType: CaskGemmMatrixMultiply, Inputs: [ { Name: z, Location: Device, Dimensions: [1,64], Format/Datatype: Float }], Outputs: [ ], Metadata: [ONNX Layer: /head/Gemm]
+
+Bindings:
+x
+[08/01/2024-10:00:02] [I] === Performance summary ===
+[08/01/2024-10:00:02] [I] Throughput: 950.5 qps
+[08/01/2024-10:00:02] [I] Latency: min = 1.0 ms, max = 1.5 ms, mean = 1.1 ms, median = 1.05 ms, percentile(90%) = 1.2 ms, percentile(95%) = 1.3 ms, percentile(99%) = 1.4 ms
+[08/01/2024-10:00:03] [I] === Profile (100 iterations ) ===
+[08/01/2024-10:00:03] [I]    Time(ms)     Avg.(ms)   Median(ms)   Time(%)   Layer
+[08/01/2024-10:00:03] [I]       50.00       0.5000       0.4900      50.0   /conv1/Conv + /relu/Relu
+[08/01/2024-10:00:03] [I]       30.00       0.3000       0.2950      30.0   {ForeignNode[/blocks.0/norm/ReduceMean.../blocks.0/Add]}
+[08/01/2024-10:00:03] [I]       20.00       0.2000       0.1990      20.0   /head/Gemm
+[08/01/2024-10:00:03] [I]      100.00       1.0000       0.9940     100.0   Total
+[08/01/2024-10:00:03] [I]
+&&&& PASSED TensorRT.trtexec [TensorRT v100300] # trtexec --loadEngine=m.plan --dumpProfile --dumpLayerInfo
+"""
+
+
+def test_trtexec_log_with_name_last_table_and_dumped_layer_info(tmp_path):
+    path = tmp_path / "run.log"
+    path.write_text(NEW_LOG)
+    trace, messages = parse_quiet(path)
+    assert messages == []
+    ops = trace.ops
+    assert list(ops["name"].astype(str)) == ["/conv1/Conv + /relu/Relu",
+                                             "{ForeignNode[/blocks.0/norm/ReduceMean.../blocks.0/Add]}",
+                                             "/head/Gemm"]
+    assert list(ops["dur_ns"]) == [500_000, 300_000, 200_000]
+    assert trace.meta["layer_info"] == "detailed" and trace.meta["files"]["layers"] == str(path)
+    assert trace.meta["trt_layers"]["layer_type"] == ["CaskConvolution", "Myelin", "CaskGemmMatrixMultiply"]
+    assert list(ops["precision"].astype(str)) == ["FP16", "FP16", "FP32"]
+    assert ops["fused"][0].split(FUSED_SEP) == ["/conv1/Conv", "/relu/Relu"]
+    assert trace.meta["timing"]["latency_ms"]["median"] == 1.05 and trace.meta["timing"]["throughput_per_s"] == 950.5
+    assert trace.meta["devices"][0]["name"] == "NVIDIA H100 80GB HBM3"
+    loaded = tracekit.load(path, cache=False)
+    assert list(loaded.ops["group"].astype(str)) == ["Convolution", "Fused region", "GEMM"]
+
+
+def test_log_without_profile_table_is_one_error(tmp_path):
+    path = tmp_path / "build.log"
+    path.write_text(NEW_LOG.split("[08/01/2024-10:00:03]")[0])
+    with pytest.raises(TraceError, match="holds no per-layer profile table.*--dumpProfile"):
+        trt.parse(path)
+
+
+def test_layer_info_with_any_name_is_found_by_content(tmp_path):
+    src = corpus("fp16__resnet")
+    profile = copy(src, tmp_path, "run1.profile.json")
+    copy(sibling(src, "layers"), tmp_path, "engine_detailed_layers_dump.json")
+    copy(corpus("mobilenet.qat", "layers"), tmp_path, "other_engine.json")  # names other layers
+    trace, messages = parse_quiet(profile)
+    assert messages == []
+    assert trace.meta["files"]["layers"] == str(tmp_path / "engine_detailed_layers_dump.json")
+    reference, _ = parse_quiet(src)
+    assert list(trace.ops["precision"]) == list(reference.ops["precision"])
+    assert trace.meta["trt_layers"]["layer_type"] == reference.meta["trt_layers"]["layer_type"]
+    # two files naming the same layers: none is guessed, both are named, --layers is the way
+    copy(sibling(src, "layers"), tmp_path, "copy_of_it.json")
+    trace, messages = parse_quiet(profile)
+    assert trace.meta["files"]["layers"] is None
+    assert any("several layer-info files" in m and "copy_of_it.json" in m and "--layers" in m
+               for m in messages)
