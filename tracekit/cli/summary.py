@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="ProfilerStep to analyse: N, A-B, A,B or 'all' "
                         "(default: every step after the first)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--explain", action="store_true",
+                   help="per group: the rules that put time there, the top names, and every "
+                        "op-level vs kernel-level disagreement with its time")
     add_loading_arguments(p)
 
 
@@ -74,6 +77,8 @@ def run(args) -> int:
     from tracekit.report import json_report, summary_text
 
     traces = load_traces(args)
+    if getattr(args, "explain", False):
+        return _explain(traces, args)
     summaries, tables = [], []
     for trace in traces:
         summaries.append(analysis.summarize(trace, step=args.step, top=args.top))
@@ -101,3 +106,20 @@ def run(args) -> int:
         summary_text.render_combined(combined, console, gemm_groups)
     return 0
 
+
+
+def _explain(traces, args) -> int:
+    from tracekit import analysis
+    from tracekit.analysis.explain import explain
+    from tracekit.report import explain_text, json_report
+    from tracekit.taxonomy import Taxonomy
+
+    taxonomy = Taxonomy.from_file(args.taxonomy) if args.taxonomy else Taxonomy.default()
+    results = [explain(t, analysis.select(t, args.step), taxonomy, top=args.top) for t in traces]
+    if args.json:
+        json_report.render(results[0] if len(results) == 1 else results)
+        return 0
+    console = Console(highlight=False, soft_wrap=False)
+    for r in results:
+        explain_text.render(r, console)
+    return 0
