@@ -430,8 +430,11 @@ def recover_truncated(data: bytes, attempts: int = 32):
             head = data[:end]
             for closer in closers:
                 try:
-                    return split_events(head + closer, "")[:2]
+                    header, raws, _ = split_events(head + closer, "")
                 except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
                     continue
+                if raws is None:
+                    return None  # cut before "traceEvents": there is no event to read
+                return header, raws
         cut = ends[-1] - 1
     return None

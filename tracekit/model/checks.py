@@ -26,7 +26,7 @@ MAX_SUM_NS = 2**60  # per table: group sums (and sums over a few traces) cannot 
 OK, NO_TS, TS_RANGE, FAR, NO_DUR, NEG_DUR, DUR_RANGE, END_BEFORE_START, SUM_RANGE = range(9)
 MESSAGES = {
     NO_TS: "{n} {events} {have} no numeric ts (null, text or missing); set aside",
-    TS_RANGE: "{n} {events} {have} a start time out of range; set aside",
+    TS_RANGE: "{n} {events} {have} a ts out of range; set aside",
     FAR: "{n} {events} {lie} over 2 days from the rest of the trace (a stray timestamp); set aside",
     NO_DUR: "{n} {events} {have} a duration that is not a number; set aside",
     NEG_DUR: "{n} {events} {have} a negative duration; set aside",
