@@ -1,5 +1,10 @@
 """Read-only access to SQLite trace databases (Nsight Systems exports), in bulk.
 
+Exports are untrusted files: opened read-only (URI ``mode=ro``, ``immutable``), every
+query runs under a step budget proportional to the file's size (:class:`Budget`; a
+recursive view that never ends is stopped, with a one-line error), and text that is not
+valid UTF-8 is decoded with replacement characters and counted, never fatal.
+
 Queries select only the columns they need and come back as numpy arrays, read in chunks
 (``fetchmany``): the rows of one chunk are the only Python objects that exist per event,
 and only until the chunk is converted. Strings stored once in a ``StringIds`` table are
@@ -49,10 +54,70 @@ def check_header(path: str, shown: str) -> None:
                                 f"less than one {page_size:,}-byte page)")
 
 
-def connect(path: str) -> sqlite3.Connection:
+BUDGET_ENV = "TRACEKIT_SQLITE_BUDGET"
+STEPS_PER_BYTE = 50  # the corpus exports need under 1 SQLite VM step per byte of file
+MIN_STEPS = 5_000_000
+CHECK_EVERY = 10_000  # VM instructions between two progress-handler calls
+
+
+class Budget:
+    """SQLite progress handler: stops the running query once the connection has used
+    ``steps`` VM instructions in all (``exceeded`` tells why a query was interrupted)."""
+
+    def __init__(self, steps: int):
+        self.steps, self.used, self.exceeded = steps, 0, False
+
+    @classmethod
+    def for_file(cls, path: str) -> "Budget":
+        try:
+            scale = float(os.environ.get(BUDGET_ENV, "1"))
+        except ValueError:
+            scale = 1.0
+        scale = scale if scale > 0 else 1.0
+        return cls(int((MIN_STEPS + STEPS_PER_BYTE * os.path.getsize(path)) * scale))
+
+    def __call__(self) -> int:
+        self.used += CHECK_EVERY
+        if self.used > self.steps:
+            self.exceeded = True
+            return 1
+        return 0
+
+    def message(self) -> str:
+        return (f"SQLite queries stopped after {self.used / 1e6:,.0f} million steps, far more than "
+                f"an export of this size needs (an endless recursive view?); set {BUDGET_ENV}=10 "
+                "to allow 10 times more")
+
+
+class Text:
+    """``text_factory``: UTF-8, with replacement characters where a value is not valid
+    UTF-8; ``bad`` counts the distinct values that were not."""
+
+    def __init__(self):
+        self._bad: set[bytes] = set()
+
+    @property
+    def bad(self) -> int:
+        return len(self._bad)
+
+    def __call__(self, raw: bytes) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            if len(self._bad) < 1_000_000:
+                self._bad.add(bytes(raw))
+            return raw.decode("utf-8", "replace")
+
+
+def connect(path: str, budget: Budget | None = None, text: Text | None = None) -> sqlite3.Connection:
     """Open read-only; ``immutable`` also skips locking (exports are never written to)."""
     uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
-    return sqlite3.connect(uri, uri=True, check_same_thread=False)
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    if budget is not None:
+        conn.set_progress_handler(budget, CHECK_EVERY)
+    if text is not None:
+        conn.text_factory = text
+    return conn
 
 
 class Database:

@@ -31,7 +31,10 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import shutil
 import sqlite3
+import subprocess
 import tempfile
 import warnings
 
@@ -40,7 +43,8 @@ import pandas as pd
 
 from parsers import _io
 from parsers._sqlite import (
-    MAGIC, Database, categorical_from_keys, categorical_from_text, check_header, connect, quote,
+    MAGIC, Budget, Database, Text, categorical_from_keys, categorical_from_text, check_header,
+    connect, quote,
 )
 from tracekit.model import (
     KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, constant, make_table,
@@ -93,15 +97,26 @@ GLOBAL_ID_SHIFT = 24  # globalTid = ... | pid << 24 | tid
 PID_MASK = 0xFFFFFF
 
 
+# a report as nsys writes it (.nsys-rep, formerly .qdrep): read through its SQLite export
+REPORT_MAGIC = b"NVIDIA Tegra Profiler Report"
+EXPORT_TIMEOUT_S = 3600
+
+
 def sniff(head: bytes) -> bool:
-    return head.startswith(MAGIC)
+    return head.startswith(MAGIC) or head.startswith(REPORT_MAGIC)
 
 
 def parse(path, progress=None) -> list[Trace]:
     """One Trace per export. ``progress(stage, done, total)`` is told as tables are read."""
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        gz = f.read(2) == _io.GZIP_MAGIC
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(REPORT_MAGIC))
+    except OSError as exc:
+        raise _io._open_error(path, exc) from None
+    if head.startswith(REPORT_MAGIC):
+        return [_parse_report(path, progress)]
+    gz = head[:2] == _io.GZIP_MAGIC
     if not gz:
         return [_parse_file(path, path, progress)]
     data = _io.read_bytes(path)  # a gzipped export: SQLite needs a real file
@@ -113,30 +128,77 @@ def parse(path, progress=None) -> list[Trace]:
         return [_parse_file(plain, path, progress)]
 
 
+def export_command(path: str) -> str:
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return f"nsys export --type sqlite --output {shlex.quote(stem + '.sqlite')} {shlex.quote(path)}"
+
+
+def _parse_report(path: str, progress) -> Trace:
+    """A .nsys-rep report: exported with ``nsys export`` into a temporary folder, then read."""
+    nsys = shutil.which("nsys")
+    if nsys is None:
+        raise TraceError(path, "is an Nsight Systems report; tracekit reads its SQLite export "
+                               f"and nsys is not on PATH to make it: run {export_command(path)}")
+    with tempfile.TemporaryDirectory(prefix="tracekit-nsys-") as tmp:
+        out = os.path.join(tmp, "export.sqlite")
+        try:
+            done = subprocess.run([nsys, "export", "--type", "sqlite", "--output", out, path],
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                  errors="replace", timeout=EXPORT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise TraceError(path, f"nsys export took over {EXPORT_TIMEOUT_S} s; run "
+                                   f"{export_command(path)} and read the .sqlite file") from None
+        except OSError as exc:
+            raise TraceError(path, f"cannot run {nsys} ({exc.strerror or exc})") from None
+        if done.returncode != 0 or not os.path.isfile(out):
+            why = next((line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()), "")
+            raise TraceError(path, f"nsys export failed (exit {done.returncode}"
+                                   + (f": {why[:200]}" if why else "") + ")")
+        trace = _parse_file(out, path, progress)
+        trace.meta["exported_by"] = "nsys export"
+        return trace
+
+
 def _parse_file(db_path: str, path: str, progress) -> Trace:
-    check_header(db_path, path)
     try:
-        conn = connect(db_path)
+        check_header(db_path, path)
+        budget = Budget.for_file(db_path)
+    except OSError as exc:
+        raise _io._open_error(path, exc) from None
+    text = Text()
+    try:
+        conn = connect(db_path, budget, text)
     except sqlite3.Error as exc:
         raise TraceError(path, f"cannot open SQLite database ({_io.first_line(exc)})") from None
     try:
         db = Database(conn)
         _require_nsys(db, path)
-        return _build(db, path, progress)
+        trace = _build(db, path, progress)
     except sqlite3.DatabaseError as exc:
+        if budget.exceeded:
+            raise TraceError(path, budget.message()) from None
         raise TraceError(path, f"corrupt or truncated SQLite database ({_io.first_line(exc)})") from None
     finally:
         conn.close()
+    if text.bad:
+        _warn(trace.meta, f"{text.bad:,} text value{'s' if text.bad > 1 else ''} (kernel, range or "
+                          "API names) not valid UTF-8; shown with replacement characters")
+    return trace
 
 
 def _require_nsys(db: Database, path: str) -> None:
+    """An export: its meta table, or (older schemas have none) the CUPTI activity / NVTX
+    tables with their start and end columns."""
     if any(db.has(t) for t in META_TABLES):
         return
-    if db.has("StringIds") and any(t.startswith("CUPTI_ACTIVITY_KIND_") or t == NVTX_TABLE
-                                   for t in db.tables):
+    if db.has("StringTable") and not db.has("StringIds"):
+        raise TraceError(path, "is an nvprof database, not an Nsight Systems export "
+                               "(open it in Nsight Systems and export it with nsys export --type sqlite)")
+    if any((t.startswith("CUPTI_ACTIVITY_KIND_") or t == NVTX_TABLE)
+           and db.has_column(t, "start") and db.has_column(t, "end") for t in db.tables):
         return
     raise TraceError(path, "is a SQLite database but not an Nsight Systems export "
-                           f"(no {' or '.join(META_TABLES)} table)")
+                           f"(no {' or '.join(META_TABLES)} table and no CUPTI activity tables)")
 
 
 # ---------------------------------------------------------------- build

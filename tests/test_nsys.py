@@ -560,3 +560,146 @@ def test_myelin_region_ranges_let_kernels_decide(tmp_path):
                    kernels[2][3]: "Activation", kernels[3][3]: "GEMM"}
     names = trace.ops["name"].astype(str).to_numpy()
     assert {names[o] for o, n in zip(k["op"], k["name"].astype(str)) if n in got} == {region, "__myl_Fc_myl0_1"}
+
+
+# ---------------------------------------------------------------- inputs refused before
+
+def test_older_schema_without_meta_table_loads(tmp_path):
+    path = build_export(tmp_path / "old.sqlite", "old")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE EXPORT_META_DATA")
+    trace = tracekit.load(path, cache=False)
+    assert trace.meta["schema"] == "unknown"
+    assert len(trace.kernels) == len(KERNELS) + len(MEMCPY) + len(MEMSET)
+    assert int(trace.kernels["dur_ns"].sum()) == sql_totals(path)[1]
+    # nvprof's own database is another format: say so
+    nvprof = tmp_path / "nvprof.sqlite"
+    with sqlite3.connect(nvprof) as conn:
+        conn.execute('CREATE TABLE StringTable (_id_ INTEGER PRIMARY KEY, value TEXT)')
+        conn.execute("CREATE TABLE CUPTI_ACTIVITY_KIND_KERNEL (start INTEGER, end INTEGER, name INTEGER)")
+    with pytest.raises(TraceError, match="nvprof database"):
+        tracekit.load(nvprof, cache=False)
+
+
+REPORT = "VilBertModel.nsys-rep"
+
+
+def report() -> Path:
+    path = NSYS / f"zspo__TRT2022_VilBERT__src__{REPORT}"
+    if not path.is_file():
+        pytest.skip("no .nsys-rep in the corpus")
+    return path
+
+
+def test_report_without_nsys_names_the_export_command(tmp_path):
+    path = report()
+    env = dict(os.environ, PATH=str(tmp_path))  # no nsys here
+    out = subprocess.run([*CLI, "summary", str(path), "--no-cache"], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 2 and out.stdout == "" and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0]
+    assert f"nsys export --type sqlite --output zspo__TRT2022_VilBERT__src__VilBertModel.sqlite {path}" in lines[0]
+
+
+def test_report_is_read_through_nsys_export(tmp_path, monkeypatch):
+    """A stand-in ``nsys`` on PATH writes the export nsys made of this report (the corpus
+    has both); the report then reads as that export, and what nsys got is checked."""
+    path = report()
+    sqlite_twin = corpus(BERT)
+    log = tmp_path / "args.txt"
+    fake = tmp_path / "nsys"
+    fake.write_text(f"#!/bin/sh\necho \"$@\" > {log}\n"
+                    f"while [ $# -gt 0 ]; do [ \"$1\" = --output ] && cp {sqlite_twin} \"$2\"; shift; done\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    trace = tracekit.load(path, cache=False)
+    args = log.read_text().split()
+    assert args[:3] == ["export", "--type", "sqlite"] and args[-1] == str(path)
+    assert trace.meta["path"] == str(path) and trace.meta["exported_by"] == "nsys export"
+    n, ns = sql_totals(sqlite_twin)
+    assert len(trace.kernels) == n and trace.summary(step="all")["total_ns"] == ns
+    fake.write_text("#!/bin/sh\necho 'Error: report is damaged' >&2\nexit 3\n")
+    with pytest.raises(TraceError, match=r"nsys export failed \(exit 3: Error: report is damaged\)"):
+        tracekit.load(path, cache=False)
+
+
+# ---------------------------------------------------------------- hostile databases
+
+def test_endless_recursive_view_is_stopped(tmp_path):
+    path = build_export(tmp_path / "view.sqlite")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE CUPTI_ACTIVITY_KIND_KERNEL")
+        conn.execute("CREATE VIEW CUPTI_ACTIVITY_KIND_KERNEL AS WITH RECURSIVE r(x) AS "
+                     "(SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT x AS start, x + 1 AS end, "
+                     "0 AS deviceId, 7 AS streamId, x AS correlationId, 1 AS demangledName FROM r")
+    out = subprocess.run([*CLI, "summary", str(path), "--no-cache"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0] and "recursive view" in lines[0]
+    assert "TRACEKIT_SQLITE_BUDGET" in lines[0]
+
+
+def test_budget_leaves_every_corpus_export_alone():
+    """The budget is far above what real exports need (checked on every corpus export)."""
+    from parsers import _sqlite
+
+    for path in FILES:
+        budget = _sqlite.Budget.for_file(str(path))
+        conn = _sqlite.connect(str(path), budget)
+        try:
+            db = _sqlite.Database(conn)
+            nsys._build(db, str(path), None)
+        finally:
+            conn.close()
+        assert not budget.exceeded and budget.used * 20 < budget.steps, path.name
+
+
+def test_one_bad_string_does_not_reject_the_export(tmp_path):
+    path = build_export(tmp_path / "latin1.sqlite")
+    name = "mystery_kernel"
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE StringIds SET value = CAST(? AS TEXT) WHERE value = ?",
+                     (b"caf\xe9_kernel", name))
+    with pytest.warns(TraceWarning, match="1 text value .*not valid UTF-8"):
+        trace = tracekit.load(path, cache=False)
+    names = set(trace.kernels["name"].astype(str))
+    assert "caf\ufffd_kernel" in names and name not in names
+    assert len(trace.kernels) == len(KERNELS) + len(MEMCPY) + len(MEMSET)
+    assert sum(1 for w in trace.meta["warnings"] if "not valid UTF-8" in w) == 1
+
+
+def test_unreadable_file_says_permission_denied(tmp_path, monkeypatch):
+    path = build_export(tmp_path / "locked.sqlite")
+    if os.geteuid() != 0:  # a real unreadable folder where the tests are not run as root
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        moved = locked / path.name
+        path.rename(moved)
+        locked.chmod(0)
+        try:
+            with pytest.raises(TraceError, match="permission denied"):
+                tracekit.load(moved, cache=False)
+        finally:
+            locked.chmod(0o755)
+        return
+    # root reads everything: make the system calls answer EACCES as they would for a user
+    import builtins
+    real_open, real_stat = builtins.open, os.stat
+
+    def denied(p, *a, **kw):
+        if os.fspath(p) == str(path):
+            raise PermissionError(13, "Permission denied", str(p))
+        return real_open(p, *a, **kw)
+
+    monkeypatch.setattr(builtins, "open", denied)
+    with pytest.raises(TraceError, match="permission denied") as err:
+        nsys.parse(path)
+    assert str(err.value).startswith(str(path))
+    monkeypatch.setattr(builtins, "open", real_open)
+    monkeypatch.setattr(os.path, "exists", lambda p: False if os.fspath(p) == str(path) else True)
+    monkeypatch.setattr(os, "stat", lambda p, *a, **kw: denied(p) if os.fspath(p) == str(path)
+                        else real_stat(p, *a, **kw))
+    with pytest.raises(TraceError, match="permission denied"):
+        tracekit.load(path, cache=False)

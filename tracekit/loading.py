@@ -55,6 +55,12 @@ def load_all(paths, *, taxonomy: Taxonomy | str | None = None, cache: bool = Tru
 
 def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: dict):
     if not os.path.exists(path):
+        try:  # exists() is False for a file in a folder the user may not search, too
+            os.stat(path)
+        except PermissionError:
+            raise TraceError(path, "permission denied") from None
+        except OSError:
+            pass
         raise TraceError(path, "no such file")
     if os.path.isdir(path):
         raise TraceError(path, "is a directory, not a trace file")
