@@ -22,7 +22,10 @@ import pandas as pd
 import pytest
 
 import tracekit
-from tests.conftest import SAMPLES, corpus_file, kineto_files
+from parsers.nsys import SOURCE as NSYS_SOURCE
+from parsers.onnxruntime import SOURCE as ORT_SOURCE
+from parsers.tensorrt import SOURCE as TRT_SOURCE
+from tests.conftest import CORPUS, SAMPLES, corpus_file, kineto_files
 from tracekit.export import ExportError, export, lanes, parse_time
 from tracekit.export.window import select
 
@@ -435,8 +438,8 @@ def _synthetic(kind: str):
         ops = make_table(OPS, n, name=names, ts_ns=ts, dur_ns=dur, self_ns=dur,
                          pid=np.full(n, -1), tid=np.full(n, -1), parent=np.full(n, -1),
                          depth=np.zeros(n, np.int32), op_type=["Convolution" if i % 3 == 0 else "Activation" for i in range(n)],
-                         source=["tensorrt"] * n, fused=[f"a{i}\x1fb{i}" for i in range(n)])
-        return classify(Trace(ops=ops, meta={"source": "tensorrt"}))
+                         source=[TRT_SOURCE] * n, fused=[f"a{i}\x1fb{i}" for i in range(n)])
+        return classify(Trace(ops=ops, meta={"source": TRT_SOURCE}))
     if kind == "onnxruntime":  # nodes on two threads; GPU kernels without launches; model_run
         ts = 10_000 + np.arange(n) * 1200
         tid = np.where(np.arange(n) % 2 == 0, 11, 12)
@@ -450,7 +453,7 @@ def _synthetic(kind: str):
                              stream=np.zeros(n, np.int64), op=np.arange(n), link=["ort_adjacent"] * n)
         ranges = make_table(RANGES, 1, name=["model_run"], kind=["model_run"], ts_ns=[0],
                             dur_ns=[int(ts[-1]) + 5000], pid=[7], tid=[11], depth=[0])
-        return classify(Trace(ops=ops, kernels=kernels, ranges=ranges, meta={"source": "onnxruntime"}))
+        return classify(Trace(ops=ops, kernels=kernels, ranges=ranges, meta={"source": ORT_SOURCE}))
     # nsys: NVTX ranges (nested and overlapping), launches, kernels on two streams overlapping
     ts = 1_000 + np.arange(n) * 700
     launches = make_table(LAUNCHES, n, name=["cudaLaunchKernel"] * n, ts_ns=ts, dur_ns=np.full(n, 300),
@@ -465,7 +468,20 @@ def _synthetic(kind: str):
     ranges = make_table(RANGES, 3, name=["forward", "layer", HOSTILE], kind=["nvtx"] * 3,
                         ts_ns=[0, 500, 20_000], dur_ns=[30_000, 10_000, 20_000], pid=[5] * 3,
                         tid=[5] * 3, depth=[0, 1, 1], parent=[-1, 0, 0])
-    return classify(Trace(kernels=kernels, launches=launches, ranges=ranges, meta={"source": "nsys"}))
+    return classify(Trace(kernels=kernels, launches=launches, ranges=ranges, meta={"source": NSYS_SOURCE}))
+
+
+def test_real_tensorrt_profile_gets_a_layer_track(load, tmp_path):
+    # the track is named after what the parser writes as ``source``, not a guess at it
+    path = next(iter(sorted((CORPUS / "tensorrt").glob("*resnet__A100__fp16*.profile.json"))), None)
+    if path is None:
+        pytest.skip("TensorRT corpus not found")
+    trace = load(path)
+    js = tmp_path / "trt.json"
+    export(trace, js)
+    names = {e["args"]["name"] for e in json.loads(js.read_text())["traceEvents"]
+             if e.get("ph") == "M" and e.get("name") == "process_name"}
+    assert "TensorRT layers" in names, names
 
 
 @pytest.mark.parametrize("kind", ["tensorrt", "onnxruntime", "nsys"])

@@ -36,8 +36,10 @@ GPU_RANGE_KINDS = ("gpu_annotation", "gpu_sync")
 RANGE_LABELS = {"step": "steps", "annotation": "annotations", "module": "nn.Module",
                 "nvtx": "NVTX", "model_run": "model_run", "profiler": "profiler",
                 "gpu_annotation": "GPU annotations", "gpu_sync": "synchronization"}
-SOURCE_OPS = {"tensorrt": "TensorRT layers", "onnxruntime": "ONNX Runtime nodes",
+# keyed by the ``source`` the parsers write (parsers.<format>.SOURCE)
+SOURCE_OPS = {"trt": "TensorRT layers", "ort": "ONNX Runtime nodes",
               "nsys": "Nsight Systems ranges", "kineto": "ops"}
+NO_PROCESSES = ("trt",)  # layer timings: the pid column holds no operating-system process
 INT32_MAX = 2**31 - 1
 _KIND_ORDER = {"step": 0, "model_run": 1, "annotation": 2, "nvtx": 3, "module": 4, "profiler": 5}
 
@@ -202,10 +204,10 @@ def build(selection, bucket_ns: int | None = None) -> Layout:
 
     def process(pid: int) -> int:
         pid = int(pid)
-        if pid < 0:
+        if pid < 0 or source in NO_PROCESSES:
             return tk.add(("process", pid), SOURCE_OPS.get(source, f"{source} ops"), role="process",
                           sort=(0, pid))
-        label = labels.get(str(pid))
+        label = labels.get(str(pid)) or (SOURCE_OPS.get(source) if source != "kineto" else None)
         name = f"process {pid}" + (f" · {label}" if label else "")
         descriptor = pid <= INT32_MAX
         return tk.add(("process", pid), name, role="process", pid=pid if descriptor else -1,
