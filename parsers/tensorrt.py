@@ -46,6 +46,7 @@ import pandas as pd
 
 from parsers import _io, trtexec_log
 from tracekit.model import FUSED_SEP, OPS, Trace, TraceError, TraceWarning, make_table
+from tracekit.model.names import GEMM_OP_TYPES, main_member
 
 SOURCE = "trt"
 PROVIDER = "TensorRT"
@@ -127,15 +128,9 @@ _ALIASES = {
 }
 _BY_LOWER = {t.lower(): t for t in ONNX_OPS}
 _BY_LOWER.update(_ALIASES)
-# GEMM-based ONNX op types (a local copy of the taxonomy's GEMM / Convolution / Attention
-# op names, kept here because parsers do not import the taxonomy)
-GEMM_ONNX = frozenset("""
-Conv ConvTranspose ConvInteger QLinearConv DeformConv NhwcConv FusedConv CausalConvWithState
-MatMul MatMulInteger QLinearMatMul MatMulNBits FusedMatMul DynamicQuantizeMatMul
-MatMulIntegerToFloat Gemm FusedGemm QGemm GemmFastGelu Einsum Attention LinearAttention
-MultiHeadAttention GroupQueryAttention PackedAttention PackedMultiHeadAttention
-DecoderMaskedMultiHeadAttention QAttention
-""".split())
+# GEMM-based ONNX op types: the fused-name rule's own list (tracekit.model.names), shared
+# with the taxonomy
+GEMM_ONNX = GEMM_OP_TYPES
 # fused nodes that do not say what a layer computes (shape plumbing, constants, Q/DQ)
 TRIVIAL_ONNX = frozenset("""
 Identity Constant ConstantOfShape Shape Size Reshape Squeeze Unsqueeze Flatten QuantizeLinear
@@ -716,9 +711,9 @@ def _foreign_ends(name: str) -> list[str]:
 def choose_op(layer_type: str, types: list[str]) -> tuple[str, int]:
     """(op_type, main node index or -1) by the rule: GEMM-based fused node type, else an
     informative layer type, else the first non-trivial fused node type."""
-    for i, t in enumerate(types):
-        if t in GEMM_ONNX:
-            return t, i
+    i = main_member(types)  # the one fused-name rule: a GEMM-based member first
+    if i >= 0:
+        return types[i], i
     known = [i for i, t in enumerate(types) if t]
     nontrivial = [i for i in known if types[i] not in TRIVIAL_ONNX]
     main = nontrivial[0] if nontrivial else (known[0] if known else -1)
