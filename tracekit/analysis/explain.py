@@ -91,27 +91,27 @@ def explain(trace: Trace, window: Window, taxonomy: Taxonomy | None = None, top:
 
 
 def other_warning(trace: Trace, kernels: pd.DataFrame, total_ns: int, top: int = 3) -> str | None:
-    """One line when Other (and kernels no rule knows) holds more than 1% of the time,
-    naming the biggest unknown kernels by base name."""
+    """One line when kernels that no rule knows (Other, or Unattributed without a kernel
+    rule) hold more than 1% of the time, naming the biggest by base name."""
     if not total_ns or not len(kernels):
         return None
-    vague = kernels["group"].isin([OTHER, UNATTRIBUTED]).to_numpy()
-    other_ns = int(kernels.loc[kernels["group"].astype(str) == OTHER, "dur_ns"].sum())
-    if other_ns / total_ns <= OTHER_WARN_SHARE:
+    vague = kernels[kernels["group"].isin([OTHER, UNATTRIBUTED])]
+    if not len(vague):
         return None
-    k = kernels[vague]
     taxonomy = Taxonomy.default()
-    per = k.groupby(k["name"].astype(str), observed=True)["dur_ns"].sum()
+    per = vague.groupby([vague["name"].astype(str), vague["group"].astype(str)], observed=True)["dur_ns"].sum()
     unknown: dict[str, int] = {}
-    for name, ns in per.items():
-        if not taxonomy.classify("kernels", name):
+    for (name, group), ns in per.items():
+        if group == OTHER or not taxonomy.classify("kernels", name):
             base = kernel_base_name(name)
             unknown[base] = unknown.get(base, 0) + int(ns)
+    unknown_ns = sum(unknown.values())
+    if unknown_ns / total_ns <= OTHER_WARN_SHARE:
+        return None
     names = sorted(unknown, key=unknown.get, reverse=True)[:top]
     listed = ", ".join(f"{n[:60]} ({unknown[n] / total_ns:.1%})" for n in names)
-    return (f"{other_ns / total_ns:.1%} of the time is Other (no rule knows it)"
-            + (f"; top unknown kernels: {listed}" if listed else "")
-            + "; add rules with --taxonomy FILE")
+    return (f"{unknown_ns / total_ns:.1%} of the time is in kernels no taxonomy rule knows "
+            f"(Other/Unattributed): {listed}; add rules with --taxonomy FILE")
 
 
 def _add(groups: dict, group: str, reason: str, name: str, ns: int) -> None:
