@@ -255,6 +255,41 @@ def us_to_ns(us: np.ndarray) -> np.ndarray:
 
 _STR_TID = re.compile(r"-?\d+")
 
+# A JSON string token, or a run of text between string tokens.
+_JSON_PIECE = re.compile(rb'"(?:[^"\\]|\\.)*"|[^"]+|"')
+_SPACE = re.compile(rb"\s+")
+
+
+def compact_json(raw: bytes) -> bytes:
+    """One spelling for a raw JSON value, whatever the writer's indentation: Kineto's own
+    (``[[16, 3], []]``, ``", "`` and ``": "`` between items, nothing else outside strings),
+    so an indented trace gives the same shapes, dtypes, grid and block as a compact one."""
+    out = []
+    for piece in _JSON_PIECE.findall(raw):
+        if piece[:1] == b'"':
+            out.append(piece)
+        else:
+            out.append(_SPACE.sub(b"", piece).replace(b",", b", ").replace(b":", b": "))
+    return b"".join(out)
+
+
+class BlobInterner(Interner):
+    """An :class:`Interner` of raw JSON values that codes each by its compact spelling."""
+
+    def __init__(self):
+        super().__init__(first=(b"",))
+        self._raw: dict = {b"": 0}
+
+    def encode(self, values: list) -> np.ndarray:
+        if not values:
+            return np.zeros(0, np.int32)
+        local, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
+        raw, code = self._raw, self.code
+        table = np.fromiter((raw[u] if u in raw else raw.setdefault(u, code(compact_json(u)))
+                             for u in uniques), dtype=np.int32, count=len(uniques))
+        return table[local]
+
+
 class Columns:
     """Flat columns for every event of a trace, built chunk by chunk."""
 
@@ -262,7 +297,7 @@ class Columns:
         self.names = Interner()
         self.cats = Interner()
         self.phs = Interner()
-        self.blobs = Interner(first=(b"",))  # shapes, dtypes, grid, block as raw JSON text
+        self.blobs = BlobInterner()  # shapes, dtypes, grid, block as compact JSON text
         self.threads = Interner()  # string pids/tids such as "stream 7", "Spans"
         self.meta_names: list[tuple] = []  # (ph M name, pid, tid, args.name, args.labels)
         self._parts: dict[str, list[np.ndarray]] = {}

@@ -50,6 +50,7 @@ MODULE_PREFIX = "nn.Module: "
 DEVICE_WAIT = re.compile(r"(^|_)(event_)?(wait|record)", re.I)  # MTIA event_wait/event_record
 COPY_KIND = re.compile(r"\b(HtoD|DtoH|DtoD|PtoP|HtoH|DtoA|AtoD|AtoH|HtoA|AtoA)\b")
 LAUNCH_GRAPH = re.compile(r"GraphLaunch", re.I)
+LAUNCH_OP = "launch"  # op_type of a launch that stands in for a missing op
 ROUNDING_NS = 1000  # integer-µs traces round both ends of every event
 
 
@@ -199,7 +200,6 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     op_range = np.full(len(i_op), -1, np.int64)
     if r_is_path.any():
         op_range = r_nest.innermost(op_ts, op_ts + op_dur, op_thread)
-    op_module = gather(ranges["path"].cat.codes.to_numpy().astype(np.int64), op_range, -1)
     steps = _steps(ranges)
 
     # ---- launches -> ops ----
@@ -227,6 +227,16 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     k_flow = (c["correlation"][i_k] < 0) & (k_corr >= 0)
     k_launch = _match_launch(k_corr, k_ts, l_corr, l_ts)
     has_launch = k_launch >= 0
+    # A launch outside every op (a CUDA/HIP graph replay, cuLaunchKernelEx from a python
+    # function) stands in for the op of what it launched, under its module/annotation path.
+    stand_in = np.zeros(len(i_l), bool)
+    stand_in[k_launch[has_launch]] = True
+    s_idx = np.flatnonzero(stand_in & (l_op < 0))
+    l_op = l_op.copy()
+    l_op[s_idx] = len(i_op) + np.arange(len(s_idx))
+    s_range = np.full(len(s_idx), -1, np.int64)
+    if r_is_path.any() and len(s_idx):
+        s_range = r_nest.innermost(l_ts[s_idx], l_ts[s_idx] + l_dur[s_idx], l_thread[s_idx])
     k_op = gather(l_op, k_launch, -1)
     launch_names = np.asarray(names, dtype=object)[name[i_l]]
     is_graph = np.array([bool(LAUNCH_GRAPH.search(s)) for s in launch_names], bool) if len(i_l) else np.zeros(0, bool)
@@ -249,8 +259,8 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     copy = _copy_kinds(names, columns, c, i_k, k_role)
 
     # ---- steps for every table ----
-    op_step = _step_at(steps, op_ts)
     l_step = _step_at(steps, l_ts)
+    op_step = np.concatenate([_step_at(steps, op_ts), l_step[s_idx]])
     gpu_steps = _gpu_steps(c, names, i=np.flatnonzero(sel_gpu_annot & is_step_name), ts_ns=ts_ns, dur_ns=dur_ns)
     k_step = gather(l_step, k_launch, -1)
     orphan = ~has_launch
@@ -259,14 +269,23 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     ranges["step"] = _step_at(steps, ranges["ts_ns"].to_numpy()).astype(np.int32)
 
     blobs = [b.decode("utf-8", "replace") for b in columns.blobs.labels]
+    n_ops = len(i_op) + len(s_idx)
+    o_ev = np.concatenate([i_op, i_l[s_idx]])  # the event behind each op row
+    o_range = np.concatenate([op_range, s_range])
+    path_codes = ranges["path"].cat.codes.to_numpy().astype(np.int64)
     ops = make_table(
-        OPS, len(i_op),
-        name=categorical_of(name[i_op], names), ts_ns=op_ts, dur_ns=op_dur, self_ns=op_self,
-        pid=c["pid"][i_op], tid=c["tid"][i_op], parent=op_parent, depth=op_nest.depth,
-        range=op_range, module=_module_paths(op_module, ranges["path"].cat.categories),
-        shapes=categorical_of(c["dims"][i_op], blobs), dtypes=categorical_of(c["types"][i_op], blobs),
-        provider=constant("CPU", len(i_op)), source=constant(SOURCE, len(i_op)),
-        external_id=op_ext, step=op_step,
+        OPS, n_ops,
+        name=categorical_of(name[o_ev], names), ts_ns=ts_ns[o_ev], dur_ns=dur_ns[o_ev],
+        self_ns=np.concatenate([op_self, l_dur[s_idx]]),
+        pid=c["pid"][o_ev], tid=c["tid"][o_ev],
+        parent=np.concatenate([op_parent, np.full(len(s_idx), -1, np.int64)]),
+        depth=np.concatenate([op_nest.depth, np.zeros(len(s_idx), op_nest.depth.dtype)]),
+        range=o_range, module=_module_paths(gather(path_codes, o_range, -1), ranges["path"].cat.categories),
+        shapes=categorical_of(c["dims"][o_ev], blobs), dtypes=categorical_of(c["types"][o_ev], blobs),
+        provider=constant("CPU", n_ops), source=constant(SOURCE, n_ops),
+        external_id=c["external_id"][o_ev], step=op_step,
+        op_type=pd.Categorical.from_codes(np.repeat(np.array([0, 1], np.int8), [len(i_op), len(s_idx)]),
+                                          categories=["", LAUNCH_OP]),
     )
     kernels = make_table(
         KERNELS, len(i_k),

@@ -20,7 +20,7 @@ import pyarrow.feather as feather
 
 from tracekit.model import SCHEMAS, Trace
 
-FORMAT_VERSION = 7  # bump when parsers or the model change what they produce
+FORMAT_VERSION = 8  # bump when parsers or the model change what they produce
 _TABLES = ("ops", "kernels", "launches", "ranges")
 _EDGE = 1 << 20
 

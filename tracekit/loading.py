@@ -18,16 +18,19 @@ PROGRESS_MIN_BYTES = 32 << 20  # files this large take over ~1 s to normalize
 
 
 def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
-         cache_dir=None, progress: bool = False, layers=None,
+         cache_dir=None, progress: bool = False, layers=None, capture=None,
          max_size: int | None = None) -> Trace:
     """Load one trace file (Kineto JSON, Nsight SQLite, ONNX Runtime or TensorRT JSON).
 
-    ``layers`` names a TensorRT layer-info file when it is not beside the profile. An
+    ``layers`` names a TensorRT layer-info file when it is not beside the profile.
+    ``capture`` names the trace written while CUDA/HIP graphs were captured (vLLM,
+    SGLang): replayed kernels then get the ops that issued them at capture. An
     archive holding several traces (one per rank) raises :class:`TraceError`; use
-    :func:`load_all` for those.
+    :func:`load_all` for those. ``max_size``: most bytes of (decompressed) trace text to
+    read (default: a sixth of the memory available); larger inputs are refused.
     """
     traces = load_all(path, taxonomy=taxonomy, cache=cache, cache_dir=cache_dir,
-                      progress=progress, layers=layers, max_size=max_size)
+                      progress=progress, layers=layers, capture=capture, max_size=max_size)
     if len(traces) != 1:
         raise TraceError(path, f"holds {len(traces)} traces (one per rank); "
                                "use tracekit.load_all()")
@@ -35,9 +38,10 @@ def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
 
 
 def load_all(paths, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
-             cache_dir=None, progress: bool = False, layers=None,
+             cache_dir=None, progress: bool = False, layers=None, capture=None,
              max_size: int | None = None) -> list[Trace]:
-    """Every trace in one or more files (tar archives of per-rank traces expand)."""
+    """Every trace in one or more files (tar archives of per-rank traces expand);
+    ``capture``: see :func:`load`."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if isinstance(taxonomy, (str, os.PathLike)):
@@ -45,12 +49,40 @@ def load_all(paths, *, taxonomy: Taxonomy | str | None = None, cache: bool = Tru
     taxonomy = taxonomy or Taxonomy.default()
     options = {"layers": os.fspath(layers)} if layers else {}
     options["max_size"] = max_size
+    captured = _capture(os.fspath(capture), cache, cache_dir, progress) if capture else None
     out = []
     for path in paths:
         for trace in _normalized(os.fspath(path), cache, cache_dir, progress, options):
+            if captured is not None:
+                _attach_capture(trace, captured, os.fspath(capture))
             classify(trace, taxonomy)
             out.append(Trace(trace.ops, trace.kernels, trace.launches, trace.ranges, trace.meta))
     return out
+
+
+def _capture(path: str, use_cache: bool, cache_dir, progress: bool):
+    traces = _normalized(path, use_cache, cache_dir, progress, {})
+    if len(traces) != 1:
+        raise TraceError(path, f"holds {len(traces)} traces; --capture takes the one trace "
+                               "written while the graphs were captured")
+    return traces[0]
+
+
+def _attach_capture(trace, captured, path: str) -> None:
+    from tracekit.model import replay
+
+    stats = replay.attach(trace, captured)
+    stats["path"] = path
+    trace.meta["capture"] = stats
+    missed = stats["replays"] - stats["replays_mapped"]
+    if missed or not stats["replays"]:
+        sizes = ", ".join(str(s) for s in stats["graph_sizes"]) or "none"
+        why = (f"{missed} of {stats['replays']} graph replays match no single graph captured in "
+               f"{os.path.basename(path)} (captured graph sizes: {sizes}); they keep their "
+               "launch as op" if stats["replays"] else
+               f"no graph replays in this trace to map to {os.path.basename(path)}")
+        trace.meta.setdefault("warnings", []).append(why)
+        warnings.warn(TraceWarning(why), stacklevel=4)
 
 
 def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: dict):

@@ -14,7 +14,8 @@ import pandas as pd
 from tracekit import analysis
 from tracekit.analysis import transfers as transfers_mod
 from tracekit.analysis.breakdown import group_order
-from tracekit.analysis.window import Window, trace_start
+from tracekit.analysis import summary as summary_mod
+from tracekit.analysis.window import Window, outside_window, trace_start
 from tracekit.report import fmt
 
 BY = ("group", "op", "module", "shape")  # what `g` cycles through on the Operators screen
@@ -110,10 +111,19 @@ class Overview:
     speedup: float | None = None  # summarize()'s gemm_free_speedup (None: all GEMM, or no time)
     transfers: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    # collectives apart from compute (total = compute + communication)
+    communication_ns: int = 0
+    exposed_communication_ns: int | None = None
+    device_rows: list[dict] = field(default_factory=list)  # analysis.summary.devices
+    outside: str = ""  # why GPU time lies outside this window (analysis.window.outside_window)
+
+    @property
+    def compute_ns(self) -> int:
+        return self.total_ns - self.communication_ns
 
     @property
     def non_gemm_ns(self) -> int:
-        return self.total_ns - self.gemm_ns
+        return self.compute_ns - self.gemm_ns
 
 
 def overview(trace, scope: Scope, top: int = 8) -> Overview:
@@ -138,6 +148,10 @@ def overview(trace, scope: Scope, top: int = 8) -> Overview:
         gpu=analysis.device_busy(k) if basis == "device" else [],
         speedup=split["gemm_free_speedup"],
         warnings=list(trace.meta.get("warnings", [])),
+        communication_ns=split["communication_ns"],
+        exposed_communication_ns=split["exposed_communication_ns"],
+        device_rows=summary_mod.devices(trace, k) if basis == "device" else [],
+        outside=outside_window(trace, win)["line"] if basis == "device" else "",
     )
 
 

@@ -32,3 +32,19 @@ def device_busy(kernels: pd.DataFrame) -> list[dict]:
                      "busy_ns": busy, "span_ns": span, "idle_ns": span - busy,
                      "streams": int(k["stream"].nunique())})
     return rows
+
+
+def exposed_length(kernels: pd.DataFrame, mask: np.ndarray) -> int:
+    """Time, summed over devices, when the rows under ``mask`` run and no other row of the
+    same device does: the union of all intervals minus the union of the others."""
+    if len(kernels) == 0 or not mask.any():
+        return 0
+    start = kernels["ts_ns"].to_numpy()
+    end = start + kernels["dur_ns"].to_numpy()
+    device = kernels["device"].to_numpy()
+    total = 0
+    for d in np.unique(device[mask]):
+        on = device == d
+        rest = on & ~mask
+        total += union_length(start[on], end[on]) - union_length(start[rest], end[rest])
+    return total

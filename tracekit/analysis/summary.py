@@ -1,31 +1,50 @@
-"""The numbers behind ``tracekit summary``: one dict per trace, JSON-ready, that adds up."""
+"""The numbers behind ``tracekit summary``: one dict per trace, JSON-ready, that adds up.
+
+How the time adds up: ``total_ns`` = ``compute_ns`` + ``communication_ns`` (collectives,
+the group Communication), and ``compute_ns`` = ``gemm_ns`` + ``non_gemm_ns``: the GEMM vs
+non-GEMM split is a split of compute, its shares are shares of ``compute_ns``. The groups
+(Communication among them) sum to ``total_ns``. ``exposed_communication_ns`` is the part
+of the collectives' time when nothing else ran on their device.
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from tracekit.analysis.breakdown import breakdown, time_basis
-from tracekit.analysis.busy import device_busy, union_length
-from tracekit.analysis.window import Window, select
+from tracekit.analysis.explain import other_warning
+from tracekit.analysis.busy import device_busy, exposed_length, union_length
+from tracekit.analysis.window import Window, outside_window, select
 from tracekit.model import Trace
 
 SHORT_KERNEL_NS = 10_000  # kernels under 10 µs are launch-overhead bound on current GPUs
+COMMUNICATION = "Communication"
 
 
 def gemm_totals(trace: Trace, window: Window, groups=None) -> dict:
-    """GEMM vs non-GEMM on the breakdown's time basis: ``total_ns``, ``gemm_ns``,
-    ``non_gemm_ns``, ``unattributed_ns`` (device time of activities without an op; 0 on a
-    host basis) and ``gemm_free_speedup`` -- Amdahl's law: the end-to-end speedup if GEMM
-    time went to zero, total / (total - gemm); None when total == gemm (no time, or all of
-    it GEMM). ``groups``: ``breakdown(trace, window, "group")`` where already computed."""
+    """GEMM vs non-GEMM on the breakdown's time basis: ``total_ns``, ``compute_ns``,
+    ``gemm_ns``, ``non_gemm_ns`` (compute that is not GEMM-based), ``communication_ns``,
+    ``exposed_communication_ns`` (device basis; None otherwise), ``unattributed_ns``
+    (device time of activities without an op; 0 on a host basis) and
+    ``gemm_free_speedup`` -- Amdahl's law: the end-to-end speedup if GEMM time went to
+    zero, total / (total - gemm); None when total == gemm (no time, or all of it GEMM).
+    ``groups``: ``breakdown(trace, window, "group")`` where already computed."""
     if groups is None:
         groups = breakdown(trace, window, "group")
     total = int(groups["total_ns"].sum())
     gemm = int(groups.loc[groups["is_gemm"], "total_ns"].sum())
+    comm = int(groups.loc[(groups["name"] == COMMUNICATION) & ~groups["is_gemm"], "total_ns"].sum())
     k = window.kernels
-    unattributed = int(k.loc[k["op"] < 0, "dur_ns"].sum()) if time_basis(trace) == "device" else 0
-    return {"total_ns": total, "gemm_ns": gemm, "non_gemm_ns": total - gemm,
-            "unattributed_ns": unattributed,
+    device = time_basis(trace) == "device"
+    unattributed = int(k.loc[k["op"] < 0, "dur_ns"].sum()) if device else 0
+    exposed = exposed_length(k, _is_comm(k)) if device else None
+    return {"total_ns": total, "compute_ns": total - comm, "gemm_ns": gemm,
+            "non_gemm_ns": total - comm - gemm, "communication_ns": comm,
+            "exposed_communication_ns": exposed, "unattributed_ns": unattributed,
             "gemm_free_speedup": gemm_free_speedup(total, gemm)}
+
+
+def _is_comm(kernels) -> np.ndarray:
+    return (kernels["group"].astype(str).to_numpy() == COMMUNICATION) & ~kernels["is_gemm"].to_numpy()
 
 
 def gemm_free_speedup(total_ns: int, gemm_ns: int) -> float | None:
@@ -46,14 +65,17 @@ def summarize(trace: Trace, step=None, top: int = 10, window: Window | None = No
     total, gemm, unattributed = split["total_ns"], split["gemm_ns"], split["unattributed_ns"]
     k = window.kernels
     ops_table = breakdown(trace, window, "op")
-    non_gemm_ops = ops_table[~ops_table["is_gemm"]].head(top)
+    non_gemm_ops = ops_table[~ops_table["is_gemm"] & (ops_table["group"] != COMMUNICATION)].head(top)
     out = {
         "path": trace.meta.get("path"),
         "source": trace.meta.get("source"),
         "time_basis": basis,
         "total_ns": total,
+        "compute_ns": split["compute_ns"],
         "gemm_ns": gemm,
-        "non_gemm_ns": total - gemm,
+        "non_gemm_ns": split["non_gemm_ns"],
+        "communication_ns": split["communication_ns"],
+        "exposed_communication_ns": split["exposed_communication_ns"],
         "unattributed_ns": unattributed,
         "gemm_free_speedup": split["gemm_free_speedup"],
         "attributed_share": (1 - unattributed / total) if total and basis == "device" else None,
@@ -72,24 +94,73 @@ def summarize(trace: Trace, step=None, top: int = 10, window: Window | None = No
     }
     if basis == "device":
         out["gpu"] = _gpu(k)
+        out["devices"] = devices(trace, k)
         out["launch_overhead"] = _launch_overhead(window, ops_table, top)
+        outside = outside_window(trace, window)
+        out["window"]["outside"] = outside
+        if outside["no_launch_kernels"]:
+            out["warnings"].append(outside["line"])
+        unknown = other_warning(trace, k, total)
+        if unknown:
+            out["warnings"].append(unknown)
+    if "capture" in trace.meta:
+        out["capture"] = dict(trace.meta["capture"])
     return out
 
 
 def _gpu(kernels) -> dict:
+    """Busy time: ``busy_ns`` (time at least one device was busy) of ``span_ns`` (first
+    start to last end over all devices), so busy never exceeds span; per device in
+    ``per_device`` and :func:`devices`; ``device_busy_ns`` sums the devices' busy time,
+    against ``device_span_ns``, the sum of their own spans."""
     per_device = device_busy(kernels)
     start = kernels["ts_ns"].to_numpy()
     end = start + kernels["dur_ns"].to_numpy()
     span = int(end.max() - start.min()) if len(start) else 0
-    busy = sum(d["busy_ns"] for d in per_device)
+    busy_any = union_length(start, end)
+    busy_sum = sum(d["busy_ns"] for d in per_device)
     return {
-        "busy_ns": busy,  # summed over devices
+        "busy_ns": busy_any,
         "span_ns": span,
-        "idle_ns": sum(d["idle_ns"] for d in per_device),
-        "busy_any_ns": union_length(start, end),  # time at least one device was busy
-        "concurrent_ns": int(kernels["dur_ns"].sum()) - busy,  # kernel time overlapping other streams
+        "idle_ns": span - busy_any,
+        "busy_any_ns": busy_any,
+        "device_busy_ns": busy_sum,
+        "device_span_ns": sum(d["span_ns"] for d in per_device),
+        "concurrent_ns": int(kernels["dur_ns"].sum()) - busy_sum,  # kernel time overlapping other streams
         "per_device": per_device,
     }
+
+
+def devices(trace: Trace, kernels) -> list[dict]:
+    """One row per device that ran something: ``id``, ``name`` (from the trace's device
+    list; "" when unknown), ``kernels``, ``total_ns`` (its activities' time), ``busy_ns``
+    of ``span_ns`` (its own first start to last end), ``idle_ns``, ``gemm_ns`` and
+    ``gemm_share`` (of its compute), ``communication_ns``, ``exposed_communication_ns``."""
+    names = {}
+    for d in trace.meta.get("devices") or []:
+        if isinstance(d, dict) and d.get("id") is not None:
+            try:
+                names[int(d["id"])] = str(d.get("name") or "")
+            except (TypeError, ValueError):
+                continue
+    comm = _is_comm(kernels)
+    gemm = kernels["is_gemm"].to_numpy()
+    dur = kernels["dur_ns"].to_numpy()
+    device = kernels["device"].to_numpy()
+    rows = []
+    for busy in device_busy(kernels):
+        on = device == busy["device"]
+        total = int(dur[on].sum())
+        c = int(dur[on & comm].sum())
+        g = int(dur[on & gemm].sum())
+        rows.append({"id": busy["device"], "name": names.get(busy["device"], ""),
+                     "kernels": int(on.sum()), "total_ns": total, "busy_ns": busy["busy_ns"],
+                     "span_ns": busy["span_ns"], "idle_ns": busy["idle_ns"],
+                     "streams": busy["streams"], "gemm_ns": g,
+                     "gemm_share": g / (total - c) if total - c else None,
+                     "communication_ns": c,
+                     "exposed_communication_ns": exposed_length(kernels[on], comm[on])})
+    return rows
 
 
 def _launch_overhead(window: Window, ops_table, top: int) -> dict:
@@ -132,11 +203,15 @@ def combine(summaries: list[dict]) -> dict:
             groups[g] = groups.get(g, 0) + ns
     total = sum(s["total_ns"] for s in summaries)
     gemm = sum(s["gemm_ns"] for s in summaries)
+    comm = sum(s.get("communication_ns", 0) for s in summaries)
+    exposed = [s.get("exposed_communication_ns") for s in summaries]
     return {
         "path": [s["path"] for s in summaries],
         "source": ",".join(sorted({str(s["source"]) for s in summaries})),
         "time_basis": bases.pop() if len(bases) == 1 else "mixed",
-        "total_ns": total, "gemm_ns": gemm, "non_gemm_ns": total - gemm,
+        "total_ns": total, "compute_ns": total - comm, "gemm_ns": gemm,
+        "non_gemm_ns": total - comm - gemm, "communication_ns": comm,
+        "exposed_communication_ns": None if None in exposed else sum(exposed),
         "unattributed_ns": sum(s["unattributed_ns"] for s in summaries),
         "gemm_free_speedup": gemm_free_speedup(total, gemm),
         "groups": groups,

@@ -203,3 +203,46 @@ def _narrowed(window: Window, keep: dict[str, np.ndarray]) -> Window:
     return Window(ops=window.ops[keep["ops"]], kernels=window.kernels[keep["kernels"]],
                   launches=window.launches[keep["launches"]], steps=window.steps,
                   all_steps=window.all_steps, dropped_steps=[], whole_trace=False)
+
+
+# --------------------------------------------------------------------------- what a window leaves out
+
+def outside_window(trace: Trace, window: Window) -> dict:
+    """The GPU activities of the trace that the window leaves out, and why: ``kernels``
+    and ``ns`` in all; of them ``no_launch_*`` (launch not in the file: the profiler
+    started, or stopped, while the GPU was busy), and of the others ``warmup_ns`` (dropped
+    warm-up steps), ``between_steps_ns`` (launched outside every step),
+    ``other_steps_ns`` (steps not selected) and ``other_ns`` (left out by a time span or
+    range); ``share`` of the trace's GPU time; ``line``: one sentence saying it ("" when
+    nothing is left out)."""
+    k = trace.kernels
+    dur = k["dur_ns"].to_numpy()
+    out = ~np.isin(k["id"].to_numpy(), window.kernels["id"].to_numpy())
+    step = k["step"].to_numpy()
+    no_launch = out & (k["launch"].to_numpy() < 0)
+    warmup = out & ~no_launch & np.isin(step, np.asarray(window.dropped_steps, np.int64)) & (step >= 0)
+    between = out & ~no_launch & (step < 0)
+    other_steps = out & ~no_launch & (step >= 0) & ~warmup
+    if window.steps:
+        other_steps &= ~np.isin(step, np.asarray(window.steps, np.int64))
+    all_ns, out_ns = int(dur.sum()), int(dur[out].sum())
+    parts = {"no_launch": int(dur[no_launch].sum()), "warmup": int(dur[warmup].sum()),
+             "between_steps": int(dur[between].sum()), "other_steps": int(dur[other_steps].sum())}
+    parts["other"] = out_ns - sum(parts.values())
+    result = {"kernels": int(out.sum()), "ns": out_ns, "share": out_ns / all_ns if all_ns else 0.0,
+              "no_launch_kernels": int(no_launch.sum()),
+              **{f"{key}_ns": ns for key, ns in parts.items()}, "line": ""}
+    if out_ns:
+        why = {"no_launch": f"in {int(no_launch.sum()):,} activities launched before the profiler "
+                            "started (or after it stopped: their launch is not in the file)",
+               "warmup": "in the warm-up step", "between_steps": "launched outside every step",
+               "other_steps": "in steps not selected", "other": "outside the selected span or range"}
+        reasons = [f"{_ms(ns)} {why[key]}" for key, ns in parts.items() if ns]
+        hint = "; --step all includes it" if not window.whole_trace and window.all_steps else ""
+        result["line"] = (f"{_ms(out_ns)} of {_ms(all_ns)} GPU time ({out_ns / all_ns:.0%}) lies "
+                          f"outside {window.describe().split(' (')[0]}: " + ", ".join(reasons) + hint)
+    return result
+
+
+def _ms(ns: int) -> str:
+    return f"{ns / 1e6:,.1f} ms" if ns >= 100_000 else f"{ns / 1e3:,.1f} µs"

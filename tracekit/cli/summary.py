@@ -40,6 +40,9 @@ def add_loading_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-size", metavar="SIZE", type=size_arg, default=None,
                    help="most trace text to read, after decompression (e.g. 8G, 500M; "
                         "default: a sixth of the memory available)")
+    p.add_argument("--capture", metavar="FILE",
+                   help="Kineto trace written while CUDA/HIP graphs were captured (vLLM, SGLang): "
+                        "replayed kernels get the ops that issued them at capture")
 
 
 def size_arg(text: str) -> int:
@@ -69,6 +72,7 @@ def load_traces(args):
     return tracekit.load_all(args.paths, taxonomy=args.taxonomy, cache=not args.no_cache,
                              cache_dir=args.cache_dir, progress=True,
                              layers=getattr(args, "layers", None),
+                             capture=getattr(args, "capture", None),
                              max_size=getattr(args, "max_size", None))
 
 

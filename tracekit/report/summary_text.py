@@ -19,6 +19,7 @@ from tracekit.safe_text import clean
 GEMM_STYLE = "bold cyan"
 NON_GEMM_STYLE = "bold magenta"
 NAME_WIDTH = 60
+COMMUNICATION = "Communication"
 
 
 def _t(text, style: str = "", limit: int | None = None) -> Text:
@@ -42,12 +43,21 @@ def header(summary: dict) -> Text:
     return text
 
 
+def outside_line(summary: dict) -> Text | None:
+    """Why part of the trace's GPU time is not in this summary (warm-up step, work
+    launched before the profiler started, ...)."""
+    line = (summary.get("window") or {}).get("outside", {}).get("line")
+    return Text(clean(line), style="yellow") if line else None
+
+
 def totals_line(summary: dict) -> Text:
     total = summary["total_ns"]
     if summary["time_basis"] == "device":
         gpu = summary["gpu"]
+        n_dev = len(gpu.get("per_device") or [])
+        busy = f"busy (any GPU of {n_dev}) " if n_dev > 1 else "busy "
         text = (f"GPU time {duration(total)} in {summary['kernels']:,} kernels · "
-                f"busy {duration(gpu['busy_ns'])} of {duration(gpu['span_ns'])} span"
+                f"{busy}{duration(gpu['busy_ns'])} of {duration(gpu['span_ns'])} span"
                 f" · {pct(summary['attributed_share'])} attributed to an op")
         if gpu.get("concurrent_ns"):
             text += f" · {duration(gpu['concurrent_ns'])} on overlapping streams"
@@ -65,15 +75,55 @@ BASIS_LABELS = {
 }
 
 
+def device_lines(summary: dict) -> Text | None:
+    """One line per device when there are several: its own busy time of its own span."""
+    rows = summary.get("devices") or []
+    if summary["time_basis"] != "device" or len(rows) < 2:
+        return None
+    text = Text()
+    for i, d in enumerate(rows):
+        if i:
+            text.append("\n")
+        text.append(f"  GPU {d['id']}", style="bold")
+        if d.get("name"):
+            text.append(" " + clean(d["name"], 40))
+        line = (f": {duration(d['total_ns'])} in {d['kernels']:,} kernels · busy "
+                f"{duration(d['busy_ns'])} of {duration(d['span_ns'])} span · GEMM-based "
+                f"{pct(d['gemm_share']) if d['gemm_share'] is not None else '-'} of compute")
+        if d.get("communication_ns"):
+            line += (f" · communication {duration(d['communication_ns'])}, exposed "
+                     f"{duration(d['exposed_communication_ns'])}")
+        text.append(line)
+    return text
+
+
 def gemm_bar(summary: dict, width: int = 36) -> Table:
-    total = summary["total_ns"] or 1
+    """GEMM-based vs non-GEMM as shares of compute; collectives on a line of their own
+    (total = compute + communication)."""
+    compute = summary.get("compute_ns", summary["total_ns"])
     table = Table.grid(padding=(0, 1))
     for label, ns, style in (("GEMM-based", summary["gemm_ns"], GEMM_STYLE),
                              ("non-GEMM", summary["non_gemm_ns"], NON_GEMM_STYLE)):
-        share = ns / total if summary["total_ns"] else 0.0
+        share = ns / compute if compute else 0.0
         table.add_row(Text(label, style=style), Text(bar(share, width).ljust(width), style=style),
                       Text(pct(share), justify="right"), Text(f"{ms(ns)} ms", justify="right"))
     return table
+
+
+def communication_line(summary: dict) -> Text | None:
+    """Collectives apart from the compute split, with the part nothing overlapped."""
+    comm = summary.get("communication_ns") or 0
+    if not comm:
+        return None
+    text = Text()
+    text.append("Communication", style="bold")
+    text.append(f" {ms(comm)} ms ({pct(comm / summary['total_ns'])} of GPU time; GEMM-based and "
+                f"non-GEMM are shares of the other {ms(summary['compute_ns'])} ms, compute)")
+    exposed = summary.get("exposed_communication_ns")
+    if exposed is not None:
+        text.append(f" · exposed {ms(exposed)} ms ({pct(exposed / comm)}): nothing else ran "
+                    "on its GPU meanwhile")
+    return text
 
 
 def groups_table(summary: dict, gemm_groups: set) -> Table:
@@ -89,7 +139,8 @@ def groups_table(summary: dict, gemm_groups: set) -> Table:
     for group, ns in summary["groups"].items():
         gemm = group in gemm_groups
         style = GEMM_STYLE if gemm else ""
-        table.add_row(_t(group, style), Text("GEMM" if gemm else "non-GEMM", style="dim"),
+        kind = "GEMM" if gemm else ("comm" if group == COMMUNICATION else "non-GEMM")
+        table.add_row(_t(group, style), Text(kind, style="dim"),
                       ms(ns), pct(ns / total), f"{summary['group_counts'].get(group, 0):,}",
                       Text(bar(ns / total, 12), style=GEMM_STYLE if gemm else NON_GEMM_STYLE))
     table.add_section()
@@ -150,8 +201,13 @@ def render_one(summary: dict, console: Console, gemm_groups: set, by_table=None,
                                                   "window: nothing to break down.", style="dim")))
         console.print()
         return
-    parts = [header(summary), totals_line(summary), Text(""), gemm_bar(summary), Text(""),
-             groups_table(summary, gemm_groups)]
+    parts = [header(summary)]
+    parts += [line for line in (outside_line(summary),) if line is not None]
+    parts.append(totals_line(summary))
+    parts += [line for line in (device_lines(summary),) if line is not None]
+    parts += [Text(""), gemm_bar(summary)]
+    parts += [line for line in (communication_line(summary),) if line is not None]
+    parts += [Text(""), groups_table(summary, gemm_groups)]
     if by == "group":
         if summary["top_non_gemm_ops"]:
             parts.append(rows_table("Top non-GEMM ops", summary["top_non_gemm_ops"], "op",

@@ -14,7 +14,7 @@ from textual.widgets import Static
 from tui import queries as q
 from tui.screens.base import TraceScreen
 from tui.widgets import bars
-from tui.widgets.colors import group_color
+from tui.widgets.colors import GEMM_COLOR, NON_GEMM_COLOR, group_color
 from tui.widgets.text import safe
 
 
@@ -107,19 +107,60 @@ def draw_meta(ov: q.Overview, width: int) -> Text:
                  f"   idle {q.fmt_ms(idle)}")
         if len(ov.gpu) > 1:
             t.append(f" over {len(ov.gpu)} devices")
+    if len(ov.device_rows) > 1:
+        t.append_text(draw_devices(ov.device_rows))
     basis = {"device": "GPU device time", "cpu_self": "CPU self time",
              "trt_layer": "TensorRT layer time", "ort_node": "ONNX Runtime node time"}.get(ov.basis, ov.basis)
     t.append(f"\nbasis: {basis}   {ov.counts['kernels']:,} GPU activities, {ov.counts['ops']:,} ops")
     if ov.basis == "device" and ov.total_ns:
         t.append(f"   unattributed {q.fmt_pct(ov.unattributed_ns / ov.total_ns)}")
+    if ov.outside:
+        t.append("\n")
+        t.append_text(safe(ov.outside, style="yellow", limit=300))
     if ov.warnings:
         t.append(f"\n{len(ov.warnings)} warning(s): ", style="yellow")
         t.append_text(safe(ov.warnings[0], style="yellow", limit=200))
     return t
 
 
+def draw_devices(rows: list[dict]) -> Text:
+    """One line per device: its own busy time of its own span, GEMM share of its compute."""
+    t = Text()
+    for d in rows:
+        t.append(f"\n  GPU {d['id']} ")
+        t.append_text(safe(d.get("name") or "", limit=32))
+        t.append(f"  {q.fmt_ms(d['total_ns'])} in {d['kernels']:,}, busy {q.fmt_ms(d['busy_ns'])}"
+                 f" of {q.fmt_ms(d['span_ns'])} span, GEMM {q.fmt_pct(d['gemm_share'])}")
+        if d.get("communication_ns"):
+            t.append(f", comm {q.fmt_ms(d['communication_ns'])}"
+                     f" (exposed {q.fmt_ms(d['exposed_communication_ns'])})")
+    return t
+
+
+def gemm_and_communication(ov: q.Overview, width: int) -> Text:
+    """GEMM vs non-GEMM as shares of compute, then the collectives apart, with the part
+    nothing else overlapped (total = compute + communication)."""
+    if not ov.communication_ns:
+        return bars.gemm_lines(ov, width)
+    compute = ov.compute_ns
+    share_g = ov.gemm_ns / compute if compute else 0.0
+    t = Text()
+    t.append("GEMM ", style=f"bold {GEMM_COLOR}")
+    t.append(f"{q.fmt_ms(ov.gemm_ns)} ({q.fmt_pct(share_g)})")
+    t.append("   non-GEMM ", style=f"bold {NON_GEMM_COLOR}")
+    t.append(f"{q.fmt_ms(ov.non_gemm_ns)} ({q.fmt_pct(1 - share_g if compute else 0.0)})")
+    t.append(f"   of compute {q.fmt_ms(compute)}\n")
+    t.append_text(bars.split_bar(ov.gemm_ns, compute, width))
+    t.append("\ncommunication ", style="bold")
+    t.append(f"{q.fmt_ms(ov.communication_ns)} "
+             f"({q.fmt_pct(ov.communication_ns / ov.total_ns if ov.total_ns else None)} of GPU time)")
+    if ov.exposed_communication_ns is not None:
+        t.append(f"   exposed {q.fmt_ms(ov.exposed_communication_ns)} (nothing else running)")
+    return t
+
+
 def draw_gemm(ov: q.Overview, width: int) -> Text:
-    t = bars.gemm_lines(ov, width)
+    t = gemm_and_communication(ov, width)
     t.append("\n")
     if not ov.total_ns:
         t.append("Amdahl: no time in this window", style="dim")

@@ -1,0 +1,153 @@
+"""CUDA/HIP graph replays mapped to the ops that captured them.
+
+A replayed graph's kernels all carry the correlation of one ``cudaGraphLaunch`` /
+``hipGraphLaunch``: the trace of the replay has no op that issued them. vLLM and SGLang
+can write a second trace while they capture the graph; there every captured launch sits
+inside the op that issued it, between ``*StreamBeginCapture`` and ``*StreamEndCapture``,
+and no kernel runs. A graph replays its nodes in capture order, so the j-th kernel of a
+replay (by start time) is the j-th work launch of the capture whose node count matches.
+
+:func:`attach` copies the issuing ops (with their callers, shapes, dtypes and module
+path) under each replay's own op, once per replay, and points the kernels at them. It
+runs before classification, so op and module views work on replays as on eager traces.
+Replays whose node count matches no captured graph, or several different ones, keep
+their launch as op and are counted in the returned stats.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from tracekit.model.tables import OPS, make_table
+from tracekit.model.trace import Trace
+
+BEGIN = re.compile(r"StreamBeginCapture", re.I)
+END = re.compile(r"StreamEndCapture", re.I)
+GRAPH_LAUNCH = re.compile(r"GraphLaunch", re.I)
+# API calls that add a node to a graph being captured
+WORK = re.compile(r"Launch\w*Kernel|LaunchKernel|cuLaunch|Memcpy\w*Async|Memset\w*Async", re.I)
+NOT_WORK = re.compile(r"GraphLaunch|HostFunc", re.I)
+
+
+def captured_graphs(capture: Trace) -> list[np.ndarray]:
+    """Per capture (begin..end on one thread), the row numbers in ``capture.launches`` of
+    the work launches it recorded, in issue order. A launch whose kernel ran in the
+    capture trace was not captured (another stream) and is left out."""
+    la = capture.launches
+    if not len(la):
+        return []
+    names = la["name"].astype(str).to_numpy()
+    is_begin = np.array([bool(BEGIN.search(n)) for n in names])
+    is_end = np.array([bool(END.search(n)) for n in names])
+    is_work = np.array([bool(WORK.search(n)) and not NOT_WORK.search(n) for n in names])
+    ran = np.zeros(len(la), bool)
+    launched = capture.kernels["launch"].to_numpy()
+    ran[launched[(launched >= 0) & (launched < len(la))]] = True
+    is_work &= ~ran
+    ts = la["ts_ns"].to_numpy()
+    graphs = []
+    for _, rows in la.groupby(["pid", "tid"], sort=False).indices.items():
+        rows = rows[np.argsort(ts[rows], kind="stable")]
+        start = None
+        for r in rows:
+            if is_begin[r]:
+                start = r
+            elif is_end[r] and start is not None:
+                inside = rows[(ts[rows] > ts[start]) & (ts[rows] < ts[r])]
+                graphs.append(inside[is_work[inside]])
+                start = None
+    return graphs
+
+
+def attach(replay: Trace, capture: Trace) -> dict:
+    """Map the replayed kernels of ``replay`` to the ops of ``capture`` (in place, before
+    classification). Returns what was mapped: graphs captured, replays and their kernels
+    mapped, replays left as they were and why."""
+    graphs = captured_graphs(capture)
+    k, la = replay.kernels, replay.launches
+    stats = {"graphs_captured": len(graphs), "graph_sizes": sorted({len(g) for g in graphs}),
+             "replays": 0, "replays_mapped": 0, "kernels_mapped": 0, "kernels_mapped_ns": 0,
+             "replays_unmatched": 0, "replays_ambiguous": 0}
+    if not len(k) or not len(la):
+        return stats
+    launch = k["launch"].to_numpy()
+    names = la["name"].astype(str).to_numpy()
+    is_graph = np.array([bool(GRAPH_LAUNCH.search(n)) for n in names])
+    on_graph = (launch >= 0) & is_graph[np.maximum(launch, 0)]
+    if not on_graph.any():
+        return stats
+    c_op = capture.launches["op"].to_numpy()
+    c_names = capture.ops["name"].astype(str).to_numpy()
+    by_size: dict[int, list[np.ndarray]] = {}
+    for g in graphs:
+        by_size.setdefault(len(g), []).append(g)
+
+    order = np.lexsort((k["id"].to_numpy(), k["ts_ns"].to_numpy(), launch))
+    order = order[on_graph[order]]
+    bounds = np.flatnonzero(np.diff(launch[order])) + 1
+    plan = []  # (replay launch row, kernel rows in node order, capture launch rows)
+    for rows in np.split(order, bounds):
+        stats["replays"] += 1
+        candidates = by_size.get(len(rows), [])
+        # graphs of the same size are the same graph when they were issued by the same ops
+        distinct = {tuple(c_names[c_op[g]] if (c_op[g] >= 0).all() else c_op[g]) for g in candidates}
+        if not candidates:
+            stats["replays_unmatched"] += 1
+        elif len(distinct) > 1:
+            stats["replays_ambiguous"] += 1
+        else:
+            plan.append((int(launch[rows[0]]), rows, candidates[0]))
+    if not plan:
+        return stats
+
+    # the issuing ops and every caller above them, copied once per replay
+    used = np.unique(np.concatenate([c_op[g] for _, _, g in plan]))
+    used = used[used >= 0]
+    parent = capture.ops["parent"].to_numpy()
+    keep = np.zeros(len(capture.ops), bool)
+    frontier = used
+    while len(frontier):
+        keep[frontier] = True
+        up = parent[frontier]
+        frontier = np.unique(up[(up >= 0) & ~keep[np.maximum(up, 0)]])
+    src = np.flatnonzero(keep)
+    pos = np.full(len(capture.ops), -1, np.int64)
+    pos[src] = np.arange(len(src))
+
+    base = len(replay.ops)
+    l_op = la["op"].to_numpy()
+    r_depth = replay.ops["depth"].to_numpy()
+    c = capture.ops.iloc[src]
+    parts, new_op = [], k["op"].to_numpy().copy()
+    for r, (lrow, rows, g) in enumerate(plan):
+        first = base + r * len(src)
+        owner = int(l_op[lrow])
+        p = parent[src]
+        n = len(src)
+        parts.append(make_table(
+            OPS, n, id=first + np.arange(n),
+            name=c["name"].astype(str).to_numpy(), ts_ns=np.full(n, la["ts_ns"].iat[lrow]),
+            dur_ns=np.zeros(n, np.int64), self_ns=np.zeros(n, np.int64),
+            pid=np.full(n, la["pid"].iat[lrow]), tid=np.full(n, la["tid"].iat[lrow]),
+            parent=np.where(p >= 0, first + pos[np.maximum(p, 0)], owner),
+            depth=c["depth"].to_numpy() + (r_depth[owner] + 1 if owner >= 0 else 0),
+            module=c["module"].astype(str).to_numpy(), shapes=c["shapes"].astype(str).to_numpy(),
+            dtypes=c["dtypes"].astype(str).to_numpy(), provider=c["provider"].astype(str).to_numpy(),
+            source=c["source"].astype(str).to_numpy(), op_type=c["op_type"].astype(str).to_numpy(),
+            step=np.full(n, la["step"].iat[lrow]),
+        ))
+        issued = c_op[g]
+        ok = issued >= 0
+        new_op[rows[ok]] = first + pos[issued[ok]]
+        stats["replays_mapped"] += 1
+        stats["kernels_mapped"] += int(ok.sum())
+        stats["kernels_mapped_ns"] += int(k["dur_ns"].to_numpy()[rows[ok]].sum())
+    ops = pd.concat([replay.ops, *parts], ignore_index=True)
+    for col, kind in OPS.items():
+        if kind == "cat":
+            ops[col] = ops[col].astype(str).astype("category")
+    replay.ops = ops
+    k["op"] = new_op
+    return stats
