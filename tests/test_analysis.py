@@ -394,3 +394,56 @@ def test_the_tui_keeps_no_analysis():
     assert "PRIVATE ANALYSIS" not in source
     for name in (".agg(", "value_counts(", ".merge("):
         assert name not in source, name
+
+
+# ------------------------------------------------------------------------ what the default steps leave out
+
+def test_work_launched_before_the_profiler_started_is_counted_not_dropped_silently(load):
+    """The DLRM rank starts profiling while the GPU still runs earlier work: 872 activities
+    whose launch is not in the file. The default window (steps after the warm-up) leaves
+    them out, and the summary says how much GPU time that is and why."""
+    path = corpus_file("negative_queue_length")
+    events, _ = raw_events(path)
+    device = raw_device(path)
+    launch_ts = {e["args"]["correlation"]: e["ts"] for e in events
+                 if e.get("ph") == "X" and e.get("cat") == "cuda_runtime" and "correlation" in e["args"]}
+    steps = sorted((e["ts"], e["ts"] + e["dur"], int(e["name"].split("#")[1])) for e in events
+                   if e.get("ph") == "X" and str(e.get("name", "")).startswith("ProfilerStep#"))
+    selected = {n for _, _, n in steps[1:]}
+
+    def step_at(t):
+        return next((n for lo, hi, n in steps if lo <= t < hi), -1)
+
+    no_launch = [e for e in device if e["args"].get("correlation") not in launch_ts]
+    assert len(no_launch) == 872
+    left_out = [e for e in no_launch if step_at(e["ts"]) not in selected]
+    warmup = [e for e in device if e["args"].get("correlation") in launch_ts
+              and step_at(launch_ts[e["args"]["correlation"]]) == steps[0][2]]
+
+    trace = load(path)
+    s = trace.summary()
+    out = s["window"]["outside"]
+    assert out["no_launch_kernels"] == len(left_out) > 0
+    assert out["no_launch_ns"] == sum(ns(e["dur"]) for e in left_out)
+    assert out["warmup_ns"] == sum(ns(e["dur"]) for e in warmup)
+    assert out["ns"] == sum(ns(e["dur"]) for e in device) - s["total_ns"]
+    assert out["ns"] == out["no_launch_ns"] + out["warmup_ns"] + out["between_steps_ns"] + \
+        out["other_steps_ns"] + out["other_ns"]
+    assert out["kernels"] == len(device) - s["kernels"]
+    # one line, in the warnings and on top of the text summary
+    assert out["line"] in s["warnings"]
+    assert f"{len(left_out):,} activities launched before the profiler started" in out["line"]
+    assert f"({out['ns'] / (out['ns'] + s['total_ns']):.0%})" in out["line"]
+    # and they stay visible: the whole trace has them
+    everything = trace.summary(step="all")
+    assert everything["kernels"] == len(device)
+    assert everything["window"]["outside"]["ns"] == 0 and everything["window"]["outside"]["line"] == ""
+
+
+def test_a_default_window_with_no_kernels_says_where_they_are(load):
+    path = corpus_file("mi250_minitoy_train")
+    device = raw_device(path)
+    s = load(path).summary()
+    out = s["window"]["outside"]
+    assert out["kernels"] == len(device) - s["kernels"] and out["ns"] > 0
+    assert out["line"].startswith(f"{out['ns'] / 1e6:,.1f} ms of")

@@ -88,3 +88,17 @@ def test_summary_text_and_json_show_both(tmp_path):
     share = data["gemm_ns"] / data["compute_ns"]
     gemm_line = next(x for x in text.splitlines() if x.startswith("GEMM-based"))
     assert f"{share:.1%}" in gemm_line
+
+
+def test_tui_overview_shows_communication_and_its_exposed_part(load):
+    from tui import queries as q
+    from tui.screens.overview import draw_gemm
+
+    trace = load(corpus_file("nccl_parser_config"))
+    ov = q.overview(trace, q.Scope(step="all"))
+    s = trace.summary(step="all")
+    text = draw_gemm(ov, 100).plain
+    assert f"of compute {q.fmt_ms(s['compute_ns'])}" in text
+    assert f"communication {q.fmt_ms(s['communication_ns'])}" in text
+    assert f"exposed {q.fmt_ms(s['exposed_communication_ns'])}" in text
+    assert ov.gemm_ns + ov.non_gemm_ns + ov.communication_ns == ov.total_ns == s["total_ns"]

@@ -98,3 +98,18 @@ def test_text_has_one_line_per_device(eight_gpus, tmp_path):
     assert len(lines) == len(data["devices"]) == 8
     totals = next(x for x in text.splitlines() if x.startswith("GPU time"))
     assert "busy (any GPU of 8)" in totals
+
+
+def test_tui_overview_lists_the_devices(eight_gpus):
+    from tui import queries as q
+    from tui.screens.overview import draw_meta
+
+    path, _, _ = eight_gpus
+    trace = tracekit.load(path, cache=False)
+    ov = q.overview(trace, q.Scope(step="all"))
+    text = draw_meta(ov, 200).plain
+    rows = [x.strip() for x in text.splitlines() if x.strip().startswith("GPU ") and "span," in x]
+    assert len(rows) == 8
+    for d in trace.summary(step="all")["devices"]:
+        row = next(x for x in rows if x.startswith(f"GPU {d['id']} {d['name']}"))
+        assert f"busy {q.fmt_ms(d['busy_ns'])} of {q.fmt_ms(d['span_ns'])} span" in row

@@ -254,3 +254,30 @@ def test_names_are_categorical_and_times_int64(load):
     for table in trace.tables().values():
         for col in ("ts_ns", "dur_ns"):
             assert table[col].dtype == np.int64
+
+
+def test_pretty_printed_trace_gives_the_compact_shapes_dtypes_grid_and_block(tmp_path):
+    """A trace re-written with indentation (as several tools write JSON) loads with the
+    same shapes, dtypes, grid and block as the original, in one compact spelling."""
+    import json
+
+    path = corpus_file("timeline_analysis__sampled_rank-0")
+    events, doc = raw_events(path)
+    indented = tmp_path / "indented.json"
+    indented.write_text(json.dumps({**doc, "traceEvents": list(events)}, indent=2))
+    assert "[\n" in indented.read_text()[:200_000]
+    plain = tracekit.load(path, cache=False)
+    pretty = tracekit.load(indented, cache=False)
+    for table, cols in (("ops", ("shapes", "dtypes")), ("kernels", ("grid", "block"))):
+        for col in cols:
+            a = getattr(plain, table)[col].astype(str).tolist()
+            b = getattr(pretty, table)[col].astype(str).tolist()
+            assert a == b, (table, col)
+            assert not any("\n" in v or "  " in v for v in b), (table, col)
+    # the compact spelling is the standard library's: json.dumps of the parsed value
+    want = sorted({json.dumps(e["args"]["Input Dims"]) for e in events
+                   if e.get("cat") == "cpu_op" and "Input Dims" in e.get("args", {})})
+    assert sorted(set(pretty.ops["shapes"].astype(str)) - {""}) == want
+    grids = sorted({json.dumps(e["args"]["grid"]) for e in events
+                    if e.get("cat") == "kernel" and "grid" in e.get("args", {})})
+    assert sorted(set(pretty.kernels["grid"].astype(str)) - {""}) == grids
