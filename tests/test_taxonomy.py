@@ -1365,8 +1365,8 @@ def test_classify_cli_names_the_rule(capsys):
 
     assert cli_main.main(["taxonomy", "--classify", "/conv1/Conv + /relu/Relu", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
-    op = row["ops"]
-    assert op["group"] == "Convolution" and op["member"] == "/conv1/Conv"
+    op = row["rules"]["ops"]
+    assert row["ops"] == op["group"] == "Convolution" and op["member"] == "/conv1/Conv"
     assert op["file"].endswith("default.toml")
     # the line named is the [[ops]] header of the rule that matched, in the real file
     text = (Path(tracekit.__file__).parent / "taxonomy" / "default.toml").read_text(encoding="utf-8")

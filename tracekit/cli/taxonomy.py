@@ -25,11 +25,12 @@ def classify_row(taxonomy, name: str) -> dict:
     Taxonomy.decide that loading uses)."""
     from tracekit.model.names import kernel_base_name
 
-    row = {"name": name, "base_name": kernel_base_name(name)}
+    row = {"name": name, "base_name": kernel_base_name(name), "rules": {}}
     for kind in ("modules", "ops", "kernels"):
         d = taxonomy.decide(kind, name)
         rule = d.rule
-        row[kind] = {"group": d.group or None, "kind": rule.kind if rule else None,
+        row[kind] = d.group or None
+        row["rules"][kind] = {"group": d.group or None, "kind": rule.kind if rule else None,
                      "matched": d.matched or None, "member": d.member or None,
                      "file": _file(rule.origin) if rule else None, "line": rule.line if rule else None,
                      "note": (rule.note or None) if rule else None}
@@ -55,7 +56,7 @@ def run(args) -> int:
             table = Table("name", "as", "group", "rule (kind, pattern, file:line)", title_justify="left")
             for r in rows:
                 for kind in ("modules", "ops", "kernels"):
-                    d = r[kind]
+                    d = r["rules"][kind]
                     rule = (f"{d['kind']} {d['matched']} ({d['file']}:{d['line']})"
                             + (f" via member {d['member']}" if d["member"] else "")) if d["group"] else "no rule"
                     label = kind[:-1] + (f" [{r['base_name']}]" if kind == "kernels" and r["base_name"] != r["name"] else "")
