@@ -305,3 +305,39 @@ def test_cache_entry_of_the_wrong_shape_is_parsed_again(tmp_path, index):
         assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
         assert r.stdout.strip()
     assert json.loads(cli("summary", path, "--json", cache_dir=cache).stdout)["groups"] == expect["groups"]
+
+
+# ------------------------------------------------------------------ every format: times in range
+
+def test_nsight_times_out_of_range_are_set_aside_without_numpy_warnings(tmp_path):
+    """Kernels with start = INT64_MIN in an Nsight export: set aside by the model's check
+    behind every parser, counted in one warning, no numpy warning."""
+    import shutil
+    import sqlite3
+
+    from tests.conftest import CORPUS
+
+    src = CORPUS / "nsys" / "NVIDIA__Fuser__report3.sqlite"
+    if not src.exists():
+        pytest.skip("Nsight corpus file missing")
+    clean = cli("summary", src, "--json", "--no-cache")
+    assert clean.returncode == 0, clean.stderr
+    path = tmp_path / "bad.sqlite"
+    shutil.copyfile(src, path)
+    con = sqlite3.connect(path)
+    rows = [r[0] for r in con.execute("SELECT rowid FROM CUPTI_ACTIVITY_KIND_KERNEL ORDER BY start LIMIT 2")]
+    con.executemany("UPDATE CUPTI_ACTIVITY_KIND_KERNEL SET start = ? WHERE rowid = ?",
+                    [(-2**63, r) for r in rows[:2]])
+    con.commit()
+    con.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # numpy overflow warnings fail the test
+        r = cli("summary", path, "--json", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    assert "RuntimeWarning" not in r.stderr and "overflow" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert all(line.startswith("tracekit: warning: ") for line in lines), lines
+    got, expect = json.loads(r.stdout), json.loads(clean.stdout)
+    assert got["kernels"] == expect["kernels"] - 2
+    assert sum(got["groups"].values()) == got["total_ns"] >= 0
+    assert any("2 events have a ts out of range" in line for line in lines), lines

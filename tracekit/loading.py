@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tracekit import cache as trace_cache
 from tracekit.api import Trace
-from tracekit.model import TraceError, TraceWarning
+from tracekit.model import TraceError, TraceWarning, checks
 from tracekit.taxonomy import Taxonomy
 from tracekit.taxonomy.apply import classify
 
@@ -115,6 +115,8 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: 
     with _progress(path, show) as report, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TraceWarning)
         traces = _parse(module, path, report, options)
+        for trace in traces:  # whatever the format: no out-of-range time goes further
+            checks.validate(trace, trace.meta.get("path", path))
     messages = [str(w.message) for w in caught if issubclass(w.category, TraceWarning)]
     for trace in traces:
         trace.meta["warnings"] = messages

@@ -162,3 +162,45 @@ def warn_count(path: str, what: str, n: int, action: str, stacklevel: int = 3) -
     message = count(path, what, n, action)
     if message:
         warnings.warn(TraceWarning(message), stacklevel=stacklevel)
+
+
+# references between tables: (table, column) -> the table whose row it names
+REFERENCES = {("ops", "parent"): "ops", ("ops", "range"): "ranges", ("kernels", "op"): "ops",
+              ("kernels", "launch"): "launches", ("launches", "op"): "ops",
+              ("ranges", "parent"): "ranges"}
+
+
+def validate(trace, path: str) -> None:
+    """Safety net behind every parser: rows of any table whose times are out of range
+    (see :func:`event_times`) are set aside, with one warning per kind, and references
+    to them (a kernel's op, an op's parent) become -1. A no-op on sound traces."""
+    tables = trace.tables()
+    kept: dict[str, np.ndarray] = {}
+    counts: dict[int, int] = {}
+    for name, table in tables.items():
+        if not len(table):
+            continue
+        times = event_times(table["ts_ns"].to_numpy(), table["dur_ns"].to_numpy())
+        if times.counts:
+            kept[name] = times.ok
+            for code, n in times.counts.items():
+                counts[code] = counts.get(code, 0) + n
+    if not kept:
+        return
+    warn(path, counts)
+    new_row = {}
+    for name, table in tables.items():
+        ok = kept.get(name, np.ones(len(table), bool))
+        new_row[name] = np.where(ok, np.cumsum(ok) - 1, -1)
+    for name, table in tables.items():
+        ok = kept.get(name)
+        table = table[ok].reset_index(drop=True) if ok is not None else table.copy()
+        for (owner, column), target in REFERENCES.items():
+            if owner == name and column in table:
+                ref = table[column].to_numpy()
+                rows = new_row[target]
+                valid = (ref >= 0) & (ref < len(rows))
+                table[column] = np.where(valid, rows[np.clip(ref, 0, len(rows) - 1)], -1) \
+                    if len(rows) else np.full(len(ref), -1, np.int64)
+        table["id"] = np.arange(len(table), dtype=np.int64)
+        setattr(trace, name, table)
