@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from tracekit.model.tables import OPS, make_table
 from tracekit.model.trace import Trace
@@ -116,38 +117,48 @@ def attach(replay: Trace, capture: Trace) -> dict:
     pos = np.full(len(capture.ops), -1, np.int64)
     pos[src] = np.arange(len(src))
 
-    base = len(replay.ops)
-    l_op = la["op"].to_numpy()
+    base, n, reps = len(replay.ops), len(src), len(plan)
+    lrows = np.array([lrow for lrow, _, _ in plan], np.int64)
+    owner = la["op"].to_numpy()[lrows]
     r_depth = replay.ops["depth"].to_numpy()
+    first = base + np.arange(reps, dtype=np.int64) * n  # id of each replay's first copy
+    p = parent[src]
     c = capture.ops.iloc[src]
-    parts, new_op = [], k["op"].to_numpy().copy()
-    for r, (lrow, rows, g) in enumerate(plan):
-        first = base + r * len(src)
-        owner = int(l_op[lrow])
-        p = parent[src]
-        n = len(src)
-        parts.append(make_table(
-            OPS, n, id=first + np.arange(n),
-            name=c["name"].astype(str).to_numpy(), ts_ns=np.full(n, la["ts_ns"].iat[lrow]),
-            dur_ns=np.zeros(n, np.int64), self_ns=np.zeros(n, np.int64),
-            pid=np.full(n, la["pid"].iat[lrow]), tid=np.full(n, la["tid"].iat[lrow]),
-            parent=np.where(p >= 0, first + pos[np.maximum(p, 0)], owner),
-            depth=c["depth"].to_numpy() + (r_depth[owner] + 1 if owner >= 0 else 0),
-            module=c["module"].astype(str).to_numpy(), shapes=c["shapes"].astype(str).to_numpy(),
-            dtypes=c["dtypes"].astype(str).to_numpy(), provider=c["provider"].astype(str).to_numpy(),
-            source=c["source"].astype(str).to_numpy(), op_type=c["op_type"].astype(str).to_numpy(),
-            step=np.full(n, la["step"].iat[lrow]),
-        ))
+
+    def per_replay(values):  # one value per replay, repeated over its copies
+        return np.repeat(np.asarray(values), n)
+
+    def per_op(column):  # the capture ops' values, once per replay
+        cat = c[column].array
+        return pd.Categorical.from_codes(np.tile(cat.codes, reps), categories=cat.categories)
+
+    copies = make_table(
+        OPS, n * reps, id=base + np.arange(n * reps, dtype=np.int64),
+        ts_ns=per_replay(la["ts_ns"].to_numpy()[lrows]), dur_ns=np.zeros(n * reps, np.int64),
+        self_ns=np.zeros(n * reps, np.int64), pid=per_replay(la["pid"].to_numpy()[lrows]),
+        tid=per_replay(la["tid"].to_numpy()[lrows]),
+        parent=np.where(np.tile(p, reps) >= 0, per_replay(first) + np.tile(pos[np.maximum(p, 0)], reps),
+                        per_replay(owner)),
+        depth=np.tile(c["depth"].to_numpy(), reps) + per_replay(np.where(owner >= 0, r_depth[np.maximum(owner, 0)] + 1, 0)),
+        step=per_replay(la["step"].to_numpy()[lrows]),
+        **{col: per_op(col) for col in ("name", "module", "shapes", "dtypes", "provider", "source", "op_type")},
+    )
+    new_op = k["op"].to_numpy().copy()
+    dur = k["dur_ns"].to_numpy()
+    for r, (_, rows, g) in enumerate(plan):
         issued = c_op[g]
         ok = issued >= 0
-        new_op[rows[ok]] = first + pos[issued[ok]]
+        new_op[rows[ok]] = first[r] + pos[issued[ok]]
         stats["replays_mapped"] += 1
         stats["kernels_mapped"] += int(ok.sum())
-        stats["kernels_mapped_ns"] += int(k["dur_ns"].to_numpy()[rows[ok]].sum())
-    ops = pd.concat([replay.ops, *parts], ignore_index=True)
+        stats["kernels_mapped_ns"] += int(dur[rows[ok]].sum())
+    columns = {}
     for col, kind in OPS.items():
+        a, b = replay.ops[col], copies[col]
         if kind == "cat":
-            ops[col] = ops[col].astype(str).astype("category")
-    replay.ops = ops
+            columns[col] = union_categoricals([a.array, b.array])
+        else:
+            columns[col] = np.concatenate([a.to_numpy(), b.to_numpy()])
+    replay.ops = pd.DataFrame(columns)
     k["op"] = new_op
     return stats
