@@ -30,7 +30,7 @@ def header(summary: dict) -> Text:
     path = os.path.basename(str(summary.get("path") or ""))
     devices = summary.get("devices") or []
     used = {d["device"] for d in (summary.get("gpu") or {}).get("per_device", [])}
-    names = [d.get("name") for d in devices if d.get("id") in used] or []
+    names = [d.get("name") for d in devices if d.get("id") in used and d.get("name")]
     parts = [summary.get("source") or "?"]
     if summary.get("rank") is not None:
         parts.append(f"rank {summary['rank']}")
