@@ -80,14 +80,7 @@ fmt_duration = fmt.duration
 fmt_pct = fmt.pct
 
 
-def fmt_bytes(n) -> str:
-    if n is None or n < 0:
-        return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1000
-    return f"{n:,.1f} TB"
+fmt_bytes = fmt.size  # the reports' binary units (KiB, MiB, GiB)
 
 
 # --------------------------------------------------------------------------- overview

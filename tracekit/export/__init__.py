@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from tracekit.export.window import ExportError, Selection, parse_time, select
+from tracekit.model.vocab import TABLES
 
 __all__ = [
     "FORMATS",
@@ -36,7 +37,6 @@ __all__ = [
 SUFFIXES = {".pftrace": "perfetto", ".perfetto-trace": "perfetto", ".pb": "perfetto",
             ".json": "json", ".json.gz": "json", ".parquet": "parquet", ".csv": "csv"}
 FORMATS = ("perfetto", "json", "parquet", "csv")
-TABLES = ("ops", "kernels", "launches", "ranges")
 
 
 def format_of(path, fmt: str | None = None) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-TABLES = ("ops", "kernels", "launches", "ranges")
 FORMATS = ("parquet", "csv")
 
 

@@ -29,16 +29,15 @@ import pandas as pd
 from tracekit.export import counters as counters_mod
 from tracekit.export import lanes
 from tracekit.model import FUSED_SEP
+from tracekit.model.vocab import SOURCES, TABLES
 
-TABLES = ("ops", "kernels", "launches", "ranges")
 OPS, KERNELS, LAUNCHES, RANGES = range(4)
 GPU_RANGE_KINDS = ("gpu_annotation", "gpu_sync")
 RANGE_LABELS = {"step": "steps", "annotation": "annotations", "module": "nn.Module",
                 "nvtx": "NVTX", "model_run": "model_run", "profiler": "profiler",
                 "gpu_annotation": "GPU annotations", "gpu_sync": "synchronization"}
-# keyed by the ``source`` the parsers write (parsers.<format>.SOURCE)
-SOURCE_OPS = {"trt": "TensorRT layers", "ort": "ONNX Runtime nodes",
-              "nsys": "Nsight Systems ranges", "kineto": "ops"}
+# track title of each source's ops
+SOURCE_OPS = {name: source.ops_label for name, source in SOURCES.items()}
 NO_PROCESSES = ("trt",)  # layer timings: the pid column holds no operating-system process
 INT32_MAX = 2**31 - 1
 _KIND_ORDER = {"step": 0, "model_run": 1, "annotation": 2, "nvtx": 3, "module": 4, "profiler": 5}

@@ -33,7 +33,6 @@ from tracekit.model import TraceError
 
 _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 _TIME = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)(?:e([+-]?\d+))?\s*(ns|us|µs|μs|ms|s)?\s*", re.IGNORECASE)
-TABLES = ("ops", "kernels", "launches", "ranges")
 
 
 class ExportError(TraceError):

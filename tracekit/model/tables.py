@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tracekit.model.vocab import FIXED, OMITTED, TABLES
+
 # Column -> dtype kind. "cat" columns hold interned strings.
 OPS = {
     "id": "int64", "name": "cat", "group": "cat", "is_gemm": "bool",
@@ -41,15 +43,7 @@ RANGES = {
     "pid": "int64", "tid": "int64", "stream": "int64", "depth": "int32",
     "parent": "int64", "path": "cat", "step": "int32",
 }
-SCHEMAS = {"ops": OPS, "kernels": KERNELS, "launches": LAUNCHES, "ranges": RANGES}
-
-# Values of kernels.kind, kernels.link, kernels.copy and ranges.kind.
-KERNEL_KINDS = ("kernel", "memcpy", "memset")
-LINKS = ("correlation", "external_id", "flow", "nvtx", "ort_adjacent", "trt_layer",
-         "graph_launch", "none")
-COPY_KINDS = ("HtoD", "DtoH", "DtoD", "PtoP", "HtoH")
-RANGE_KINDS = ("step", "annotation", "module", "gpu_annotation", "gpu_sync", "nvtx",
-               "model_run", "profiler")
+SCHEMAS = dict(zip(TABLES, (OPS, KERNELS, LAUNCHES, RANGES)))
 
 # Defaults used when a parser does not know a column.
 _MISSING = {"int64": -1, "int32": -1, "bool": False, "cat": ""}
@@ -58,23 +52,51 @@ _MISSING = {"int64": -1, "int32": -1, "bool": False, "cat": ""}
 def make_table(schema: dict[str, str], n: int, **columns) -> pd.DataFrame:
     """Build a table of ``n`` rows from numpy arrays / sequences, filling the rest.
 
-    Unknown column names are a programming error and raise ``KeyError``.
+    Unknown column names are a programming error and raise ``KeyError``; so is a value
+    outside the vocabulary of a fixed column (:data:`tracekit.model.vocab.FIXED`), which
+    raises ``ValueError`` naming the column and the value.
     """
     for key in columns:
         if key not in schema:
             raise KeyError(f"unknown column {key!r}")
+    name = _name(schema)
+    fixed = FIXED.get(name, {})
     data = {}
     for col, kind in schema.items():
         value = columns.get(col)
         if value is None:
-            if col == "id":
+            if (name, col) in OMITTED:
+                value = constant(OMITTED[name, col], n)
+            elif col == "id":
                 value = np.arange(n, dtype=np.int64)
             elif kind == "cat":
                 value = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[""])
             else:
                 value = np.full(n, _MISSING[kind], dtype=kind)
         data[col] = as_column(value, kind)
+        if col in fixed:
+            data[col] = _in_vocabulary(data[col], fixed[col], col, n)
     return pd.DataFrame(data, copy=False)
+
+
+def _name(schema: dict[str, str]) -> str | None:
+    for name, known in SCHEMAS.items():
+        if schema is known:
+            return name
+    return None
+
+
+def _in_vocabulary(value: pd.Categorical, allowed: tuple, col: str, n: int) -> pd.Categorical:
+    """The column with the vocabulary as its categories (the same in every trace, so
+    tables concatenate and compare without recoding)."""
+    if not n:
+        return pd.Categorical.from_codes(np.zeros(0, np.int8), categories=pd.Index(allowed, dtype=object))
+    used = value.categories[np.unique(value.codes[value.codes >= 0])] if len(value) else []
+    bad = [v for v in used if v not in allowed] + (["<missing>"] if (value.codes < 0).any() else [])
+    if bad:
+        raise ValueError(f"column {col!r}: value {str(bad[0])[:80]!r} is not one of "
+                         f"{', '.join(repr(a) for a in allowed)}")
+    return value.set_categories(pd.Index(allowed, dtype=object))
 
 
 def as_column(value, kind: str):

@@ -8,16 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tracekit.report.fmt import duration, pct
+from tracekit.report.fmt import duration, pct, size
 from tracekit.safe_text import clean
-
-
-def _bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def render(result: dict, console: Console) -> None:
@@ -29,7 +21,7 @@ def render(result: dict, console: Console) -> None:
         table.add_column(col, justify="left" if col in ("direction", "top causing op") else "right")
     for d in t["by_direction"]:
         top = d["ops"][0]["op"] if d["ops"] else "-"
-        table.add_row(d["direction"], f"{d['count']:,}", _bytes(d["bytes"]), duration(d["time_ns"]),
+        table.add_row(d["direction"], f"{d['count']:,}", size(d["bytes"]), duration(d["time_ns"]),
                       f"{d['bandwidth_gbps']:.1f}" if d["bandwidth_gbps"] else "-",
                       pct(d["share_of_device_time"]), Text(clean(top, 60)))
     if t["by_direction"]:

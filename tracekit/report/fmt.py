@@ -34,3 +34,16 @@ def bar(share: float, width: int = 24) -> str:
     eighths = round(share * width * 8)
     full, rest = divmod(eighths, 8)
     return "█" * full + ("" if rest == 0 else " ▏▎▍▌▋▊▉"[rest])
+
+
+def size(n) -> str:
+    """Bytes in binary units, as everywhere in tracekit: 512 B, 1.5 KiB, 3.2 MiB, 1.1 GiB
+    (TiB above); "-" when unknown (None or negative: a copy whose size was not recorded)."""
+    if n is None or n < 0:
+        return "-"
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} TiB"

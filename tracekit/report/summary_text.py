@@ -13,6 +13,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from tracekit.model.vocab import basis_unit
 from tracekit.report.fmt import bar, duration, ms, pct
 from tracekit.safe_text import clean
 
@@ -63,7 +64,7 @@ def totals_line(summary: dict) -> Text:
             text += f" · {duration(gpu['concurrent_ns'])} on overlapping streams"
     else:
         label, note = BASIS_LABELS.get(summary["time_basis"], (summary["time_basis"], ""))
-        unit = "layers" if summary["time_basis"] == "trt_layer" else ("nodes" if summary["time_basis"] == "ort_node" else "ops")
+        unit = basis_unit(summary["time_basis"])
         text = f"{label} {duration(total)} in {summary['ops']:,} {unit}" + (f" · {note}" if note else "")
     return Text(text)
 
@@ -133,7 +134,7 @@ def groups_table(summary: dict, gemm_groups: set) -> Table:
     table.add_column("kind")
     table.add_column("time (ms)", justify="right")
     table.add_column("share", justify="right")
-    table.add_column("kernels" if basis == "device" else ("layers" if basis == "trt_layer" else "ops"), justify="right")
+    table.add_column(basis_unit(basis), justify="right")
     table.add_column("", min_width=12, no_wrap=True)
     total = summary["total_ns"] or 1
     for group, ns in summary["groups"].items():

@@ -2,6 +2,7 @@
 CPU fallback, and the Amdahl line."""
 from __future__ import annotations
 
+from tracekit.model.vocab import basis_label
 from tracekit.safe_text import clean
 
 from rich.text import Text
@@ -109,8 +110,7 @@ def draw_meta(ov: q.Overview, width: int) -> Text:
             t.append(f" over {len(ov.gpu)} devices")
     if len(ov.device_rows) > 1:
         t.append_text(draw_devices(ov.device_rows))
-    basis = {"device": "GPU device time", "cpu_self": "CPU self time",
-             "trt_layer": "TensorRT layer time", "ort_node": "ONNX Runtime node time"}.get(ov.basis, ov.basis)
+    basis = basis_label(ov.basis)
     t.append(f"\nbasis: {basis}   {ov.counts['kernels']:,} GPU activities, {ov.counts['ops']:,} ops")
     if ov.basis == "device" and ov.total_ns:
         t.append(f"   unattributed {q.fmt_pct(ov.unattributed_ns / ov.total_ns)}")
