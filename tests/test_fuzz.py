@@ -224,10 +224,13 @@ def _alarm(signum, frame):
 
 
 def run_case(path: Path, rng: random.Random):
-    argv = ["summary", path, "--no-cache"]
-    if rng.random() < 0.6:
+    command = rng.choices(["summary", "fallback", "export"], weights=[8, 1, 1])[0]
+    argv = [command, path, "--no-cache"]
+    if command == "export":
+        argv += ["-o", path.with_name("out" + rng.choice([".json", ".pftrace", ".csv"]))]
+    elif rng.random() < 0.6:
         argv.append("--json")
-    if rng.random() < 0.2:
+    if rng.random() < 0.2 and command != "export":
         argv += ["--step", "all"]
     old = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(CASE_SECONDS)
@@ -262,7 +265,18 @@ def problems(result, argv) -> str | None:
         return f"exit 0 with stray stderr: {others[:3]!r}"
     if any(word in result.stderr for word in INTERNAL):
         return f"internal text in a warning: {result.stderr[:300]!r}"
-    if "--json" in argv:
+    if argv[0] == "export":
+        if not result.stdout.startswith("wrote "):
+            return f"export said {result.stdout[:200]!r}"
+    elif argv[0] == "fallback":
+        if "--json" in argv:
+            try:
+                _negative = _negative_times(json.loads(result.stdout))
+            except ValueError as exc:
+                return f"--json output is not JSON ({exc})"
+            if _negative:
+                return f"negative time {_negative}"
+    elif "--json" in argv:
         try:
             doc = json.loads(result.stdout)
         except ValueError as exc:
@@ -276,7 +290,7 @@ def problems(result, argv) -> str | None:
         negative = _negative_times(doc)
         if negative:
             return f"negative time {negative}"
-    elif not result.stdout.strip():
+    if not result.stdout.strip():
         return "exit 0 with no output"
     return None
 
