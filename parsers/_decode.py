@@ -242,17 +242,6 @@ def _as_float(v) -> float:
     return math.nan
 
 
-def us_to_ns(us: np.ndarray) -> np.ndarray:
-    """Microseconds (float) to int64 ns without losing the sub-microsecond digits.
-
-    ``ts * 1000`` in float64 would round epoch-scale timestamps to 256 ns; splitting off
-    the integer part keeps the fraction exact to the precision the file was written with.
-    """
-    us = np.nan_to_num(us, nan=0.0, posinf=0.0, neginf=0.0)
-    whole = np.floor(us)
-    return whole.astype(np.int64) * 1000 + np.rint((us - whole) * 1000).astype(np.int64)
-
-
 _STR_TID = re.compile(r"-?\d+")
 
 # A JSON string token, or a run of text between string tokens.
