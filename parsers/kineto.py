@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from parsers import _io
+from parsers._shared import copy_column, sorted_steps, step_at
 from parsers._decode import (
     Columns, Header, decode_events, gc_paused, recover_truncated, split_events,
 )
@@ -27,9 +28,15 @@ from tracekit.model import (
     KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical_of, constant, make_table,
 )
 from tracekit.model import checks
-from tracekit.model.intervals import gather, group_codes, label_at, nest, self_time
+from tracekit.model.intervals import gather, group_codes, nest, self_time
+from tracekit.model.vocab import COPY_KINDS
 
 SOURCE = "kineto"
+# the parser contract (parsers.Parser)
+NAME = "kineto"
+DESCRIPTION = "PyTorch profiler / Kineto / Chrome trace JSON"
+OPTIONS: tuple[str, ...] = ()
+VERSION = 1
 
 # Event roles, from the category (lower-cased).
 OTHER, OP, LAUNCH, KERNEL, MEMCPY, MEMSET, ANNOT, GPU_ANNOT, PYFUNC, SYNC, FLOW, DEVICE = range(12)
@@ -48,13 +55,13 @@ KIND_OF_ROLE = {KERNEL: "kernel", MEMCPY: "memcpy", MEMSET: "memset", DEVICE: "k
 STEP_NAME = re.compile(r"ProfilerStep#(\d+)")
 MODULE_PREFIX = "nn.Module: "
 DEVICE_WAIT = re.compile(r"(^|_)(event_)?(wait|record)", re.I)  # MTIA event_wait/event_record
-COPY_KIND = re.compile(r"\b(HtoD|DtoH|DtoD|PtoP|HtoH|DtoA|AtoD|AtoH|HtoA|AtoA)\b")
+COPY_KIND = re.compile(rf"\b({'|'.join(COPY_KINDS)})\b")
 LAUNCH_GRAPH = re.compile(r"GraphLaunch", re.I)
 LAUNCH_OP = "launch"  # op_type of a launch that stands in for a missing op
 ROUNDING_NS = 1000  # integer-µs traces round both ends of every event
 
 
-def sniff(head: bytes) -> bool:
+def sniff(head: bytes, path: str | None = None) -> bool:
     """Could this be a Chrome/Kineto trace? Any JSON document or tar archive is given a
     try: the parser then says precisely what is wrong with it (no 'traceEvents', an
     Execution Trace, ...), which beats "unknown format"."""
@@ -259,14 +266,14 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     copy = _copy_kinds(names, columns, c, i_k, k_role)
 
     # ---- steps for every table ----
-    l_step = _step_at(steps, l_ts)
-    op_step = np.concatenate([_step_at(steps, op_ts), l_step[s_idx]])
+    l_step = step_at(steps, l_ts)
+    op_step = np.concatenate([step_at(steps, op_ts), l_step[s_idx]])
     gpu_steps = _gpu_steps(c, names, i=np.flatnonzero(sel_gpu_annot & is_step_name), ts_ns=ts_ns, dur_ns=dur_ns)
     k_step = gather(l_step, k_launch, -1)
     orphan = ~has_launch
     if orphan.any():
-        k_step[orphan] = _step_at(gpu_steps if len(gpu_steps[0]) else steps, k_ts[orphan])
-    ranges["step"] = _step_at(steps, ranges["ts_ns"].to_numpy()).astype(np.int32)
+        k_step[orphan] = step_at(gpu_steps if len(gpu_steps[0]) else steps, k_ts[orphan])
+    ranges["step"] = step_at(steps, ranges["ts_ns"].to_numpy()).astype(np.int32)
 
     blobs = [b.decode("utf-8", "replace") for b in columns.blobs.labels]
     n_ops = len(i_op) + len(s_idx)
@@ -400,8 +407,7 @@ def _copy_kinds(names, columns, c, i_k, k_role) -> pd.Categorical:
     by_arg = by_name[c["kind"][i_k]]
     result = np.where(result == "", by_arg, result)
     result = np.where(k_role == MEMCPY, result, "")
-    return pd.Categorical(result, categories=["", "HtoD", "DtoH", "DtoD", "PtoP", "HtoH",
-                                              "DtoA", "AtoD", "AtoH", "HtoA", "AtoA"])
+    return copy_column(result)
 
 
 def _host_ranges(c, names, i_r, ts_ns, dur_ns, r_thread, sel_steps, sel_module):
@@ -437,20 +443,13 @@ def _steps(ranges: pd.DataFrame):
     """(starts, ends, numbers) of ProfilerStep ranges, sorted by start."""
     steps = ranges[ranges["kind"] == "step"]
     nums = np.array([int(STEP_NAME.fullmatch(str(s)).group(1)) for s in steps["name"]], np.int64)
-    order = np.argsort(steps["ts_ns"].to_numpy(), kind="stable")
-    starts = steps["ts_ns"].to_numpy()[order]
-    ends = starts + steps["dur_ns"].to_numpy()[order]
-    return starts, ends, nums[order]
+    starts = steps["ts_ns"].to_numpy()
+    return sorted_steps(starts, starts + steps["dur_ns"].to_numpy(), nums)
 
 
 def _gpu_steps(c, names, i, ts_ns, dur_ns):
     nums = np.array([int(STEP_NAME.fullmatch(str(names[k])).group(1)) for k in c["name"][i]], np.int64)
-    order = np.argsort(ts_ns[i], kind="stable")
-    return ts_ns[i][order], (ts_ns[i] + dur_ns[i])[order], nums[order]
-
-
-def _step_at(steps, t: np.ndarray) -> np.ndarray:
-    return label_at(*steps, t)
+    return sorted_steps(ts_ns[i], ts_ns[i] + dur_ns[i], nums)
 
 
 def _append_device_ranges(ranges, c, names, sel_gpu_annot, sel_sync, ts_ns, dur_ns, steps):
@@ -465,7 +464,7 @@ def _append_device_ranges(ranges, c, names, sel_gpu_annot, sel_sync, ts_ns, dur_
             RANGES, len(i), name=categorical_of(c["name"][i], names),
             kind=constant(kind, len(i)), ts_ns=ts_ns[i], dur_ns=dur_ns[i], pid=device,
             tid=stream, stream=stream, depth=np.zeros(len(i), np.int32),
-            step=_step_at(steps, ts_ns[i]),
+            step=step_at(steps, ts_ns[i]),
         ))
     if len(parts) == 1:
         return ranges

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from parsers import _io
+from parsers._shared import copy_column, copy_kind, sorted_steps, step_at
 from parsers._sqlite import (
     MAGIC, Budget, Database, Text, categorical_from_keys, categorical_from_text, check_header,
     connect, quote,
@@ -49,10 +50,15 @@ from parsers._sqlite import (
 from tracekit.model import (
     KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, constant, make_table,
 )
-from tracekit.model.intervals import gather, label_at, nest, self_time
+from tracekit.model.intervals import gather, nest, self_time
 
 SOURCE = "nsys"
 FORMAT = "Nsight Systems SQLite export"
+# the parser contract (parsers.Parser)
+NAME = "nsys"
+DESCRIPTION = "Nsight Systems SQLite export"
+OPTIONS: tuple[str, ...] = ()
+VERSION = 1
 
 KERNEL_TABLE = "CUPTI_ACTIVITY_KIND_KERNEL"
 MEMCPY_TABLE = "CUPTI_ACTIVITY_KIND_MEMCPY"
@@ -73,10 +79,6 @@ BACKTRACE_CLASSES = (67, 68, 69)
 COPY_KIND_NAMES = {0: "UNKNOWN", 1: "HTOD", 2: "DTOH", 3: "HTOA", 4: "ATOH", 5: "ATOA", 6: "ATOD",
                    7: "DTOA", 8: "DTOD", 9: "HTOH", 10: "PTOP", 11: "UVM_HTOD", 12: "UVM_DTOH",
                    13: "UVM_DTOD"}
-COPY_KIND = {"HTOD": "HtoD", "DTOH": "DtoH", "DTOD": "DtoD", "HTOH": "HtoH", "PTOP": "PtoP",
-             "HTOA": "HtoA", "ATOH": "AtoH", "ATOA": "AtoA", "ATOD": "AtoD", "DTOA": "DtoA",
-             "UVM_HTOD": "HtoD", "UVM_DTOH": "DtoH", "UVM_DTOD": "DtoD"}
-COPY_CATEGORIES = ["", "HtoD", "DtoH", "DtoD", "PtoP", "HtoH", "DtoA", "AtoD", "AtoH", "HtoA", "AtoA"]
 MEM_KIND_LABELS = {0: "Pageable", 1: "Pinned", 2: "Device", 3: "Array", 4: "Managed",
                    5: "Device Static", 6: "Managed Static", 7: "Unknown"}
 
@@ -102,7 +104,7 @@ REPORT_MAGIC = b"NVIDIA Tegra Profiler Report"
 EXPORT_TIMEOUT_S = 3600
 
 
-def sniff(head: bytes) -> bool:
+def sniff(head: bytes, path: str | None = None) -> bool:
     return head.startswith(MAGIC) or head.startswith(REPORT_MAGIC)
 
 
@@ -221,7 +223,7 @@ def _build(db: Database, path: str, progress) -> Trace:
 
     # ---- steps: ProfilerStep#N ranges are windows, not ops ----
     is_step = nv["step_num"] >= 0
-    steps = _steps(nv["ts"][is_step], nv["end"][is_step], nv["step_num"][is_step])
+    steps = sorted_steps(nv["ts"][is_step], nv["end"][is_step], nv["step_num"][is_step])
 
     # ---- ops: every other NVTX range, nested per thread ----
     o = np.flatnonzero(~is_step)
@@ -232,11 +234,11 @@ def _build(db: Database, path: str, progress) -> Trace:
     o_ann = nv["annotation"][o]
     o_path, paths = _module_paths(nv["name"][o], o_ann, o_parent, o_depth)
     o_type = np.where(nv["compiled"][o], COMPILED_REGION, "")
-    o_step = _step_at(steps, o_ts)
+    o_step = step_at(steps, o_ts)
 
     # ---- launches -> ops (innermost range enclosing the call's start on its thread) ----
     l_op = op_nest.at_points(api["ts"], l_thread)
-    l_step = _step_at(steps, api["ts"])
+    l_step = step_at(steps, api["ts"])
 
     # ---- kernels -> launches (correlation within the process) -> ops ----
     k_launch = _match_launch(acts["pkey"], acts["corr"], acts["ts"],
@@ -245,7 +247,7 @@ def _build(db: Database, path: str, progress) -> Trace:
     k_step = gather(l_step, k_launch, -1)
     orphan = k_launch < 0
     if orphan.any():
-        k_step[orphan] = _step_at(steps, acts["ts"][orphan])
+        k_step[orphan] = step_at(steps, acts["ts"][orphan])
     link = np.where(k_op >= 0, 0, 1).astype(np.int8)
 
     ops = make_table(
@@ -387,8 +389,7 @@ def _activities(db: Database, meta: dict) -> dict:
         if parts else np.zeros(0, np.int8)
     out["kind"] = pd.Categorical.from_codes(kinds, categories=["kernel", "memcpy", "memset"])
     copy = _concat_cats([p["copy"] for p in parts], n)
-    out["copy"] = pd.Categorical(copy, categories=COPY_CATEGORIES) if n else \
-        pd.Categorical([], categories=COPY_CATEGORIES)
+    out["copy"] = copy_column(copy)
     out["has_pid"] = out["gpid"] >= 0
     out["pkey"] = np.where(out["has_pid"], out["gpid"] >> GLOBAL_ID_SHIFT, -1)
     out["pid"] = np.where(out["has_pid"], out["pkey"] & PID_MASK, -1)
@@ -430,15 +431,15 @@ def _memcpy_rows(db: Database) -> dict:
     kinds = ", ".join(db.col(t, c) for c in ("bytes", "copyKind", "srcKind", "dstKind"))
     cols = db.fetch(f"SELECT {_common(db, t)}, {kinds} FROM {quote(t)}", "iiiiii" + "iiii")
     out = _split_common(cols)
-    nbytes, copy_kind, src, dst = cols[6:10]
+    nbytes, kind_codes, src, dst = cols[6:10]
     copy_names = _enum_labels(db, "ENUM_CUDA_MEMCPY_OPER") or COPY_KIND_NAMES
     mem = _mem_kind_labels(db)
 
     def direction(k: int) -> str:
         name = str(copy_names.get(k, "")).upper().replace("CUDA_MEMCPY_KIND_", "")
-        return COPY_KIND.get(name, "")
+        return copy_kind(name)
 
-    combo = (copy_kind.astype(np.int64) & 0xFFFF) << 32 | (src & 0xFFFF) << 16 | (dst & 0xFFFF)
+    combo = (kind_codes.astype(np.int64) & 0xFFFF) << 32 | (src & 0xFFFF) << 16 | (dst & 0xFFFF)
 
     def label(key: int) -> str:
         k, s, d = key >> 32, (key >> 16) & 0xFFFF, key & 0xFFFF
@@ -446,7 +447,7 @@ def _memcpy_rows(db: Database) -> dict:
         return f"Memcpy {direction(k) or 'Unknown'}{where}"
 
     out["name"] = categorical_from_keys(combo, label)
-    out["copy"] = categorical_from_keys(copy_kind, direction)
+    out["copy"] = categorical_from_keys(kind_codes, direction)
     out["bytes"] = nbytes
     n = len(out["ts"])
     out["grid"] = out["block"] = pd.Categorical.from_codes(np.zeros(n, np.int8), categories=[""])
@@ -730,7 +731,7 @@ def _ranges(nv, o, o_ann, o_parent, o_path, paths, is_step, steps, syncs) -> pd.
         ts_ns=nv["ts"][idx], dur_ns=nv["end"][idx] - nv["ts"][idx], pid=nv["pid"][idx],
         tid=nv["tid"][idx], depth=a_depth, parent=a_parent,
         path=categorical(o_path[a], paths) if len(a) else constant("", 0),
-        step=_step_at(steps, nv["ts"][idx])),
+        step=step_at(steps, nv["ts"][idx])),
         make_table(
         RANGES, len(s), name=_sub_cat(nv["name"], s), kind=constant("step", len(s)),
         ts_ns=nv["ts"][s], dur_ns=nv["end"][s] - nv["ts"][s], pid=nv["pid"][s], tid=nv["tid"][s],
@@ -740,7 +741,7 @@ def _ranges(nv, o, o_ann, o_parent, o_path, paths, is_step, steps, syncs) -> pd.
             RANGES, len(syncs["ts"]), name=syncs["name"], kind=constant("gpu_sync", len(syncs["ts"])),
             ts_ns=syncs["ts"], dur_ns=syncs["dur"], pid=syncs["device"], tid=syncs["stream"],
             stream=syncs["stream"], depth=np.zeros(len(syncs["ts"]), np.int32),
-            step=_step_at(steps, syncs["ts"])))
+            step=step_at(steps, syncs["ts"])))
     return _concat_tables(RANGES, parts)
 
 
@@ -772,15 +773,6 @@ def _syncs(db: Database) -> dict:
 
 
 # ---------------------------------------------------------------- helpers
-
-def _steps(starts, ends, nums):
-    order = np.argsort(starts, kind="stable")
-    return starts[order], ends[order], nums[order]
-
-
-def _step_at(steps, t: np.ndarray) -> np.ndarray:
-    return label_at(*steps, t)
-
 
 def _sub_cat(cat: pd.Categorical, idx: np.ndarray) -> pd.Categorical:
     """Rows ``idx`` of a categorical, keeping only the categories they use."""

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from parsers import _io
+from parsers._shared import copy_column, copy_kind, step_at
 from parsers._decode import (
     Flags, Interner, decode_events, float_column, gc_paused, int_column, recover_truncated, warn_flags,
 )
@@ -50,10 +51,15 @@ from tracekit.model import (
     KERNELS, OPS, RANGES, Trace, TraceError, TraceWarning, categorical_of, constant, make_table,
 )
 from tracekit.model import checks
-from tracekit.model.intervals import group_codes, label_at, nest
+from tracekit.model.intervals import group_codes, nest
 
 SOURCE = "ort"
 FORMAT = "ONNX Runtime profiling JSON"
+# the parser contract (parsers.Parser)
+NAME = "onnxruntime"
+DESCRIPTION = "ONNX Runtime profiling JSON"
+OPTIONS: tuple[str, ...] = ()
+VERSION = 1
 CATEGORIES = ("Session", "Node", "Kernel", "Api")  # profiler_common.h event_category_names_
 SESSION, NODE, KERNEL, API, OTHER = range(5)
 SUFFIXES = ("_kernel_time", "_fence_before", "_fence_after")
@@ -62,11 +68,9 @@ MODEL_RUN = "model_run"
 # host<->device copies: CUPTI memcpy records ("MemcpyHostToDevice"), roctracer copy ops
 # ("CopyHostToDevice", "hipMemcpyDtoH"), and ROCm's "kind" argument
 _COPY_NAME = re.compile(
-    r"(?:Memcpy|Copy)(Host|Device|Peer)(Array)?To(Host|Device|Peer)(Array)?|Memcpy\s*(HtoD|DtoH|DtoD|HtoH|PtoP)",
+    r"(?:Memcpy|Copy)((?:Host|Device|Peer)(?:Array)?To(?:Host|Device|Peer)(?:Array)?)|Memcpy\s*(HtoD|DtoH|DtoD|HtoH|PtoP)",
     re.IGNORECASE)
 _MEMSET_NAME = re.compile(r"^(hip|cuda)?Memset|^Memset", re.IGNORECASE)
-_SHORT = {"host": "H", "device": "D", "peer": "P"}
-COPY_CATEGORIES = ["", "HtoD", "DtoH", "DtoD", "PtoP", "HtoH", "DtoA", "AtoD", "AtoH", "HtoA", "AtoA"]
 MEMCPY_NODES = {"MemcpyToHost": "DtoH", "MemcpyFromHost": "HtoD"}
 _SNIFF_HEAD = re.compile(rb"\[\s*\{")
 _SNIFF_CAT = re.compile(rb'"cat"\s*:\s*"([^"\\]{0,64})"')
@@ -121,7 +125,7 @@ EVENTS = msgspec.json.Decoder(list[Event])
 _ANY = msgspec.json.Decoder()
 
 
-def sniff(head: bytes) -> bool:
+def sniff(head: bytes, path: str | None = None) -> bool:
     """An ORT profile: a JSON array whose events' categories (as far as the head shows)
     are ORT's own -- Session / Node / Kernel / Api -- with a Session or Node among them.
     Kineto traces (a ``{"traceEvents": ...}`` object, or arrays of cpu_op/kernel/...
@@ -339,7 +343,7 @@ def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
 
     # ---- ops ----
     op_ts, op_dur = ts_ns[i_op], dur_ns[i_op]
-    op_step = _step_at(runs, op_ts, op_ts + op_dur)
+    op_step = step_at(runs, op_ts, inclusive_end=True)
     outside = int((op_step < 0).sum()) if len(i_run) else 0
     if outside:
         warnings.warn(TraceWarning(f"{path}: {outside} node events lie outside every model_run "
@@ -375,7 +379,7 @@ def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
         meta["gpu_ts"] = "launching record's start + offset (MergeEvents); durations are real"
     linked = k_op >= 0
     k_step = np.where(linked, op_step[np.maximum(k_op, 0)] if len(i_op) else -1,
-                      _step_at(runs, k_ts, k_ts))
+                      step_at(runs, k_ts, inclusive_end=True))
     k_names = names[c["name"][i_k]]
     copy, is_memset = _copies(k_names, np.asarray(strings, dtype=object)[c["kind"][i_k]])
     node_copy = np.array([MEMCPY_NODES.get(t, "") for t in op_types], dtype=object)
@@ -389,7 +393,7 @@ def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
         name=categorical_of(c["name"][i_k], strings), ts_ns=k_ts, dur_ns=k_dur,
         device=c["device"][i_k], stream=c["stream"][i_k], op=k_op,
         link=pd.Categorical(np.where(linked, "ort_adjacent", "none"), categories=["ort_adjacent", "none"]),
-        bytes=k_bytes, copy=pd.Categorical(copy, categories=COPY_CATEGORIES),
+        bytes=k_bytes, copy=copy_column(copy),
         grid=categorical_of(c["grid"][i_k], strings), block=categorical_of(c["block"][i_k], strings), step=k_step,
     )
 
@@ -566,7 +570,7 @@ def _copies(names: np.ndarray, kinds: np.ndarray):
     for i, (name, kind) in enumerate(zip(names, kinds)):
         key = (name, kind)
         if key not in cache:
-            cache[key] = (_copy_kind(str(name)) or _copy_kind_arg(str(kind)),
+            cache[key] = (_copy_kind(str(name)) or copy_kind(str(kind)),
                           bool(_MEMSET_NAME.search(str(name))))
         copy[i], memset[i] = cache[key]
     return copy, memset
@@ -576,19 +580,7 @@ def _copy_kind(name: str) -> str:
     """"MemcpyHostToDevice" -> "HtoD", "CopyDeviceToHost" -> "DtoH", "MemcpyHtoD" -> "HtoD";
     CUDA arrays: "MemcpyHostToDeviceArray" -> "HtoA", "MemcpyDeviceArrayToHost" -> "AtoH"."""
     m = _COPY_NAME.search(name)
-    if not m:
-        return ""
-    short = m.group(5)
-    if short:
-        return short[0].upper() + "to" + short[3].upper()
-    src = "A" if m.group(2) else _SHORT[m.group(1).lower()]
-    dst = "A" if m.group(4) else _SHORT[m.group(3).lower()]
-    return f"{src}to{dst}"
-
-
-def _copy_kind_arg(kind: str) -> str:
-    k = kind.strip().upper().replace("2", "TO")
-    return {"HTOD": "HtoD", "DTOH": "DtoH", "DTOD": "DtoD", "HTOH": "HtoH", "PTOP": "PtoP"}.get(k, "")
+    return copy_kind(m.group(1) or m.group(2)) if m else ""
 
 
 def _copy_bytes(raw: np.ndarray, k_op: np.ndarray, kind: np.ndarray, op_types: np.ndarray,
@@ -631,18 +623,13 @@ def _shapes(blob: bytes):
     return enc(dims).decode(), enc(types).decode(), (types[0] if types else "")
 
 
-def _step_at(runs, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Index of the model_run that encloses [start, end] (the latest-starting one)."""
-    return label_at(*runs, start, inclusive_end=True)
-
-
 def _ranges(c, names, i_sess, ts_ns, dur_ns, runs, i_run) -> pd.DataFrame:
     r_ts, r_dur = ts_ns[i_sess], dur_ns[i_sess]
     labels = names[c["name"][i_sess]]
     is_run = labels == MODEL_RUN
     thread = group_codes(c["pid"][i_sess], c["tid"][i_sess]) if len(i_sess) else np.zeros(0, np.int64)
     nesting = nest(r_ts, r_ts + r_dur, thread)
-    step = _step_at(runs, r_ts, r_ts + r_dur)
+    step = step_at(runs, r_ts, inclusive_end=True)
     run_index = {int(e): k for k, e in enumerate(i_run)}
     step[is_run] = [run_index[int(e)] for e in i_sess[is_run]]
     return make_table(

@@ -51,6 +51,11 @@ from tracekit.model.names import GEMM_OP_TYPES, main_member
 SOURCE = "trt"
 PROVIDER = "TensorRT"
 TIME_BASIS = "trt_layer"
+# the parser contract (parsers.Parser)
+NAME = "tensorrt"
+DESCRIPTION = "TensorRT trtexec profile / layer info JSON / console log"
+OPTIONS: tuple[str, ...] = ("layers",)
+VERSION = 1
 FORMATS = {
     "profile": "TensorRT trtexec profile JSON (--exportProfile)",
     "layers": "TensorRT layer info JSON (--exportLayerInfo)",
@@ -176,7 +181,7 @@ _TOTAL_NAMES = ("total", "[total]", "total time", "totals")
 
 # ---------------------------------------------------------------- detection
 
-def sniff(head: bytes) -> bool:
+def sniff(head: bytes, path: str | None = None) -> bool:
     """A trtexec profile (``[{"count": N}, ...``), layer info (``{"Layers": ...``) or times
     array (``[{"startEnqMs": ...``). Chrome/Kineto and ONNX Runtime JSON never start so."""
     return kind_of(head) is not None

@@ -26,7 +26,8 @@ def top_level(modules) -> set[str]:
     ("import tracekit", {"parsers", "tui", "textual", "collectors"}),
     *[(f"import parsers.{name}", {"tracekit.analysis", "tracekit.taxonomy", "tracekit.api", "tui",
                                   "textual", "collectors"})
-      for name in ("tensorrt", "nsys", "onnxruntime")],
+      for name in ("tensorrt", "nsys", "onnxruntime", "_shared")],
+    ("import parsers", {"tracekit.analysis", "tracekit.taxonomy", "tui", "textual", "collectors"}),
 ])
 def test_dependency_direction(statement, forbidden):
     loaded = imported_after(statement)

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 from tracekit.model import SCHEMAS, Trace
+from tracekit.model.vocab import TABLES as _TABLES
 
 FORMAT_VERSION = 8  # bump when parsers or the model change what they produce
-_TABLES = ("ops", "kernels", "launches", "ranges")
 _EDGE = 1 << 20
 
 
@@ -33,13 +33,14 @@ def default_dir() -> Path:
     return Path(base) / "tracekit"
 
 
-def key(paths) -> str:
+def key(paths, parser: str = "") -> str:
     """Key for a trace read from one file, or from several (a TensorRT profile and the
-    layer-info and times files beside it): every file's size, mtime and edges count."""
+    layer-info and times files beside it): every file's size, mtime and edges count, and
+    ``parser`` (its name and version: a parser that changes reparses)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"{FORMAT_VERSION}".encode())
+    h.update(f"{FORMAT_VERSION}:{parser}".encode())
     for path in paths:
         st = os.stat(path)
         h.update(f":{os.path.abspath(path) if len(paths) > 1 else ''}:{st.st_size}:{st.st_mtime_ns}".encode())
@@ -51,12 +52,12 @@ def key(paths) -> str:
     return h.hexdigest()
 
 
-def load(path, cache_dir=None) -> list[Trace] | None:
+def load(path, cache_dir=None, parser: str = "") -> list[Trace] | None:
     """The traces cached for ``path`` (one file, or the list of files a trace is read
     from, the trace file first), shown under the path given now; None on a miss or on
     anything unexpected in the entry."""
     try:
-        folder = Path(cache_dir or default_dir()) / key(path)
+        folder = Path(cache_dir or default_dir()) / key(path, parser)
     except OSError:
         return None
     index = folder / "index.json"
@@ -112,14 +113,14 @@ def _renamed(meta: dict, old: str, new: str) -> dict:
     return meta
 
 
-def store(path, traces: list[Trace], cache_dir=None) -> None:
+def store(path, traces: list[Trace], cache_dir=None, parser: str = "") -> None:
     """Write atomically (temp dir + rename), so a crash never leaves half an entry.
     A cache that cannot be written (read-only home, full disk) is skipped silently."""
     root = Path(cache_dir or default_dir())
     tmp = None
     try:
         root.mkdir(parents=True, exist_ok=True)
-        final = root / key(path)
+        final = root / key(path, parser)
         tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
         for i, trace in enumerate(traces):
             for name, table in trace.tables().items():

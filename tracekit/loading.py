@@ -100,12 +100,13 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: 
     once = _bound_input(path, options.pop("max_size", None))
     use_cache = use_cache and not once
     module = _detect(path)
+    _check_options(module, path, options)
     if once and module.__name__.endswith("nsys"):
         raise TraceError(path, "is a pipe: an Nsight Systems export must be read from a file")
     # the result depends on every file the parser reads (TensorRT reads sibling files)
     inputs = [path] + [f for f in _companions(module, path, options) if f != path]
     if use_cache:
-        cached = trace_cache.load(inputs, cache_dir)
+        cached = trace_cache.load(inputs, cache_dir, _parser_tag(module))
         if cached is not None:
             for trace in cached:
                 for message in trace.meta.get("warnings", []):
@@ -123,7 +124,7 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: 
     for message in messages:
         warnings.warn(TraceWarning(message), stacklevel=3)
     if use_cache:
-        trace_cache.store(inputs, traces, cache_dir)
+        trace_cache.store(inputs, traces, cache_dir, _parser_tag(module))
     return traces
 
 
@@ -143,11 +144,28 @@ def _detect(path: str):
     import parsers
     from parsers import _io
 
-    module = parsers.detect(_io.read_head(path))
+    module = parsers.detect(_io.read_head(path), path)
     if module is None:
         raise TraceError(path, "not a trace format tracekit reads "
-                               f"({', '.join(d for _, d in parsers.FORMATS)})")
+                               f"({', '.join(parsers.descriptions())})")
     return module
+
+
+def _check_options(module, path: str, options: dict) -> None:
+    """Options the file's format does not take are the user's mistake, said before parsing
+    (the parser declares what it takes; its own TypeErrors stay parser bugs)."""
+    import parsers
+
+    unknown = parsers.unknown_options(module, [k for k, v in options.items() if v is not None])
+    if unknown:
+        raise TraceError(path, f"option {', '.join('--' + k for k in unknown)} does not "
+                               f"apply to this file ({module.NAME})")
+
+
+def _parser_tag(module) -> str:
+    import parsers
+
+    return parsers.cache_tag(module)
 
 
 def _companions(module, path: str, options: dict) -> list[str]:
@@ -165,11 +183,6 @@ def _companions(module, path: str, options: dict) -> list[str]:
 def _parse(module, path: str, report, options: dict):
     try:
         return module.parse(path, progress=report, **options)
-    except TypeError as exc:
-        if options and "unexpected keyword" in str(exc):
-            raise TraceError(path, f"option {', '.join('--' + k for k in options)} does not "
-                                   f"apply to this file ({module.__name__.split('.')[-1]})") from None
-        raise _parser_bug(path, exc) from exc
     except MemoryError:  # pyarrow's ArrowMemoryError is one too
         raise TraceError(path, "not enough memory to load this trace") from None
     except TraceError:

@@ -43,12 +43,14 @@ class TracekitApp(App):
     ]
 
     def __init__(self, path: str, *, cache: bool = True, cache_dir=None, taxonomy=None,
-                 step=None) -> None:
+                 step=None, layers=None, capture=None, max_size=None) -> None:
         super().__init__()
         self.path = os.fspath(path)
         self.cache = cache
         self.cache_dir = cache_dir
         self.taxonomy = taxonomy
+        # the rest of tracekit.load's options, passed on as given (see cli.summary)
+        self.load_options = {"layers": layers, "capture": capture, "max_size": max_size}
         self.scope = q.Scope(step=step)
         self.trace = None
         self.error: str | None = None
@@ -66,7 +68,8 @@ class TracekitApp(App):
 
         try:
             trace, overview = loader.load(self.path, cache=self.cache, cache_dir=self.cache_dir,
-                                          taxonomy=self.taxonomy, scope=self.scope, stage=stage)
+                                          taxonomy=self.taxonomy, scope=self.scope, stage=stage,
+                                          **self.load_options)
         except Exception as exc:  # shown as a message, never a traceback
             self.post_message(LoadFailed(loader.error_text(exc)))
             return

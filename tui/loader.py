@@ -7,8 +7,10 @@ import warnings
 from tracekit.safe_text import clean
 
 
-def load(path: str, *, cache: bool = True, cache_dir=None, taxonomy=None, scope=None, stage=None):
-    """(trace, overview). ``stage(text)`` is called between steps (from the worker)."""
+def load(path: str, *, cache: bool = True, cache_dir=None, taxonomy=None, scope=None, stage=None,
+         **options):
+    """(trace, overview). ``stage(text)`` is called between steps (from the worker);
+    ``options`` (layers, capture, max_size) go to ``tracekit.load``."""
     import tracekit
     from tui import queries as q
 
@@ -18,7 +20,7 @@ def load(path: str, *, cache: bool = True, cache_dir=None, taxonomy=None, scope=
         # TraceWarnings are kept in trace.meta["warnings"] and shown on the overview;
         # printed here they would tear the screen.
         warnings.simplefilter("ignore")
-        trace = tracekit.load(path, taxonomy=taxonomy, cache=cache, cache_dir=cache_dir)
+        trace = tracekit.load(path, taxonomy=taxonomy, cache=cache, cache_dir=cache_dir, **options)
     stage("computing the overview…")
     overview = q.overview(trace, scope or q.Scope())
     return trace, overview

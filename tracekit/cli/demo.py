@@ -30,7 +30,8 @@ def run(args) -> int:
         print(path)
         return 0
     summary_args = argparse.Namespace(paths=[path], by="group", top=10, step=None, json=args.json,
-                                      taxonomy=None, no_cache=False, cache_dir=None, layers=None)
+                                      taxonomy=None, no_cache=False, cache_dir=None, layers=None,
+                                      capture=None, max_size=None)
     if not args.json:
         print(ABOUT, end="\n\n")
     code = summary_cmd.run(summary_args)

@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tracekit.cli.summary import add_loading_arguments
+from tracekit.cli.summary import add_loading_arguments, loading_options
+from tracekit.model.vocab import TABLES
 
 HELP = "Write the timeline (Perfetto .pftrace, Chrome .json) or a table (.parquet, .csv)."
-TABLES = ("ops", "kernels", "launches", "ranges")
 FORMATS = ("perfetto", "json", "parquet", "csv")
 
 
@@ -55,20 +55,19 @@ def run(args) -> int:
     from tracekit.safe_text import clean
 
     # everything about the output and the options is checked before the (slow) load
-    check_output(args.output, inputs=[args.path, *filter(None, [args.layers])])
+    check_output(args.output, inputs=[args.path, *filter(None, [args.layers, args.capture])])
     fmt = format_of(args.output, args.format)
     if args.table and fmt not in ("parquet", "csv"):
         raise ExportError(f"--table {args.table}", "only applies to .parquet and .csv output")
     for value in (args.start, args.end, args.bucket):
         if value is not None:
             parse_time(value)
-    traces = tracekit.load_all([args.path], taxonomy=args.taxonomy, cache=not args.no_cache,
-                               cache_dir=args.cache_dir, progress=True, max_size=args.max_size)
+    traces = tracekit.load_all([args.path], progress=True, **loading_options(args))
     trace = _pick(traces, args.rank, args.path)
     info = export(trace, args.output, format=fmt, table=args.table, step=args.step,
                   range=args.range, start=args.start, end=args.end, bucket=args.bucket)
     print(clean(describe(info)))
-    if info.get("slices", info.get("rows")) == 0 and info["window"] != "whole trace":
+    if info.get("slices", info.get("rows")) == 0 and not info["window"].startswith("whole trace"):
         print(clean(f"tracekit: warning: {info['window']} selects nothing in this trace"),
               file=sys.stderr)
     return 0

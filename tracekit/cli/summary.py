@@ -45,6 +45,13 @@ def add_loading_arguments(p: argparse.ArgumentParser) -> None:
                         "replayed kernels get the ops that issued them at capture")
 
 
+def loading_options(args) -> dict:
+    """``tracekit.load``'s keyword arguments from what :func:`add_loading_arguments`
+    declared, so that every command passes every loading option on."""
+    return {"taxonomy": args.taxonomy, "cache": not args.no_cache, "cache_dir": args.cache_dir,
+            "layers": args.layers, "capture": args.capture, "max_size": args.max_size}
+
+
 def size_arg(text: str) -> int:
     """"8G", "500M", "1.5GB", "1000000" -> bytes."""
     units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -69,11 +76,7 @@ def _positive(text: str) -> int:
 def load_traces(args):
     import tracekit
 
-    return tracekit.load_all(args.paths, taxonomy=args.taxonomy, cache=not args.no_cache,
-                             cache_dir=args.cache_dir, progress=True,
-                             layers=getattr(args, "layers", None),
-                             capture=getattr(args, "capture", None),
-                             max_size=getattr(args, "max_size", None))
+    return tracekit.load_all(args.paths, progress=True, **loading_options(args))
 
 
 def run(args) -> int:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tracekit.cli.summary import add_loading_arguments, loading_options
+
 HELP = "Explore a trace in a terminal UI: overview, operators, kernels, transfers, timeline."
 
 
@@ -11,9 +13,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--step", default=None,
                    help="ProfilerStep to start with: N, A-B, A,B or 'all' "
                         "(default: every step after the first; the picker `p` changes it)")
-    p.add_argument("--taxonomy", metavar="FILE", help="TOML file extending/overriding the groups")
-    p.add_argument("--no-cache", action="store_true", help="parse again, ignore the cache")
-    p.add_argument("--cache-dir", metavar="DIR", help="cache folder (default ~/.cache/tracekit)")
+    add_loading_arguments(p)
 
 
 def run(args) -> int:
@@ -23,8 +23,7 @@ def run(args) -> int:
         from tracekit.model import TraceError
 
         raise TraceError("tracekit tui", f"needs the 'textual' package ({exc})") from None
-    return run_app(args.path, cache=not args.no_cache, cache_dir=args.cache_dir,
-                   taxonomy=args.taxonomy, step=args.step)
+    return run_app(args.path, step=args.step, **loading_options(args))
 
 
 def main(argv=None) -> int:
