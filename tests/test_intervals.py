@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracekit.model.intervals import nest, propagate_down, self_time
+from tracekit.model.intervals import at_or_near, bucket_groups, covered_upto, nest, propagate_down, self_time
 
 
 def brute_parent(start, end, group):
@@ -90,3 +90,51 @@ def test_self_time_and_propagation():
     assert self_time(end - start, nesting.parent).tolist() == [80, 7, 3, 10]
     own = np.array([5, -1, -1, 7])
     assert propagate_down(nesting.parent, nesting.depth, own, -1).tolist() == [5, 5, 5, 7]
+
+
+def random_lane(rng, n=300):
+    """Events of one timeline lane: sorted by start, mostly back to back, a few overlapping."""
+    start = np.cumsum(rng.integers(0, 40, n))
+    end = start + rng.integers(0, 60, n)
+    group = rng.integers(0, 4, n)
+    return start.astype(np.int64), end.astype(np.int64), group.astype(np.int64)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_covered_upto_matches_clipped_lengths(seed):
+    rng = np.random.default_rng(seed)
+    start, end, _ = random_lane(rng)
+    t = np.sort(rng.integers(-10, int(end.max()) + 10, 50)).astype(np.int64)
+    want = [sum(max(0, min(e, x) - s) for s, e in zip(start.tolist(), end.tolist())) for x in t.tolist()]
+    assert np.allclose(covered_upto(start, end, t), want)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bucket_groups_against_per_bucket_overlap(seed):
+    rng = np.random.default_rng(seed)
+    start, end, group = random_lane(rng)
+    lo, hi, width = int(start[20]), int(end[250]), 37
+    best, busy = bucket_groups(start, end, group, lo, hi, width, 4)
+    edges = [lo + int(i * (hi - lo) / width) for i in range(width + 1)]
+    for b in range(width):
+        a, z = edges[b], edges[b + 1]
+        cover = [0] * 4
+        for s, e, g in zip(start.tolist(), end.tolist(), group.tolist()):
+            cover[g] += max(0, min(e, z) - max(s, a))
+        if max(cover) == 0:
+            assert best[b] == -1
+        else:
+            assert cover[best[b]] == max(cover)
+        assert busy[b] == pytest.approx(min(sum(cover) / max(z - a, 1), 1.0))
+    # every busy bucket names a group, every idle one none
+    assert ((best >= 0) == (busy > 0)).all()
+
+
+def test_at_or_near_picks_the_holding_then_the_nearest_interval():
+    start = np.array([0, 100, 200])
+    end = np.array([50, 150, 260])
+    assert at_or_near(start, end, 120, 0) == 1
+    assert at_or_near(start, end, 60, 20) == 0      # 10 after the first, 40 before the second
+    assert at_or_near(start, end, 90, 20) == 1      # 10 before the second
+    assert at_or_near(start, end, 170, 10) == -1    # 20 from either side
+    assert at_or_near(start[:0], end[:0], 5, 100) == -1

@@ -17,6 +17,7 @@ from tracekit.analysis.breakdown import group_order
 from tracekit.analysis import summary as summary_mod
 from tracekit.analysis.window import Window, outside_window, trace_start
 from tracekit.report import fmt
+from tracekit.model import intervals
 
 BY = ("group", "op", "module", "shape")  # what `g` cycles through on the Operators screen
 
@@ -291,52 +292,13 @@ def _lane(label: str, frame: pd.DataFrame, codes: dict) -> Lane:
 
 
 def bucket_groups(lane: Lane, lo: int, hi: int, width: int, n_groups: int):
-    """Per bucket of [lo, hi): the group covering most time (-1 if idle) and the busy
-    fraction. Coverage via prefix sums (events on a lane do not overlap, nearly)."""
-    edges = lo + (np.arange(width + 1, dtype=np.float64) * (hi - lo) / width).astype(np.int64)
-    cover = np.zeros((n_groups, width), dtype=np.float64)
-    i0 = np.searchsorted(lane.end, lo, side="right")
-    i1 = np.searchsorted(lane.start, hi, side="left")
-    s, e, g = lane.start[i0:i1], lane.end[i0:i1], lane.group[i0:i1]
-    for code in np.unique(g):
-        m = g == code
-        cover[code] = np.diff(_covered_upto(s[m], e[m], edges))
-    best = cover.argmax(axis=0)
-    busy = cover.sum(axis=0) / np.maximum(np.diff(edges), 1)
-    best[cover.max(axis=0) <= 0] = -1
-    return best, np.minimum(busy, 1.0)
-
-
-def _covered_upto(s: np.ndarray, e: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """F(t) = sum over intervals of their length before t
-    = sum_{s_i <= t} (t - s_i) - sum_{e_i <= t} (t - e_i)."""
-    if not len(s):
-        return np.zeros(len(t))
-    base = t[0]
-    s = np.sort(s - base).astype(np.float64)
-    e = np.sort(e - base).astype(np.float64)
-    tt = (t - base).astype(np.float64)
-    cs = np.concatenate(([0.0], np.cumsum(s)))
-    ce = np.concatenate(([0.0], np.cumsum(e)))
-    ns = np.searchsorted(s, tt, side="right")
-    ne = np.searchsorted(e, tt, side="right")
-    return (ns * tt - cs[ns]) - (ne * tt - ce[ne])
+    """Per terminal cell of [lo, hi): the dominant group code (-1 idle) and busy fraction."""
+    return intervals.bucket_groups(lane.start, lane.end, lane.group, lo, hi, width, n_groups)
 
 
 def under_cursor(lane: Lane, t: int, tolerance: int) -> int:
     """Index of the event at time t on the lane (or the nearest within tolerance), -1."""
-    if not len(lane.start):
-        return -1
-    i = int(np.searchsorted(lane.start, t, side="right")) - 1
-    if i >= 0 and lane.end[i] > t:
-        return i
-    best, dist = -1, tolerance + 1
-    for j in (i, i + 1):
-        if 0 <= j < len(lane.start):
-            d = max(lane.start[j] - t, t - lane.end[j], 0)
-            if d < dist:
-                best, dist = j, d
-    return best if dist <= tolerance else -1
+    return intervals.at_or_near(lane.start, lane.end, t, tolerance)
 
 
 # --------------------------------------------------------------------------- export

@@ -181,3 +181,59 @@ def gather(values: np.ndarray, index: np.ndarray, default) -> np.ndarray:
     ok = index >= 0
     out[ok] = values[index[ok]]
     return out
+
+
+# --------------------------------------------------------------------------- bucketing
+# A timeline cell covers thousands of events; coverage per cell comes from prefix sums
+# over sorted starts and ends, so drawing a lane costs a few searchsorted calls per group.
+
+def covered_upto(start: np.ndarray, end: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Total length of the intervals ``[start, end)`` that lies before each instant ``t``
+    (``t`` sorted): sum over s <= t of (t - s) minus sum over e <= t of (t - e)."""
+    if not len(start):
+        return np.zeros(len(t))
+    base = t[0]
+    s = np.sort(start - base).astype(np.float64)
+    e = np.sort(end - base).astype(np.float64)
+    tt = (t - base).astype(np.float64)
+    cs = np.concatenate(([0.0], np.cumsum(s)))
+    ce = np.concatenate(([0.0], np.cumsum(e)))
+    ns = np.searchsorted(s, tt, side="right")
+    ne = np.searchsorted(e, tt, side="right")
+    return (ns * tt - cs[ns]) - (ne * tt - ce[ne])
+
+
+def bucket_groups(start: np.ndarray, end: np.ndarray, group: np.ndarray,
+                  lo: int, hi: int, width: int, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``[lo, hi)`` into ``width`` buckets; per bucket the group code covering most
+    time (-1 where idle) and the busy fraction (capped at 1: events on one lane overlap a
+    little). ``start`` and ``end`` are sorted by start; ``group`` holds codes < n_groups."""
+    edges = lo + (np.arange(width + 1, dtype=np.float64) * (hi - lo) / width).astype(np.int64)
+    cover = np.zeros((n_groups, width), dtype=np.float64)
+    i0 = np.searchsorted(end, lo, side="right")
+    i1 = np.searchsorted(start, hi, side="left")
+    s, e, g = start[i0:i1], end[i0:i1], group[i0:i1]
+    for code in np.unique(g):
+        m = g == code
+        cover[code] = np.diff(covered_upto(s[m], e[m], edges))
+    best = cover.argmax(axis=0)
+    busy = cover.sum(axis=0) / np.maximum(np.diff(edges), 1)
+    best[cover.max(axis=0) <= 0] = -1
+    return best, np.minimum(busy, 1.0)
+
+
+def at_or_near(start: np.ndarray, end: np.ndarray, t: int, tolerance: int) -> int:
+    """Index of the interval holding instant ``t`` (sorted by start), else of the nearest
+    one within ``tolerance``; -1 if none is that close."""
+    if not len(start):
+        return -1
+    i = int(np.searchsorted(start, t, side="right")) - 1
+    if i >= 0 and end[i] > t:
+        return i
+    best, dist = -1, tolerance + 1
+    for j in (i, i + 1):
+        if 0 <= j < len(start):
+            d = max(start[j] - t, t - end[j], 0)
+            if d < dist:
+                best, dist = j, d
+    return best if dist <= tolerance else -1
