@@ -169,9 +169,9 @@ def test_overlapping_and_bounds():
     assert analysis.overlapping(frame, 5, 31).tolist() == [False, True, True, True, True][:3] + [True, False]
     assert analysis.overlapping(frame, [0, 100], [1, 101]).tolist() == [True, False, False, False, True]
     assert analysis.overlapping(frame, [], []).tolist() == [False] * 5
-    win = analysis.Window(ops=frame, kernels=frame.iloc[:0], launches=frame.iloc[:0])
+    win = analysis.Selection(ops=frame, kernels=frame.iloc[:0], launches=frame.iloc[:0])
     assert win.bounds() == (0, 140)
-    assert analysis.Window(ops=frame.iloc[:0], kernels=frame.iloc[:0], launches=frame.iloc[:0]).bounds() is None
+    assert analysis.Selection(ops=frame.iloc[:0], kernels=frame.iloc[:0], launches=frame.iloc[:0]).bounds() is None
 
 
 # ------------------------------------------------------------------------ breakdown by shape

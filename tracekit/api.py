@@ -10,7 +10,8 @@ from tracekit.model import trace as model
 class Trace(model.Trace):
     """A normalized trace. Tables: ``ops``, ``kernels``, ``launches``, ``ranges``."""
 
-    def window(self, step=None) -> analysis.Window:
+    def window(self, step=None) -> analysis.Selection:
+        """The rows of ``step`` (or of an :class:`analysis.Window`: steps, ranges by id, span)."""
         return analysis.select(self, step)
 
     def breakdown(self, by: str = "group", step=None) -> pd.DataFrame:

@@ -6,7 +6,7 @@ lives here (issue 4). The screens only call the functions of this module.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ from tracekit import analysis
 from tracekit.analysis import transfers as transfers_mod
 from tracekit.analysis.breakdown import group_order
 from tracekit.analysis import summary as summary_mod
-from tracekit.analysis.window import Window, outside_window, trace_start
+from tracekit.analysis.window import Selection, Window, outside_window, trace_start
 from tracekit.report import fmt
 from tracekit.model import intervals
 
@@ -24,51 +24,19 @@ BY = ("group", "op", "module", "shape")  # what `g` cycles through on the Operat
 
 # --------------------------------------------------------------------------- scope
 
-@dataclass(frozen=True)
-class Scope:
-    """What part of the trace every screen shows: a step selection (None = the default
-    rule, "all", or a step number), optionally narrowed to one range (row id in
-    ``trace.ranges``) or a time span [lo, hi) in absolute ns picked on the timeline."""
-
-    step: object = None
-    range_id: int | None = None
-    range_label: str = ""
-    span: tuple[int, int] | None = None
-
-    def with_step(self, step) -> Scope:
-        return replace(self, step=step, range_id=None, range_label="", span=None)
-
-    def with_range(self, range_id: int, label: str) -> Scope:
-        return replace(self, step="all", range_id=range_id, range_label=label, span=None)
-
-    def with_span(self, span) -> Scope:
-        return replace(self, span=span)
+# What part of the trace every screen shows: the one selection type of tracekit (a step
+# selection, None = the default rule; optionally one range by row id, picked in the
+# picker, or a time span [lo, hi) in absolute ns picked on the timeline).
+Scope = Window
 
 
-def step_arg(scope: Scope):
-    return scope.step
+def window(trace, scope: Scope) -> Selection:
+    """The rows ``scope`` keeps: ``analysis.select``."""
+    return analysis.select(trace, scope)
 
 
-def window(trace, scope: Scope) -> Window:
-    """The analysis window for ``scope``: ``analysis.select`` for the step, then
-    ``analysis.select_range`` / ``analysis.select_span``."""
-    win = analysis.select(trace, scope.step)
-    if scope.range_id is not None:
-        win = analysis.select_range(trace, win, range_id=scope.range_id)
-    if scope.span is not None:
-        win = analysis.select_span(win, *scope.span)
-    return win
-
-
-def describe(trace, scope: Scope, win: Window) -> str:
-    if scope.range_id is not None:
-        text = f"range {scope.range_label}"
-    else:
-        text = win.describe()
-    if scope.span is not None:
-        t0 = trace_start(trace)
-        text += f", span {fmt_duration(scope.span[0] - t0)} – {fmt_duration(scope.span[1] - t0)}"
-    return text
+def describe(trace, scope: Scope, win: Selection) -> str:
+    return win.describe()
 
 
 # --------------------------------------------------------------------------- formatting
@@ -308,16 +276,10 @@ class ExportUnavailable(RuntimeError):
 
 
 def _find_writer():
-    """``tracekit.export.export(trace, path, *, step, range, start, end)`` (issue 5),
-    imported lazily; None where the export code is not there."""
-    import importlib
+    """``tracekit.export.export``, imported when first needed (tests replace it)."""
+    from tracekit.export import export
 
-    try:
-        mod = importlib.import_module("tracekit.export")
-    except ImportError:
-        return None
-    writer = getattr(mod, "export", None)
-    return writer if callable(writer) else None
+    return export
 
 
 def export_available() -> bool:
@@ -325,21 +287,9 @@ def export_available() -> bool:
 
 
 def export_selection(trace, scope: Scope, path: str):
-    """Write the current selection (step / range / span) to Perfetto with tracekit.export;
-    returns what the exporter reports."""
+    """Write what the screens show (the scope's steps, its ranges by id, its span) to
+    Perfetto; returns what the exporter reports."""
     writer = _find_writer()
     if writer is None:
         raise ExportUnavailable("export not available")
-    kw = {}
-    if scope.step is None:  # the default rule (warm-up dropped), as the screens show it
-        win = analysis.select(trace, None)
-        if not win.whole_trace:
-            kw["step"] = ",".join(str(s) for s in win.steps)
-    elif str(scope.step) != "all":
-        kw["step"] = str(scope.step)
-    if scope.range_id is not None:
-        kw["range"] = scope.range_label
-    if scope.span is not None:
-        t0 = trace_start(trace)
-        kw["start"], kw["end"] = int(scope.span[0] - t0), int(scope.span[1] - t0)
-    return writer(trace, path, **kw)
+    return writer(trace, path, window=scope)

@@ -254,7 +254,8 @@ def test_export_not_available_and_export(make_app, decoder, monkeypatch, tmp_pat
     assert len(written) == 1
     _trace, path, kw = written[0]
     assert path.endswith("out.pftrace")
-    assert kw == {"step": "3,4"}  # the default scope drops the warm-up step (2)
+    assert kw == {"window": queries.Scope()}  # the screens' own selection, ranges by id
+    assert queries.window(_trace, kw["window"]).steps == [3, 4]  # warm-up step (2) dropped
 
 
 @pytest.mark.parametrize("content,expect", [

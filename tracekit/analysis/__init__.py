@@ -14,10 +14,12 @@ from tracekit.analysis.drill import (
 )
 from tracekit.analysis.summary import combine, gemm_free_speedup, gemm_totals, summarize
 from tracekit.analysis.window import (
+                                     Selection,
                                      StepError,
                                      Window,
                                      in_ranges,
                                      overlapping,
+                                     range_ids,
                                      select,
                                      select_range,
                                      select_span,
@@ -28,6 +30,7 @@ __all__ = [
                                      "BY",
                                      "KernelInstances",
                                      "RowCalls",
+                                     "Selection",
                                      "StepError",
                                      "Window",
                                      "breakdown",
@@ -40,6 +43,7 @@ __all__ = [
                                      "kernel_instances",
                                      "kernel_table",
                                      "overlapping",
+                                     "range_ids",
                                      "row_calls",
                                      "select",
                                      "select_range",

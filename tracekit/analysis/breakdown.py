@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tracekit.analysis.window import Window
+from tracekit.analysis.window import Selection
 from tracekit.model import Trace
 
 BY = ("group", "op", "kernel", "module", "shape")
@@ -33,7 +33,7 @@ def group_order(trace: Trace) -> list[str]:
     return list(trace.meta.get("group_order") or trace.kernels["group"].cat.categories)
 
 
-def breakdown(trace: Trace, window: Window, by: str = "group") -> pd.DataFrame:
+def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFrame:
     """One row per group / op / kernel name / module path / op input shape, largest first
     (groups in taxonomy order). Columns: name, group, is_gemm, calls, kernels, total_ns,
     mean_ns, share, kernels_per_call. ``by="shape"`` names a row by the op name and its
@@ -97,7 +97,7 @@ def shape_key(names, shapes) -> np.ndarray:
     return np.char.add(np.char.add(names, " "), np.where(shapes == "", NO_SHAPE, shapes)).astype(object)
 
 
-def _device_frame(trace: Trace, window: Window, shapes: bool = False) -> pd.DataFrame:
+def _device_frame(trace: Trace, window: Selection, shapes: bool = False) -> pd.DataFrame:
     """One row per GPU activity with the op, module (and op + input shapes) and call it
     belongs to."""
     k = window.kernels
@@ -122,7 +122,7 @@ def _device_frame(trace: Trace, window: Window, shapes: bool = False) -> pd.Data
     return frame
 
 
-def _op_frame(window: Window, shapes: bool = False) -> pd.DataFrame:
+def _op_frame(window: Selection, shapes: bool = False) -> pd.DataFrame:
     o = window.ops
     modules = o["module"].astype(str).to_numpy()
     frame = pd.DataFrame({

@@ -1,7 +1,7 @@
 """Behind one row of a breakdown: the per-kernel-name table, the calls of one op / module /
 shape row, and the instances of one kernel name.
 
-Every function takes a :class:`~tracekit.analysis.window.Window`, so a step, range or
+Every function takes a :class:`~tracekit.analysis.window.Selection`, so a step, range or
 span narrows it; durations are ns, times (``ts_ns``) absolute on the trace's clock.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tracekit.analysis.breakdown import (
     _gemm_flags,
     shape_key,
 )
-from tracekit.analysis.window import Window
+from tracekit.analysis.window import Selection
 from tracekit.model import Trace
 
 KERNEL_COLUMNS = ["name", "kind", "group", "is_gemm", "op", "streams", "grid", "block", "count",
@@ -28,7 +28,7 @@ CALL_COLUMNS = ["id", "ts_ns", "dur_ns", "self_ns", "step", "op", "module", "sha
 INSTANCE_COLUMNS = ["id", "ts_ns", "dur_ns", "stream", "op", "module", "grid", "block", "bytes", "link"]
 
 
-def kernel_table(trace: Trace, window: Window) -> pd.DataFrame:
+def kernel_table(trace: Trace, window: Selection) -> pd.DataFrame:
     """One row per GPU activity name, largest first: kind, group, is_gemm, the op that
     launched it most often (``op``), its streams ("0,7"), its most common grid and block,
     count, total_ns, mean_ns, share (of the window's device time), bytes (copies and
@@ -101,7 +101,7 @@ class RowCalls:
     self_ns: int = 0  # the calls' host self time (the row's total on a host basis)
 
 
-def row_calls(trace: Trace, window: Window, by: str, name: str) -> RowCalls:
+def row_calls(trace: Trace, window: Selection, by: str, name: str) -> RowCalls:
     """The calls behind the row ``name`` of ``breakdown(trace, window, by)`` for ``by`` in
     op / module / shape, over all its groups: the ops with that key and the activities
     they launched (for a module, the ops under it that launched GPU work when the window
@@ -160,7 +160,7 @@ class KernelInstances:
     device_ns: int = 0
 
 
-def kernel_instances(trace: Trace, window: Window, name: str) -> KernelInstances:
+def kernel_instances(trace: Trace, window: Selection, name: str) -> KernelInstances:
     """The instances of the activity ``name`` in the window (its row of
     :func:`kernel_table`): their times, streams, launching op and module, grid/block,
     bytes and link evidence; per launching op, count and time (summing to ``device_ns``)."""

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from tracekit.analysis.breakdown import time_basis
-from tracekit.analysis.window import Window
+from tracekit.analysis.window import Selection
 from tracekit.model import Trace
 from tracekit.model.names import kernel_base_name
 from tracekit.taxonomy import OTHER, UNATTRIBUTED, Taxonomy
@@ -51,7 +51,7 @@ def disagreements(frame: pd.DataFrame) -> pd.DataFrame:
     return d.sort_values("dur_ns", ascending=False).reset_index(drop=True)
 
 
-def explain(trace: Trace, window: Window, taxonomy: Taxonomy | None = None, top: int = 5) -> dict:
+def explain(trace: Trace, window: Selection, taxonomy: Taxonomy | None = None, top: int = 5) -> dict:
     """Per group: total, the rules (kind, pattern, file:line) that put time there, the top
     names; and every op-level vs kernel-level disagreement with its time."""
     taxonomy = taxonomy or Taxonomy.default()

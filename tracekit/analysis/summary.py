@@ -13,14 +13,14 @@ import numpy as np
 from tracekit.analysis.breakdown import breakdown, time_basis
 from tracekit.analysis.explain import other_warning
 from tracekit.analysis.busy import device_busy, exposed_length, union_length
-from tracekit.analysis.window import Window, outside_window, select
+from tracekit.analysis.window import Selection, outside_window, select
 from tracekit.model import Trace
 
 SHORT_KERNEL_NS = 10_000  # kernels under 10 µs are launch-overhead bound on current GPUs
 COMMUNICATION = "Communication"
 
 
-def gemm_totals(trace: Trace, window: Window, groups=None) -> dict:
+def gemm_totals(trace: Trace, window: Selection, groups=None) -> dict:
     """GEMM vs non-GEMM on the breakdown's time basis: ``total_ns``, ``compute_ns``,
     ``gemm_ns``, ``non_gemm_ns`` (compute that is not GEMM-based), ``communication_ns``,
     ``exposed_communication_ns`` (device basis; None otherwise), ``unattributed_ns``
@@ -53,7 +53,7 @@ def gemm_free_speedup(total_ns: int, gemm_ns: int) -> float | None:
     return total_ns / (total_ns - gemm_ns) if total_ns != gemm_ns else None
 
 
-def summarize(trace: Trace, step=None, top: int = 10, window: Window | None = None) -> dict:
+def summarize(trace: Trace, step=None, top: int = 10, window: Selection | None = None) -> dict:
     """The summary of ``step`` (see :func:`~tracekit.analysis.window.select`), or of
     ``window`` when given. Besides the groups, top ops, GPU busy time and launch overhead
     it has the fields of :func:`gemm_totals`, among them ``gemm_free_speedup`` (Amdahl:
@@ -163,7 +163,7 @@ def devices(trace: Trace, kernels) -> list[dict]:
     return rows
 
 
-def _launch_overhead(window: Window, ops_table, top: int) -> dict:
+def _launch_overhead(window: Selection, ops_table, top: int) -> dict:
     k = window.kernels
     # launch calls = runtime calls that put work on the GPU (not syncs, not queries)
     launched = np.unique(k["launch"].to_numpy()[k["launch"].to_numpy() >= 0])

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from tracekit.analysis.window import Window, select
+from tracekit.analysis.window import Selection, select
 from tracekit.model import Trace
 
 # Runtime calls that block the host until the device (or a stream/event) has drained.
@@ -21,7 +21,7 @@ MEMCPY_NODE = re.compile(r"^Memcpy(ToHost|FromHost)$")
 DIRECTIONS = ("HtoD", "DtoH", "DtoD", "PtoP", "HtoH")
 
 
-def report(trace: Trace, step=None, top: int = 10, window: Window | None = None,
+def report(trace: Trace, step=None, top: int = 10, window: Selection | None = None,
            describe: str | None = None) -> dict:
     """Transfers, synchronizations and CPU fallback of ``step`` (see
     :func:`~tracekit.analysis.window.select`), or of ``window`` when given (a range or
@@ -37,7 +37,7 @@ def report(trace: Trace, step=None, top: int = 10, window: Window | None = None,
     }
 
 
-def transfers(trace: Trace, window: Window, top: int = 10) -> dict:
+def transfers(trace: Trace, window: Selection, top: int = 10) -> dict:
     """Copies by direction: count, bytes, device time, achieved bandwidth, causing ops."""
     k = window.kernels
     copies = k[k["kind"] == "memcpy"]
@@ -74,7 +74,7 @@ def _causing_ops(trace: Trace, copies: pd.DataFrame, top: int) -> list[dict]:
             for name, r in g.iterrows()]
 
 
-def _ort_memcpy_nodes(window: Window) -> dict:
+def _ort_memcpy_nodes(window: Selection) -> dict:
     ops = window.ops
     types = ops["op_type"].astype(str)
     sel = ops[types.str.match(MEMCPY_NODE)]
@@ -83,7 +83,7 @@ def _ort_memcpy_nodes(window: Window) -> dict:
             for t in sorted(set(sel["op_type"].astype(str)))}
 
 
-def synchronizations(trace: Trace, window: Window) -> dict:
+def synchronizations(trace: Trace, window: Selection) -> dict:
     """Blocking runtime calls, their host time, and the GPU idle time that follows each:
     from the moment the device drained (or the call began, if later) to the next activity."""
     launches = window.launches
@@ -129,7 +129,7 @@ def _idle_after(kernels: pd.DataFrame, start: np.ndarray, end: np.ndarray) -> np
     return out
 
 
-def fallback(trace: Trace, window: Window, top: int = 10) -> dict:
+def fallback(trace: Trace, window: Selection, top: int = 10) -> dict:
     """ONNX Runtime: nodes that ran on the CPU provider in a session that has a GPU
     provider, and the Memcpy nodes around them, as shares of run latency."""
     ops = window.ops

@@ -1,12 +1,21 @@
-"""Which part of a trace a breakdown covers: ProfilerStep selection (DESIGN.md, "Steps").
+"""Which part of a trace an analysis, an export or a screen covers.
 
-Default: when a trace has several steps, all of them but the first (warm-up); with one
-step, that step; with none, everything. ``"all"`` keeps every event, inside a step or not.
+A :class:`Window` says what to keep: ProfilerSteps, ranges (by row id, so that one of
+several ranges with the same name stays one), and a time span. :func:`select` applies it
+to a trace and returns a :class:`Selection`, the rows of every table it keeps. The three
+parts are filters that each give one mask per table; they intersect, and nothing selected
+is ever clipped (an op or kernel that crosses an edge is kept whole).
+
+Steps (DESIGN.md, "Steps"): ``None`` is the default rule -- when a trace has several
+steps, all of them but the first (warm-up); with one step, that step; with none,
+everything. ``"all"`` keeps every event, inside a step or not. Which default a command
+uses is the command's choice: ``summary``, ``fallback`` and the TUI pass ``None``,
+``export`` passes ``"all"``.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -18,18 +27,62 @@ class StepError(ValueError):
     """A step or range selection the trace cannot satisfy (user error)."""
 
 
-@dataclass
+# --------------------------------------------------------------------------- what to keep
+
+@dataclass(frozen=True)
 class Window:
+    """What part of a trace to look at: ``step`` (None: the default rule; "all"; an int;
+    "3-5"; "3,4,7"), ``range_ids`` (row ids of ``trace.ranges``: what runs inside any of
+    them, see :func:`in_ranges`), ``span`` (absolute ``(lo, hi)`` ns; ``hi`` None: to the
+    end). Hashable and comparable, so screens can tell whether it changed."""
+
+    step: object = None
+    range_ids: tuple[int, ...] = ()
+    span: tuple[int, int | None] | None = None
+
+    @property
+    def range_id(self) -> int | None:
+        return self.range_ids[0] if self.range_ids else None
+
+    def with_step(self, step) -> Window:
+        return Window(step=step)
+
+    def with_range(self, range_id: int, label: str | None = None) -> Window:
+        """One range (the label is taken from the trace when described)."""
+        return Window(step="all", range_ids=(int(range_id),))
+
+    def with_span(self, span) -> Window:
+        return replace(self, span=None if span is None else (int(span[0]), span[1]))
+
+
+@dataclass
+class Selection:
+    """The rows of each table a :class:`Window` keeps (frames keep the trace's row labels)."""
+
     ops: pd.DataFrame
     kernels: pd.DataFrame
     launches: pd.DataFrame
+    ranges: pd.DataFrame | None = None
     steps: list[int] = field(default_factory=list)  # selected; [] = not step-based
     all_steps: list[int] = field(default_factory=list)
     dropped_steps: list[int] = field(default_factory=list)
     whole_trace: bool = True
+    trace: Trace | None = None
+    window: Window = field(default_factory=Window)
+    start_ns: int = 0  # trace start: the origin of relative times (--from/--to, the TUI clock)
+    span_ns: tuple[int, int] | None = None  # absolute [lo, hi) when a span applies (hi: int64 max = open)
+    range_names: list[str] = field(default_factory=list)  # the selected ranges' names
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"ops": self.ops, "kernels": self.kernels, "launches": self.launches,
+                "ranges": self.ranges if self.ranges is not None else self.ops.iloc[:0]}
+
+    @property
+    def count(self) -> int:
+        return sum(len(t) for t in self.tables().values())
 
     def bounds(self) -> tuple[int, int] | None:
-        """(first start, last end) over the window's ops and GPU activities; None if empty."""
+        """(first start, last end) over the selection's ops and GPU activities; None if empty."""
         frames = [f for f in (self.ops, self.kernels) if len(f)]
         if not frames:
             return None
@@ -37,7 +90,26 @@ class Window:
                 max(int((f["ts_ns"] + f["dur_ns"]).max()) for f in frames))
 
     def describe(self) -> str:
-        if self.whole_trace:
+        """One line: the steps (unless a range or span narrows "all" steps), the ranges, the span."""
+        parts = []
+        narrowed = bool(self.window.range_ids) or self.span_ns is not None
+        if not (narrowed and _is_all(self.window.step)):
+            parts.append(self.describe_steps())
+        if self.window.range_ids:
+            names = sorted(set(self.range_names))
+            n = len(self.window.range_ids)
+            if len(names) == 1:
+                parts.append(f"range {names[0]}" + (f" ({n}x)" if n > 1 else ""))
+            else:
+                parts.append(f"{n} ranges")
+        if self.span_ns is not None:
+            lo, hi = self.span_ns
+            end = "end" if hi >= _OPEN else _fmt(hi - self.start_ns)
+            parts.append(f"from {_fmt(lo - self.start_ns)} to {end}")
+        return ", ".join(parts)
+
+    def describe_steps(self) -> str:
+        if not self.all_steps or _is_all(self.window.step):
             return "whole trace" + (f" ({len(self.all_steps)} steps)" if self.all_steps else "")
         text = "step " + _compact(self.steps) if len(self.steps) == 1 else "steps " + _compact(self.steps)
         if self.dropped_steps:
@@ -45,39 +117,106 @@ class Window:
         return text
 
 
+_OPEN = np.iinfo(np.int64).max
+TABLE_NAMES = ("ops", "kernels", "launches", "ranges")
+
+
 def steps_of(trace: Trace) -> list[int]:
     return list(trace.meta.get("steps") or [])
 
 
-def select(trace: Trace, step=None) -> Window:
-    """Restrict a trace to steps: None (default rule), "all", an int, "3-5", "3,4,7"."""
+def select(trace: Trace, window=None) -> Selection:
+    """The rows of ``trace`` that ``window`` keeps. ``window``: a :class:`Window`, or a
+    step selection alone (None: the default rule, "all", an int, "3-5", "3,4,7")."""
+    if not isinstance(window, Window):
+        window = Window(step=window)
+    tables = {name: getattr(trace, name) for name in TABLE_NAMES}
+    keep: dict[str, np.ndarray | None] = dict.fromkeys(TABLE_NAMES)
+
+    def narrow(masks: dict[str, np.ndarray]) -> None:
+        for name, mask in masks.items():
+            keep[name] = mask if keep[name] is None else keep[name] & mask
+
+    chosen, all_steps, dropped = _steps(trace, window.step)
+    if chosen is not None:
+        narrow(step_masks(tables, chosen))
+    names: list[str] = []
+    if window.range_ids:
+        r = trace.ranges
+        hit = r["id"].isin(list(window.range_ids)).to_numpy()
+        missing = sorted(set(window.range_ids) - set(r.loc[hit, "id"].tolist()))
+        if missing:
+            raise StepError(f"range {_compact(missing)} is not in the trace")
+        names = r.loc[hit, "name"].astype(str).tolist()
+        narrow(in_ranges(trace, r[hit], tables))
+    span = None
+    if window.span is not None:
+        lo, hi = window.span
+        span = (int(lo), _OPEN if hi is None else int(hi))
+        narrow({name: overlapping(frame, *span) for name, frame in tables.items()})
+    frames = {name: frame if keep[name] is None or keep[name].all() else frame[keep[name]]
+              for name, frame in tables.items()}
+    whole = chosen is None and not window.range_ids and span is None
+    return Selection(**frames, steps=list(all_steps if chosen is None else chosen),
+                     all_steps=all_steps, dropped_steps=dropped, whole_trace=whole,
+                     trace=trace, window=window, start_ns=trace_start(trace), span_ns=span,
+                     range_names=names)
+
+
+def _steps(trace: Trace, step) -> tuple[list[int] | None, list[int], list[int]]:
+    """(steps to keep, or None for no step filter; the trace's steps; warm-up dropped)."""
     all_steps = steps_of(trace)
     if step is None or (isinstance(step, str) and step.strip().lower() == "default"):
-        if not all_steps:
-            return _whole(trace, all_steps)
-        chosen = all_steps[1:] if len(all_steps) > 1 else all_steps
-        dropped = all_steps[:1] if len(all_steps) > 1 else []
-    elif isinstance(step, str) and step.strip().lower() == "all":
-        return _whole(trace, all_steps)
-    else:
-        chosen = parse_steps(step)
-        missing = [s for s in chosen if s not in all_steps]
-        if missing:
-            have = _compact(all_steps) if all_steps else "none"
-            raise StepError(f"step {_compact(missing)} is not in the trace (steps: {have})")
-        dropped = []
-    keep = np.asarray(chosen, dtype=np.int64)
-    return Window(
-        ops=trace.ops[trace.ops["step"].isin(keep)],
-        kernels=trace.kernels[trace.kernels["step"].isin(keep)],
-        launches=trace.launches[trace.launches["step"].isin(keep)],
-        steps=list(chosen), all_steps=all_steps, dropped_steps=dropped, whole_trace=False,
-    )
+        if len(all_steps) < 1:
+            return None, all_steps, []
+        if len(all_steps) == 1:
+            return list(all_steps), all_steps, []
+        return list(all_steps[1:]), all_steps, list(all_steps[:1])
+    if _is_all(step):
+        return None, all_steps, []
+    chosen = parse_steps(step)
+    missing = [s for s in chosen if s not in all_steps]
+    if missing:
+        have = _compact(all_steps) if all_steps else "none"
+        raise StepError(f"step {_compact(missing)} is not in the trace (steps: {have})")
+    return chosen, all_steps, []
 
 
-def _whole(trace: Trace, all_steps) -> Window:
-    return Window(trace.ops, trace.kernels, trace.launches, steps=list(all_steps),
-                  all_steps=list(all_steps), whole_trace=True)
+def _is_all(step) -> bool:
+    return isinstance(step, str) and step.strip().lower() == "all"
+
+
+def step_masks(tables: dict[str, pd.DataFrame], steps) -> dict[str, np.ndarray]:
+    """Rows whose ``step`` is one of ``steps`` (kernels belong to the step that launched them)."""
+    keep = np.asarray(list(steps), dtype=np.int64)
+    return {name: frame["step"].isin(keep).to_numpy() for name, frame in tables.items()}
+
+
+def range_ids(trace: Trace, name: str) -> tuple[int, ...]:
+    """The ids of every range called ``name`` (empty when there is none)."""
+    r = trace.ranges
+    return tuple(int(i) for i in r.loc[r["name"].astype(str) == str(name), "id"])
+
+
+def select_span(selection: Selection, lo: int, hi: int) -> Selection:
+    """``selection`` narrowed to the rows that overlap [lo, hi) (absolute ns)."""
+    win = selection.window
+    if win.span is not None:
+        lo = max(lo, win.span[0])
+        hi = hi if win.span[1] is None else min(hi, win.span[1])
+    return select(selection.trace, replace(win, span=(lo, hi)))
+
+
+def select_range(trace: Trace, selection: Selection, range_id: int | None = None,
+                 name: str | None = None) -> Selection:
+    """``selection`` narrowed to what runs inside one range (``range_id``, a row id of
+    ``trace.ranges``) or inside every range called ``name`` (see :func:`in_ranges`)."""
+    if (range_id is None) == (name is None):
+        raise ValueError("give one of range_id and name")
+    ids = (int(range_id),) if name is None else range_ids(trace, name)
+    if not ids:
+        raise StepError(f"range {name!r} is not in the trace")
+    return select(trace, replace(selection.window, range_ids=ids))
 
 
 def parse_steps(spec) -> list[int]:
@@ -179,35 +318,9 @@ def in_ranges(trace: Trace, ranges: pd.DataFrame, frames: dict[str, pd.DataFrame
     return out
 
 
-def select_span(window: Window, lo: int, hi: int) -> Window:
-    """``window`` narrowed to the rows that overlap [lo, hi) (absolute ns)."""
-    return _narrowed(window, {name: overlapping(getattr(window, name), lo, hi)
-                              for name in ("ops", "kernels", "launches")})
-
-
-def select_range(trace: Trace, window: Window, range_id: int | None = None,
-                 name: str | None = None) -> Window:
-    """``window`` narrowed to what runs inside one range (``range_id``, a row id of
-    ``trace.ranges``) or inside every range called ``name`` (see :func:`in_ranges`)."""
-    r = trace.ranges
-    if (range_id is None) == (name is None):
-        raise ValueError("give one of range_id and name")
-    hit = r[r["id"] == range_id] if name is None else r[r["name"].astype(str) == str(name)]
-    if not len(hit):
-        raise StepError(f"range {range_id if name is None else repr(name)} is not in the trace")
-    frames = {t: getattr(window, t) for t in ("ops", "kernels", "launches")}
-    return _narrowed(window, in_ranges(trace, hit, frames))
-
-
-def _narrowed(window: Window, keep: dict[str, np.ndarray]) -> Window:
-    return Window(ops=window.ops[keep["ops"]], kernels=window.kernels[keep["kernels"]],
-                  launches=window.launches[keep["launches"]], steps=window.steps,
-                  all_steps=window.all_steps, dropped_steps=[], whole_trace=False)
-
-
 # --------------------------------------------------------------------------- what a window leaves out
 
-def outside_window(trace: Trace, window: Window) -> dict:
+def outside_window(trace: Trace, window: Selection) -> dict:
     """The GPU activities of the trace that the window leaves out, and why: ``kernels``
     and ``ns`` in all; of them ``no_launch_*`` (launch not in the file: the profiler
     started, or stopped, while the GPU was busy), and of the others ``warmup_ns`` (dropped
@@ -242,6 +355,20 @@ def outside_window(trace: Trace, window: Window) -> dict:
         result["line"] = (f"{_ms(out_ns)} of {_ms(all_ns)} GPU time ({out_ns / all_ns:.0%}) lies "
                           f"outside {window.describe().split(' (')[0]}: " + ", ".join(reasons) + hint)
     return result
+
+
+def _fmt(ns: int) -> str:
+    """A relative time as the user would type it when it is round (12.5ms reads back as
+    12500us), else to a few digits."""
+    if ns and ns % 1_000_000_000 == 0:
+        return f"{ns // 1_000_000_000}s"
+    if ns % 1_000_000 == 0:
+        return f"{ns // 1_000_000}ms"
+    if ns % 1000 == 0:
+        return f"{ns // 1000}us"
+    if abs(ns) < 1_000_000:
+        return f"{ns}ns" if abs(ns) < 1000 else f"{ns / 1e3:.1f}us"
+    return f"{ns / 1e6:.3f}ms" if abs(ns) < 1_000_000_000 else f"{ns / 1e9:.3f}s"
 
 
 def _ms(ns: int) -> str:

@@ -90,9 +90,11 @@ def check_output(path, inputs=()) -> Path:
 
 def export(trace, path, *, format: str | None = None, table: str | None = None,
            step=None, range: str | None = None, start=None, end=None,
-           bucket=None) -> dict:
+           bucket=None, window=None) -> dict:
     """Write ``trace`` (or the window the options select) to ``path``; returns what was
-    written (counts of slices, tracks, flows, counters; or rows for a table)."""
+    written (counts of slices, tracks, flows, counters; or rows for a table). ``window``
+    (a :class:`tracekit.analysis.window.Window`, ranges by id) replaces ``step``,
+    ``range``, ``start`` and ``end``: what a screen shows is what is written."""
     source = trace.meta.get("path")
     out = check_output(path, [source] if isinstance(source, str) and source else [])
     fmt = format_of(path, format)
@@ -100,7 +102,7 @@ def export(trace, path, *, format: str | None = None, table: str | None = None,
         raise ExportError(f"--table {table}", f"unknown table (choose from {', '.join(TABLES)})")
     if table is not None and fmt not in ("parquet", "csv"):
         raise ExportError(f"--table {table}", "only applies to .parquet and .csv output")
-    selection = select(trace, step=step, range_name=range, start=start, end=end)
+    selection = select(trace, step=step, range_name=range, start=start, end=end, window=window)
     info = {"path": str(out), "format": fmt, "window": selection.describe()}
     if fmt in ("parquet", "csv"):
         from tracekit.export import tables

@@ -345,12 +345,12 @@ def build(selection, bucket_ns: int | None = None) -> Layout:
         if len(flow_dst) else np.zeros(0, np.uint64)
 
     # ---------------------------------------------------------------- counters
-    if selection.window is not None and selection.window[1] < np.iinfo(np.int64).max:
-        lo, hi = selection.window
+    if selection.span_ns is not None and selection.span_ns[1] < np.iinfo(np.int64).max:
+        lo, hi = selection.span_ns
     elif n:
         lo, hi = int(ts.min()), int((ts + dur).max())
-        if selection.window is not None:
-            lo = max(lo, selection.window[0])
+        if selection.span_ns is not None:
+            lo = max(lo, selection.span_ns[0])
     else:
         lo = hi = 0
     if hi <= lo and n:
