@@ -45,7 +45,7 @@ import orjson
 import pandas as pd
 
 from parsers import _io, trtexec_log
-from tracekit.model import FUSED_SEP, OPS, Trace, TraceError, TraceWarning, make_table
+from tracekit.model import FUSED_SEP, OPS, Trace, TraceError, TraceWarning, checks, make_table
 from tracekit.model.names import GEMM_OP_TYPES, main_member
 
 SOURCE = "trt"
@@ -499,6 +499,7 @@ def _read_profile(path: str, data: bytes | None, warn) -> dict:
     median: list[float] = []
     sections = 1
     extra = 0
+    too_long = 0
     for i, entry in enumerate(doc[1:], 1):
         if not isinstance(entry, dict):
             raise TraceError(path, f"profile entry {i} is not an object")
@@ -519,9 +520,14 @@ def _read_profile(path: str, data: bytes | None, warn) -> dict:
             raise TraceError(path, f"profile entry {i} ({name[:80]!r}) has no numeric averageMs")
         if ms < 0:
             raise TraceError(path, f"profile entry {i} ({name[:80]!r}) has a negative time")
+        if not ms * 1e6 <= checks.MAX_DUR_NS:  # 1e16 ms would wrap int64 once in ns
+            too_long += 1
+            continue
         names.append(name)
         avg.append(ms)
         median.append(_number(entry.get("medianMs")) or 0.0)
+    checks.warn_count(path, f"layer{'s' if too_long != 1 else ''} timed over 2 days (out of range)",
+                      too_long, "set aside")
     total_ms = None
     if names and names[-1].strip().lower() in _TOTAL_NAMES:
         rest = sum(avg[:-1])

@@ -341,3 +341,29 @@ def test_nsight_times_out_of_range_are_set_aside_without_numpy_warnings(tmp_path
     assert got["kernels"] == expect["kernels"] - 2
     assert sum(got["groups"].values()) == got["total_ns"] >= 0
     assert any("2 events have a ts out of range" in line for line in lines), lines
+
+
+def test_tensorrt_times_past_int64_are_set_aside(tmp_path):
+    """A TensorRT layer timed at 1e16 ms wrapped int64 into a negative total."""
+    from tests.conftest import CORPUS
+
+    src = CORPUS / "tensorrt" / ("NVIDIA__TensorRT__tools__experimental__trt-engine-explorer__examples__"
+                                 "pytorch__resnet__A100__fp32__resnet.onnx.engine.profile.json")
+    if not src.exists():
+        pytest.skip("TensorRT corpus file missing")
+    doc = json.loads(src.read_text())
+    layers = [e for e in doc if isinstance(e, dict) and "name" in e]
+    layers[1].update(timeMs=1e16, averageMs=1e16, medianMs=1e16)
+    path = tmp_path / "big.profile.json"
+    path.write_text(json.dumps(doc))
+    r = cli("summary", path, "--json", "--no-cache")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert sum(got["groups"].values()) == got["total_ns"] >= 0
+    lines = r.stderr.strip().splitlines()
+    assert all(line.startswith("tracekit: warning: ") for line in lines), lines
+    assert sum("1 layer timed over 2 days (out of range); set aside" in line for line in lines) == 1
+    # the other layers keep their time: the total is theirs, independently summed
+    others = [e for e in layers if e is not layers[1]]
+    assert got["ops"] == len(others)
+    assert got["total_ns"] == sum(round(e["averageMs"] * 1e6) for e in others)
