@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 
 import msgspec
 import numpy as np
@@ -28,7 +29,7 @@ from tracekit.model import (
     KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical_of, constant, make_table,
 )
 from tracekit.model import checks
-from tracekit.model.intervals import gather, group_codes, nest, self_time
+from tracekit.model.intervals import Nesting, gather, group_codes, nest, self_time
 from tracekit.model.vocab import COPY_KINDS
 
 SOURCE = "kineto"
@@ -82,10 +83,6 @@ def parse(path, progress=None) -> list[Trace]:
     return traces
 
 
-def parse_bytes(data: bytes, path: str) -> Trace:
-    return parse_member(_io.Member(path, data))
-
-
 def parse_member(member: "_io.Member", progress=None) -> Trace:
     """Decode, then drop the file's bytes before building tables (peak memory)."""
     path = member.name
@@ -136,28 +133,121 @@ def _split(data: bytes, path: str):
     return header, raws, truncated
 
 
+@dataclass
+class _Events:
+    """Every decoded event with its role, times in ns and the table it goes to."""
+
+    c: dict  # the decoded columns
+    names: list  # name labels; c["name"] holds codes into it
+    role: np.ndarray
+    ph: np.ndarray
+    ts_ns: np.ndarray
+    dur_ns: np.ndarray
+    is_step_name: np.ndarray
+    ops: np.ndarray  # one mask per destination
+    steps: np.ndarray
+    annot: np.ndarray
+    module: np.ndarray
+    gpu_annot: np.ndarray
+    sync: np.ndarray
+    launch: np.ndarray
+    kernel: np.ndarray
+
+
+@dataclass
+class _Host:
+    """Host side: ops with their nesting, host ranges, launches and the op of each."""
+
+    i_op: np.ndarray  # event index of each op row
+    op_ts: np.ndarray
+    op_dur: np.ndarray
+    op_thread: np.ndarray
+    op_nest: Nesting
+    op_self: np.ndarray
+    op_range: np.ndarray
+    ranges: pd.DataFrame
+    r_nest: Nesting
+    r_is_path: np.ndarray
+    steps: tuple
+    i_l: np.ndarray  # event index of each launch row
+    l_ts: np.ndarray
+    l_dur: np.ndarray
+    l_thread: np.ndarray
+    l_corr: np.ndarray
+    l_op: np.ndarray
+    l_used_ext: np.ndarray
+
+
+@dataclass
+class _Device:
+    """Device activity and its links; launches outside every op become stand-in ops."""
+
+    i_k: np.ndarray  # event index of each kernel row
+    k_corr: np.ndarray
+    k_launch: np.ndarray
+    k_op: np.ndarray
+    link: np.ndarray
+    kind: np.ndarray
+    copy: pd.Categorical
+    l_op: np.ndarray  # launch -> op, stand-ins included
+    s_idx: np.ndarray  # launch rows that stand in for an op
+    s_range: np.ndarray
+
+
 def _build(header: Header, columns: Columns, c: dict | None, path: str, truncated: bool) -> Trace:
     meta = _meta(header, columns, path, truncated)
     columns.warn(path)
     if c is None:
         meta["events"] = 0
         return Trace(meta=meta)
+    meta["events"] = len(c["ph"])
+    ev = _select(columns, c, meta, path)
+    host = _host_side(ev)
+    dev = _device_side(ev, host, columns)
+
+    # ---- steps for every table ----
+    steps = host.steps
+    l_step = step_at(steps, host.l_ts)
+    op_step = np.concatenate([step_at(steps, host.op_ts), l_step[dev.s_idx]])
+    gpu_steps = _gpu_steps(c, ev.names, i=np.flatnonzero(ev.gpu_annot & ev.is_step_name),
+                           ts_ns=ev.ts_ns, dur_ns=ev.dur_ns)
+    k_step = gather(l_step, dev.k_launch, -1)
+    orphan = dev.k_launch < 0
+    if orphan.any():
+        k_step[orphan] = step_at(gpu_steps if len(gpu_steps[0]) else steps, ev.ts_ns[dev.i_k][orphan])
+    ranges = host.ranges
+    ranges["step"] = step_at(steps, ranges["ts_ns"].to_numpy()).astype(np.int32)
+
+    blobs = [b.decode("utf-8", "replace") for b in columns.blobs.labels]
+    ops = _ops_table(ev, host, dev, op_step, blobs)
+    kernels = _kernels_table(ev, dev, k_step, blobs)
+    i_l = host.i_l
+    launches = make_table(
+        LAUNCHES, len(i_l),
+        name=categorical_of(c["name"][i_l], ev.names), ts_ns=host.l_ts, dur_ns=host.l_dur,
+        pid=c["pid"][i_l], tid=c["tid"][i_l], correlation=host.l_corr,
+        external_id=c["external_id"][i_l], op=dev.l_op, step=l_step,
+    )
+    ranges = _append_device_ranges(ranges, c, ev.names, ev.gpu_annot, ev.sync, ev.ts_ns, ev.dur_ns, steps)
+    meta["steps"] = sorted({int(s) for s in steps[2]})
+    return Trace(ops=ops, kernels=kernels, launches=launches, ranges=ranges, meta=meta)
+
+
+def _select(columns: Columns, c: dict, meta: dict, path: str) -> _Events:
+    """Role and times of every event and the table it belongs to; what is skipped or set
+    aside is counted in ``meta`` and warned about."""
     names = columns.names.labels
     cat_labels = columns.cats.labels
-    ph_labels = columns.phs.labels
     n_events = len(c["ph"])
-    meta["events"] = n_events
-
     # " kernel " and "Kernel" are the category "kernel"
     cat_role = np.array([ROLE_BY_CAT.get(str(x).strip().lower(), OTHER) for x in cat_labels], np.int8)
     role = cat_role[c["cat"]]
-    ph = np.asarray(ph_labels, dtype=object)[c["ph"]] if n_events else np.array([], object)
+    ph = np.asarray(columns.phs.labels, dtype=object)[c["ph"]] if n_events else np.array([], object)
     complete = ph == "X"
     base = meta.get("base_time_ns") or 0
     times = checks.event_times(c["ts"], c["dur"], scale=1000, base=base, exact_us=True,
                                counted=complete & (role != OTHER))
     checks.warn(path, times.counts)
-    has_ts, ts_ns, dur_ns = times.ok, times.ts_ns, times.dur_ns
     begin_end = int(np.isin(ph, ("B", "E")).sum()) if n_events else 0
     checks.warn_count(path, f"begin/end ('B'/'E') event{'s' if begin_end != 1 else ''}", begin_end,
                       "skipped: tracekit reads complete ('X') events")
@@ -169,149 +259,156 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     is_module_name = _label_map(names, lambda s: s.startswith(MODULE_PREFIX), bool)[name]
     is_wait_name = _label_map(names, lambda s: bool(DEVICE_WAIT.search(s)), bool)[name]
 
-    x = complete & has_ts
-    sel_ops = x & (role == OP) & ~is_step_name
-    sel_steps = x & ((role == ANNOT) | (role == OP)) & is_step_name
-    sel_annot = x & (role == ANNOT) & ~is_step_name
-    sel_module = x & (role == PYFUNC) & is_module_name
-    sel_gpu_annot = x & (role == GPU_ANNOT)
-    sel_sync = x & ((role == SYNC) | ((role == DEVICE) & is_wait_name))
-    sel_launch = x & (role == LAUNCH)
-    sel_kernel = x & np.isin(role, (KERNEL, MEMCPY, MEMSET)) | (x & (role == DEVICE) & ~is_wait_name)
-    counted = sel_ops | sel_steps | sel_annot | sel_module | sel_gpu_annot | sel_sync | sel_launch | sel_kernel
+    x = complete & times.ok
+    ev = _Events(
+        c=c, names=names, role=role, ph=ph, ts_ns=times.ts_ns, dur_ns=times.dur_ns,
+        is_step_name=is_step_name,
+        ops=x & (role == OP) & ~is_step_name,
+        steps=x & ((role == ANNOT) | (role == OP)) & is_step_name,
+        annot=x & (role == ANNOT) & ~is_step_name,
+        module=x & (role == PYFUNC) & is_module_name,
+        gpu_annot=x & (role == GPU_ANNOT),
+        sync=x & ((role == SYNC) | ((role == DEVICE) & is_wait_name)),
+        launch=x & (role == LAUNCH),
+        kernel=x & np.isin(role, (KERNEL, MEMCPY, MEMSET)) | (x & (role == DEVICE) & ~is_wait_name),
+    )
+    counted = (ev.ops | ev.steps | ev.annot | ev.module | ev.gpu_annot | ev.sync | ev.launch
+               | ev.kernel)
     skipped = pd.Series(np.asarray(cat_labels, object)[c["cat"][complete & ~counted]]).value_counts()
     meta["skipped_complete_events"] = {str(k): int(v) for k, v in skipped.items()}
     meta["events_without_ts"] = int((complete & np.isnan(c["ts"])).sum())
-    meta["set_aside"] = int((complete & (role != OTHER) & ~has_ts).sum())
+    meta["set_aside"] = int((complete & (role != OTHER) & ~times.ok).sum())
+    return ev
 
-    def take(sel):
-        idx = np.flatnonzero(sel)
-        return idx, ts_ns[idx], dur_ns[idx]
+
+def _host_side(ev: _Events) -> _Host:
+    c, ts_ns, dur_ns = ev.c, ev.ts_ns, ev.dur_ns
 
     # ---- threads: one code space for every host-side table ----
-    i_op, op_ts, op_dur = take(sel_ops)
-    i_l, l_ts, l_dur = take(sel_launch)
-    i_r = np.flatnonzero(sel_steps | sel_annot | sel_module)
+    i_op = np.flatnonzero(ev.ops)
+    i_l = np.flatnonzero(ev.launch)
+    i_r = np.flatnonzero(ev.steps | ev.annot | ev.module)
+    op_ts, op_dur = ts_ns[i_op], dur_ns[i_op]
+    l_ts, l_dur = ts_ns[i_l], dur_ns[i_l]
     thread = group_codes(np.concatenate([c["pid"][i_op], c["pid"][i_l], c["pid"][i_r]]),
                          np.concatenate([c["tid"][i_op], c["tid"][i_l], c["tid"][i_r]]))
     op_thread, l_thread, r_thread = np.split(thread, [len(i_op), len(i_op) + len(i_l)])
 
     # ---- ops: nesting, self time ----
     op_nest = nest(op_ts, op_ts + op_dur, op_thread)
-    op_parent = op_nest.parent
-    op_self = self_time(op_dur, op_parent)
+    op_self = self_time(op_dur, op_nest.parent)
 
     # ---- host ranges: steps, annotations, nn.Module ----
-    ranges, r_nest, r_is_path = _host_ranges(c, names, i_r, ts_ns, dur_ns, r_thread,
-                                             sel_steps, sel_module)
+    ranges, r_nest, r_is_path = _host_ranges(c, ev.names, i_r, ts_ns, dur_ns, r_thread,
+                                             ev.steps, ev.module)
     op_range = np.full(len(i_op), -1, np.int64)
     if r_is_path.any():
         op_range = r_nest.innermost(op_ts, op_ts + op_dur, op_thread)
-    steps = _steps(ranges)
 
     # ---- launches -> ops ----
+    l_corr = _flow_bind(c, ev.ph, ev.role, ts_ns, i_l, c["correlation"][i_l], start_ph="s")
     l_ext = c["external_id"][i_l]
-    l_corr = c["correlation"][i_l]
-    l_corr = _flow_bind(c, ph, role, ts_ns, i_l, l_corr, start_ph="s")
-    l_pid = c["pid"][i_l]
-    op_ext = c["external_id"][i_op]
     by_time = op_nest.at_points(l_ts, l_thread)
-    by_ext = _lookup(np.stack([c["pid"][i_op], op_thread, op_ext]), np.stack([l_pid, l_thread, l_ext]),
-                     valid=l_ext > 0)
+    by_ext = _lookup(np.stack([c["pid"][i_op], op_thread, c["external_id"][i_op]]),
+                     np.stack([c["pid"][i_l], l_thread, l_ext]), valid=l_ext > 0)
     # External id is evidence, not proof: some writers reuse correlation ids as External
     # ids, so an op found by id must also enclose the launch (within timestamp rounding).
     ext_ok = by_ext >= 0
     e = np.maximum(by_ext, 0)
     ext_ok &= (op_ts[e] - ROUNDING_NS <= l_ts) & (l_ts <= op_ts[e] + op_dur[e] + ROUNDING_NS) if len(op_ts) else ext_ok
     by_ext = np.where(ext_ok, by_ext, -1)
-    l_op = np.where(by_ext >= 0, by_ext, by_time)
-    l_used_ext = (by_ext >= 0) & (by_ext != by_time)
+    return _Host(
+        i_op=i_op, op_ts=op_ts, op_dur=op_dur, op_thread=op_thread, op_nest=op_nest,
+        op_self=op_self, op_range=op_range, ranges=ranges, r_nest=r_nest, r_is_path=r_is_path,
+        steps=_steps(ranges), i_l=i_l, l_ts=l_ts, l_dur=l_dur, l_thread=l_thread, l_corr=l_corr,
+        l_op=np.where(by_ext >= 0, by_ext, by_time), l_used_ext=(by_ext >= 0) & (by_ext != by_time),
+    )
+
+
+def _device_side(ev: _Events, host: _Host, columns: Columns) -> _Device:
+    c, names = ev.c, ev.names
 
     # ---- kernels -> launches -> ops ----
-    i_k = np.flatnonzero(sel_kernel)
-    k_ts, k_dur = ts_ns[i_k], dur_ns[i_k]
-    k_corr = _flow_bind(c, ph, role, ts_ns, i_k, c["correlation"][i_k], start_ph="f")
+    i_k = np.flatnonzero(ev.kernel)
+    k_corr = _flow_bind(c, ev.ph, ev.role, ev.ts_ns, i_k, c["correlation"][i_k], start_ph="f")
     k_flow = (c["correlation"][i_k] < 0) & (k_corr >= 0)
-    k_launch = _match_launch(k_corr, k_ts, l_corr, l_ts)
-    has_launch = k_launch >= 0
+    k_launch = _match_launch(k_corr, ev.ts_ns[i_k], host.l_corr, host.l_ts)
     # A launch outside every op (a CUDA/HIP graph replay, cuLaunchKernelEx from a python
     # function) stands in for the op of what it launched, under its module/annotation path.
-    stand_in = np.zeros(len(i_l), bool)
-    stand_in[k_launch[has_launch]] = True
-    s_idx = np.flatnonzero(stand_in & (l_op < 0))
-    l_op = l_op.copy()
-    l_op[s_idx] = len(i_op) + np.arange(len(s_idx))
+    stand_in = np.zeros(len(host.i_l), bool)
+    stand_in[k_launch[k_launch >= 0]] = True
+    s_idx = np.flatnonzero(stand_in & (host.l_op < 0))
+    l_op = host.l_op.copy()
+    l_op[s_idx] = len(host.i_op) + np.arange(len(s_idx))
     s_range = np.full(len(s_idx), -1, np.int64)
-    if r_is_path.any() and len(s_idx):
-        s_range = r_nest.innermost(l_ts[s_idx], l_ts[s_idx] + l_dur[s_idx], l_thread[s_idx])
+    if host.r_is_path.any() and len(s_idx):
+        s_range = host.r_nest.innermost(host.l_ts[s_idx], host.l_ts[s_idx] + host.l_dur[s_idx],
+                                        host.l_thread[s_idx])
     k_op = gather(l_op, k_launch, -1)
-    launch_names = np.asarray(names, dtype=object)[name[i_l]]
-    is_graph = np.array([bool(LAUNCH_GRAPH.search(s)) for s in launch_names], bool) if len(i_l) else np.zeros(0, bool)
+
+    # ---- how each kernel found its op ----
+    launch_names = np.asarray(names, dtype=object)[c["name"][host.i_l]]
+    is_graph = (np.array([bool(LAUNCH_GRAPH.search(s)) for s in launch_names], bool) if len(host.i_l)
+                else np.zeros(0, bool))
     link = np.full(len(i_k), "none", dtype=object)
     found = k_op >= 0
     link[found] = "correlation"
-    launch_used_ext = gather(l_used_ext, k_launch, False)
-    link[found & launch_used_ext] = "external_id"
+    link[found & gather(host.l_used_ext, k_launch, False)] = "external_id"
     link[found & k_flow] = "flow"
     link[found & gather(is_graph, k_launch, False)] = "graph_launch"
 
-    k_role = role[i_k].copy()
-    has_direction = np.array([bool(COPY_KIND.search(str(x))) for x in names], bool)[c["kind"][i_k]] if len(i_k) else np.zeros(0, bool)
+    # ---- kind: device activity whose name or kind names a copy direction is a copy ----
+    k_role = ev.role[i_k].copy()
+    has_direction = (np.array([bool(COPY_KIND.search(str(x))) for x in names], bool)[c["kind"][i_k]]
+                     if len(i_k) else np.zeros(0, bool))
     k_role[(k_role == DEVICE) & has_direction] = MEMCPY
     kind_of = np.full(12, "kernel", dtype=object)
     for r, k in KIND_OF_ROLE.items():
         kind_of[r] = k
-    k_device = np.where(c["device"][i_k] >= 0, c["device"][i_k], c["pid"][i_k])
-    k_stream = np.where(c["stream"][i_k] >= 0, c["stream"][i_k], c["tid"][i_k])
-    copy = _copy_kinds(names, columns, c, i_k, k_role)
+    return _Device(
+        i_k=i_k, k_corr=k_corr, k_launch=k_launch, k_op=k_op, link=link, kind=kind_of[k_role],
+        copy=_copy_kinds(names, columns, c, i_k, k_role), l_op=l_op, s_idx=s_idx, s_range=s_range,
+    )
 
-    # ---- steps for every table ----
-    l_step = step_at(steps, l_ts)
-    op_step = np.concatenate([step_at(steps, op_ts), l_step[s_idx]])
-    gpu_steps = _gpu_steps(c, names, i=np.flatnonzero(sel_gpu_annot & is_step_name), ts_ns=ts_ns, dur_ns=dur_ns)
-    k_step = gather(l_step, k_launch, -1)
-    orphan = ~has_launch
-    if orphan.any():
-        k_step[orphan] = step_at(gpu_steps if len(gpu_steps[0]) else steps, k_ts[orphan])
-    ranges["step"] = step_at(steps, ranges["ts_ns"].to_numpy()).astype(np.int32)
 
-    blobs = [b.decode("utf-8", "replace") for b in columns.blobs.labels]
-    n_ops = len(i_op) + len(s_idx)
-    o_ev = np.concatenate([i_op, i_l[s_idx]])  # the event behind each op row
-    o_range = np.concatenate([op_range, s_range])
+def _ops_table(ev: _Events, host: _Host, dev: _Device, op_step: np.ndarray, blobs: list) -> pd.DataFrame:
+    """Ops, then the launches that stand in for an op."""
+    c, s_idx = ev.c, dev.s_idx
+    n_ops = len(host.i_op) + len(s_idx)
+    o_ev = np.concatenate([host.i_op, host.i_l[s_idx]])  # the event behind each op row
+    o_range = np.concatenate([host.op_range, dev.s_range])
+    ranges = host.ranges
     path_codes = ranges["path"].cat.codes.to_numpy().astype(np.int64)
-    ops = make_table(
+    op_nest = host.op_nest
+    return make_table(
         OPS, n_ops,
-        name=categorical_of(name[o_ev], names), ts_ns=ts_ns[o_ev], dur_ns=dur_ns[o_ev],
-        self_ns=np.concatenate([op_self, l_dur[s_idx]]),
+        name=categorical_of(c["name"][o_ev], ev.names), ts_ns=ev.ts_ns[o_ev], dur_ns=ev.dur_ns[o_ev],
+        self_ns=np.concatenate([host.op_self, host.l_dur[s_idx]]),
         pid=c["pid"][o_ev], tid=c["tid"][o_ev],
-        parent=np.concatenate([op_parent, np.full(len(s_idx), -1, np.int64)]),
+        parent=np.concatenate([op_nest.parent, np.full(len(s_idx), -1, np.int64)]),
         depth=np.concatenate([op_nest.depth, np.zeros(len(s_idx), op_nest.depth.dtype)]),
         range=o_range, module=_module_paths(gather(path_codes, o_range, -1), ranges["path"].cat.categories),
         shapes=categorical_of(c["dims"][o_ev], blobs), dtypes=categorical_of(c["types"][o_ev], blobs),
         provider=constant("CPU", n_ops), source=constant(SOURCE, n_ops),
         external_id=c["external_id"][o_ev], step=op_step,
-        op_type=pd.Categorical.from_codes(np.repeat(np.array([0, 1], np.int8), [len(i_op), len(s_idx)]),
+        op_type=pd.Categorical.from_codes(np.repeat(np.array([0, 1], np.int8), [len(host.i_op), len(s_idx)]),
                                           categories=["", LAUNCH_OP]),
     )
-    kernels = make_table(
+
+
+def _kernels_table(ev: _Events, dev: _Device, k_step: np.ndarray, blobs: list) -> pd.DataFrame:
+    c, i_k = ev.c, dev.i_k
+    return make_table(
         KERNELS, len(i_k),
-        kind=pd.Categorical(kind_of[k_role], categories=["kernel", "memcpy", "memset"]),
-        name=categorical_of(name[i_k], names), ts_ns=k_ts, dur_ns=k_dur, device=k_device, stream=k_stream,
-        correlation=k_corr, launch=k_launch, op=k_op,
-        link=pd.Categorical(link, categories=["correlation", "external_id", "flow", "graph_launch", "none"]),
-        bytes=c["bytes"][i_k], copy=copy, grid=categorical_of(c["grid"][i_k], blobs),
+        kind=pd.Categorical(dev.kind, categories=["kernel", "memcpy", "memset"]),
+        name=categorical_of(c["name"][i_k], ev.names), ts_ns=ev.ts_ns[i_k], dur_ns=ev.dur_ns[i_k],
+        device=np.where(c["device"][i_k] >= 0, c["device"][i_k], c["pid"][i_k]),
+        stream=np.where(c["stream"][i_k] >= 0, c["stream"][i_k], c["tid"][i_k]),
+        correlation=dev.k_corr, launch=dev.k_launch, op=dev.k_op,
+        link=pd.Categorical(dev.link, categories=["correlation", "external_id", "flow", "graph_launch", "none"]),
+        bytes=c["bytes"][i_k], copy=dev.copy, grid=categorical_of(c["grid"][i_k], blobs),
         block=categorical_of(c["block"][i_k], blobs), step=k_step,
     )
-    launches = make_table(
-        LAUNCHES, len(i_l),
-        name=categorical_of(name[i_l], names), ts_ns=l_ts, dur_ns=l_dur, pid=l_pid, tid=c["tid"][i_l],
-        correlation=l_corr, external_id=l_ext, op=l_op, step=l_step,
-    )
-    ranges = _append_device_ranges(ranges, c, names, sel_gpu_annot, sel_sync, ts_ns, dur_ns, steps)
-    meta["steps"] = sorted({int(s) for s in steps[2]})
-    trace = Trace(ops=ops, kernels=kernels, launches=launches, ranges=ranges, meta=meta)
-    return trace
 
 
 # ---------------------------------------------------------------- helpers
