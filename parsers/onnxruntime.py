@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -296,34 +297,86 @@ def _dims(x, y, z) -> str:
 
 # ------------------------------------------------------------------ building
 
+@dataclass
+class _Events:
+    """Every event with its times in ns and the rows of each table it feeds."""
+
+    c: dict
+    strings: list  # labels; the code columns of ``c`` index into it
+    names: np.ndarray  # ``strings`` as an object array
+    ok: np.ndarray  # complete events with a usable time
+    ts_ns: np.ndarray
+    dur_ns: np.ndarray
+    part: np.ndarray  # per event: which part of a Node record (-1: not a node)
+    node_base: np.ndarray  # per event: code of the node name without its suffix
+    i_op: np.ndarray  # _kernel_time records: one op each
+    i_run: np.ndarray  # model_run, in time order
+    i_sess: np.ndarray
+    i_k: np.ndarray
+
+
 def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
-    strings = cols.strings.labels
     n = len(c["cat"])
     meta: dict = {"source": SOURCE, "format": FORMAT, "path": path, "truncated": truncated,
                   "events": int(n)}
     if n == 0:
         meta.update(steps=[], runs=0, providers=[], time_basis="ort_node")
         return Trace(meta=meta)
+    ev = _select(c, cols, path, meta)
+
+    # ---- runs: model_run in time order are steps 0, 1, ... ----
+    run_start = ev.ts_ns[ev.i_run]
+    runs = (run_start, run_start + ev.dur_ns[ev.i_run], np.arange(len(ev.i_run), dtype=np.int64))
+
+    op_step = step_at(runs, ev.ts_ns[ev.i_op], inclusive_end=True)
+    outside = int((op_step < 0).sum()) if len(ev.i_run) else 0
+    if outside:
+        warnings.warn(TraceWarning(f"{path}: {outside} node events lie outside every model_run "
+                                   "(they count in --step all only)"), stacklevel=4)
+    ops = _ops_table(ev, cols, op_step)
+    kernels = _kernels_table(ev, runs, op_step, meta)
+
+    # ---- ranges: Session events (model_run = steps; the rest annotations) ----
+    ranges = _ranges(c, ev.names, ev.i_sess, ev.ts_ns, ev.dur_ns, runs, ev.i_run)
+
+    i_k = ev.i_k
+    linked = kernels["op"].to_numpy() >= 0
+    providers = ev.names[c["provider"][ev.i_op]]
+    meta.update(
+        steps=[int(s) for s in runs[2]], runs=len(ev.i_run),
+        providers=sorted({str(p) for p in providers} - {""}),
+        time_basis="device" if len(i_k) else "ort_node",
+        kernel_events=len(i_k), kernels_linked=int(linked.sum()),
+        session_events=sorted({str(ev.names[c["name"][i]]) for i in ev.i_sess}),
+    )
+    if len(i_k) and not linked.all():
+        meta["kernels_unlinked"] = int((~linked).sum())
+    return Trace(ops=ops, kernels=kernels, ranges=ranges, meta=meta)
+
+
+def _select(c: dict, cols: _Columns, path: str, meta: dict) -> _Events:
+    """Times, and which events become ops, runs, ranges and kernels; the rest is counted
+    in ``meta`` by category."""
+    n = len(c["cat"])
     used = c["ph"] & (c["cat"] != OTHER)
     times = checks.event_times(c["ts"], c["dur"], scale=1000, exact_us=True, counted=used)
     checks.warn(path, times.counts)
     cols.warn(path)
     meta["events_without_ts"] = int(np.isnan(c["ts"]).sum())
-    has_ts, ts_ns, dur_ns = times.ok, times.ts_ns, times.dur_ns
+    has_ts, ts_ns = times.ok, times.ts_ns
     cat = c["cat"]
     ok = has_ts & c["ph"]
-    names = np.asarray(strings, dtype=object)
+    names = np.asarray(cols.strings.labels, dtype=object)
 
     # ---- Node events: which node, which part of its record ----
-    suffix_of = np.array([_suffix(str(s)) for s in strings], np.int8)
-    base_of = [_base(str(s)) for s in strings]
-    base_code = cols.strings.encode(base_of)  # code of each label's node name
-    strings = cols.strings.labels
+    suffix_of = np.array([_suffix(str(s)) for s in cols.strings.labels], np.int8)
+    base_of = [_base(str(s)) for s in cols.strings.labels]
+    base_code = cols.strings.encode(base_of)  # code of each label's node name (may add labels)
     is_node = ok & (cat == NODE)
     part = np.where(is_node, suffix_of[c["name"]], -1)
-    node_base = base_code[c["name"]]
     i_op = np.flatnonzero(part == KERNEL_TIME)
     i_run = np.flatnonzero(ok & (cat == SESSION) & (names[c["name"]] == MODEL_RUN))
+    i_run = i_run[np.argsort(ts_ns[i_run], kind="stable")]
     i_sess = np.flatnonzero(ok & (cat == SESSION))
     i_k = np.flatnonzero(ok & (cat == KERNEL))
     counted = np.zeros(n, bool)
@@ -333,44 +386,40 @@ def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
                         dtype=object).value_counts()
     meta["skipped_events"] = {str(k): int(v) for k, v in skipped.items()}
     meta["fences"] = bool((part == FENCE_BEFORE).any())
+    strings = cols.strings.labels
+    return _Events(c=c, strings=strings, names=names, ok=ok, ts_ns=ts_ns, dur_ns=times.dur_ns,
+                   part=part, node_base=base_code[c["name"]], i_op=i_op, i_run=i_run,
+                   i_sess=i_sess, i_k=i_k)
 
-    # ---- runs: model_run in time order are steps 0, 1, ... ----
-    order = np.argsort(ts_ns[i_run], kind="stable")
-    i_run = i_run[order]
-    run_start = ts_ns[i_run]
-    run_end = run_start + dur_ns[i_run]
-    runs = (run_start, run_end, np.arange(len(i_run), dtype=np.int64))
 
-    # ---- ops ----
-    op_ts, op_dur = ts_ns[i_op], dur_ns[i_op]
-    op_step = step_at(runs, op_ts, inclusive_end=True)
-    outside = int((op_step < 0).sum()) if len(i_run) else 0
-    if outside:
-        warnings.warn(TraceWarning(f"{path}: {outside} node events lie outside every model_run "
-                                   "(they count in --step all only)"), stacklevel=4)
-    op_type_code = c["op_name"][i_op]
-    op_types = np.asarray(strings, dtype=object)[op_type_code]
-    op_names = np.asarray(strings, dtype=object)[node_base[i_op]]
-    providers = np.asarray(strings, dtype=object)[c["provider"][i_op]]
+def _ops_table(ev: _Events, cols: _Columns, op_step: np.ndarray) -> pd.DataFrame:
+    """One op per node's ``_kernel_time`` record; ORT nodes do not nest."""
+    c, i_op, strings = ev.c, ev.i_op, ev.strings
+    op_dur = ev.dur_ns[i_op]
+    op_names = np.asarray(strings, dtype=object)[ev.node_base[i_op]]
     blobs = [_shapes(b) for b in cols.blobs.labels]
     in_shapes = [b[0] for b in blobs]
     in_types = [b[1] for b in blobs]
     out_first_type = [b[2] for b in blobs]
-    ops = make_table(
+    return make_table(
         OPS, len(i_op),
-        name=categorical_of(node_base[i_op], strings), ts_ns=op_ts, dur_ns=op_dur, self_ns=op_dur,
-        pid=c["pid"][i_op], tid=c["tid"][i_op], parent=np.full(len(i_op), -1, np.int64),
+        name=categorical_of(ev.node_base[i_op], strings), ts_ns=ev.ts_ns[i_op], dur_ns=op_dur,
+        self_ns=op_dur, pid=c["pid"][i_op], tid=c["tid"][i_op], parent=np.full(len(i_op), -1, np.int64),
         depth=np.zeros(len(i_op), np.int32), module=_modules(op_names),
         shapes=categorical_of(c["in_shape"][i_op], in_shapes), dtypes=categorical_of(c["in_shape"][i_op], in_types),
         provider=categorical_of(c["provider"][i_op], strings), source=constant(SOURCE, len(i_op)),
-        step=op_step, op_type=categorical_of(op_type_code, strings),
+        step=op_step, op_type=categorical_of(c["op_name"][i_op], strings),
         precision=categorical_of(c["out_shape"][i_op], out_first_type),
     )
 
-    # ---- kernels -> the node whose record they follow ----
+
+def _kernels_table(ev: _Events, runs: tuple, op_step: np.ndarray, meta: dict) -> pd.DataFrame:
+    """GPU events, each under the node whose record they follow; the writer's placement
+    tells how their ``ts`` reads (noted in ``meta["gpu_ts"]``)."""
+    c, i_op, i_k, strings = ev.c, ev.i_op, ev.i_k, ev.strings
     style: dict = {}
-    k_op = _kernel_ops(c, strings, part, node_base, i_op, i_k, ts_ns, ok, style)
-    k_ts, k_dur = ts_ns[i_k], dur_ns[i_k]
+    k_op = _kernel_ops(c, strings, ev.part, ev.node_base, i_op, i_k, ev.ts_ns, ev.ok, style)
+    k_ts, k_dur = ev.ts_ns[i_k], ev.dur_ns[i_k]
     if style.get("inserted_before", 0) > style.get("merged", 0):
         # the older CUDA profiler writes a GPU event's end as its ts
         k_ts = k_ts - k_dur
@@ -380,14 +429,15 @@ def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
     linked = k_op >= 0
     k_step = np.where(linked, op_step[np.maximum(k_op, 0)] if len(i_op) else -1,
                       step_at(runs, k_ts, inclusive_end=True))
-    k_names = names[c["name"][i_k]]
-    copy, is_memset = _copies(k_names, np.asarray(strings, dtype=object)[c["kind"][i_k]])
+    # ---- kind: copies by name, kind argument, or the node that launched them ----
+    op_types = np.asarray(strings, dtype=object)[c["op_name"][i_op]]
+    copy, is_memset = _copies(ev.names[c["name"][i_k]], np.asarray(strings, dtype=object)[c["kind"][i_k]])
     node_copy = np.array([MEMCPY_NODES.get(t, "") for t in op_types], dtype=object)
     via_node = np.where(linked, node_copy[np.maximum(k_op, 0)] if len(i_op) else "", "")
     copy = np.where(via_node != "", via_node, copy)
     kind = np.where(copy != "", "memcpy", np.where(is_memset, "memset", "kernel"))
     k_bytes = _copy_bytes(c["bytes"][i_k], k_op, kind, op_types, c["output_size"][i_op])
-    kernels = make_table(
+    return make_table(
         KERNELS, len(i_k),
         kind=pd.Categorical(kind, categories=["kernel", "memcpy", "memset"]),
         name=categorical_of(c["name"][i_k], strings), ts_ns=k_ts, dur_ns=k_dur,
@@ -396,20 +446,6 @@ def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
         bytes=k_bytes, copy=copy_column(copy),
         grid=categorical_of(c["grid"][i_k], strings), block=categorical_of(c["block"][i_k], strings), step=k_step,
     )
-
-    # ---- ranges: Session events (model_run = steps; the rest annotations) ----
-    ranges = _ranges(c, names, i_sess, ts_ns, dur_ns, runs, i_run)
-
-    present = sorted({str(p) for p in providers} - {""})
-    meta.update(
-        steps=[int(s) for s in runs[2]], runs=len(i_run), providers=present,
-        time_basis="device" if len(i_k) else "ort_node",
-        kernel_events=len(i_k), kernels_linked=int(linked.sum()),
-        session_events=sorted({str(names[c["name"][i]]) for i in i_sess}),
-    )
-    if len(i_k) and not linked.all():
-        meta["kernels_unlinked"] = int((~linked).sum())
-    return Trace(ops=ops, kernels=kernels, ranges=ranges, meta=meta)
 
 
 def _suffix(name: str) -> int:
