@@ -13,8 +13,10 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from tracekit.model.errors import TraceWarning
+from tracekit.model.trace import Trace
 
 DAY_NS = 86_400 * 10**9
 MAX_DUR_NS = 2 * DAY_NS  # no profile is longer; anything longer is a broken value
@@ -48,7 +50,8 @@ class Times:
         return self.reason == OK
 
 
-def event_times(ts, dur, *, scale: int = 1, base: int = 0, counted=None, exact_us: bool = False) -> Times:
+def event_times(ts: npt.ArrayLike, dur: npt.ArrayLike, *, scale: int = 1, base: int = 0,
+                counted: npt.ArrayLike | None = None, exact_us: bool = False) -> Times:
     """int64 ns start and duration from raw columns (float or int, in units of ``scale``
     ns; NaN = missing), with the reason each out-of-range event is set aside.
 
@@ -79,7 +82,8 @@ def event_times(ts, dur, *, scale: int = 1, base: int = 0, counted=None, exact_u
     return _finish(ts_ns, dur_ns, reason, counted)
 
 
-def start_end_times(start, end, *, counted=None) -> Times:
+def start_end_times(start: npt.ArrayLike, end: npt.ArrayLike, *,
+                    counted: npt.ArrayLike | None = None) -> Times:
     """Like :func:`event_times`, from int64 ns start and end columns (Nsight Systems):
     no subtraction is done on values that could overflow, so numpy warns about nothing."""
     start = np.asarray(start, np.int64)
@@ -103,7 +107,7 @@ def _mark(reason: np.ndarray, bad: np.ndarray, code: int) -> None:
     reason[bad & (reason == OK)] = code
 
 
-def _finish(ts_ns, dur_ns, reason, counted) -> Times:
+def _finish(ts_ns: npt.ArrayLike, dur_ns: npt.ArrayLike, reason: np.ndarray, counted: np.ndarray) -> Times:
     ts_ns = np.asarray(ts_ns, np.int64)
     dur_ns = np.asarray(dur_ns, np.int64)
     used = counted & (reason == OK)
@@ -170,7 +174,7 @@ REFERENCES = {("ops", "parent"): "ops", ("ops", "range"): "ranges", ("kernels", 
               ("ranges", "parent"): "ranges"}
 
 
-def validate(trace, path: str) -> None:
+def validate(trace: Trace, path: str) -> None:
     """Safety net behind every parser: rows of any table whose times are out of range
     (see :func:`event_times`) are set aside, with one warning per kind, and references
     to them (a kernel's op, an op's parent) become -1. A no-op on sound traces."""
@@ -193,8 +197,8 @@ def validate(trace, path: str) -> None:
         ok = kept.get(name, np.ones(len(table), bool))
         new_row[name] = np.where(ok, np.cumsum(ok) - 1, -1)
     for name, table in tables.items():
-        ok = kept.get(name)
-        table = table[ok].reset_index(drop=True) if ok is not None else table.copy()
+        keep = kept.get(name)
+        table = table[keep].reset_index(drop=True) if keep is not None else table.copy()
         for (owner, column), target in REFERENCES.items():
             if owner == name and column in table:
                 ref = table[column].to_numpy()

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 # ----------------------------------------------------------------------------- kernels
@@ -192,8 +193,8 @@ def _mangled_base(s: str) -> str:
     own = names[-1][0]
     end = names[-1][1]
     if _GENERIC.match(own) and s[end:end + 1] == "I":
-        inner, _ = _source_names(s, end + 1)
-        inner = [n for n, _ in inner if not _GENERIC.match(n) and n not in ("cutlass", "kernel")]
+        args, _ = _source_names(s, end + 1)
+        inner = [n for n, _ in args if not _GENERIC.match(n) and n not in ("cutlass", "kernel")]
         if inner:
             qual = names[-2][0] if len(names) > 1 else ""
             return f"{qual + '::' if qual else ''}{own}<{inner[-1]}>"
@@ -277,7 +278,7 @@ def member_type(member: str) -> str:
     return _TRAILING_NUMBER.sub("", last)
 
 
-def main_member(types: list[str], is_gemm=None) -> int:
+def main_member(types: list[str], is_gemm: Callable[[str], bool] | None = None) -> int:
     """Index of the member that says what a fused layer computes: the first GEMM-based one
     (``is_gemm(type)``, by default an ONNX GEMM-based op type), else -1 (the caller picks)."""
     test = is_gemm or (lambda t: t in GEMM_OP_TYPES)

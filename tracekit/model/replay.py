@@ -16,8 +16,10 @@ their launch as op and are counted in the returned stats.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pandas.api.types import union_categoricals
 
@@ -62,13 +64,13 @@ def captured_graphs(capture: Trace) -> list[np.ndarray]:
     return graphs
 
 
-def attach(replay: Trace, capture: Trace) -> dict:
+def attach(replay: Trace, capture: Trace) -> dict[str, Any]:
     """Map the replayed kernels of ``replay`` to the ops of ``capture`` (in place, before
     classification). Returns what was mapped: graphs captured, replays and their kernels
     mapped, replays left as they were and why."""
     graphs = captured_graphs(capture)
     k, la = replay.kernels, replay.launches
-    stats = {"graphs_captured": len(graphs), "graph_sizes": sorted({len(g) for g in graphs}),
+    stats: dict[str, Any] = {"graphs_captured": len(graphs), "graph_sizes": sorted({len(g) for g in graphs}),
              "replays": 0, "replays_mapped": 0, "kernels_mapped": 0, "kernels_mapped_ns": 0,
              "replays_unmatched": 0, "replays_ambiguous": 0}
     if not len(k) or not len(la):
@@ -125,10 +127,10 @@ def attach(replay: Trace, capture: Trace) -> dict:
     p = parent[src]
     c = capture.ops.iloc[src]
 
-    def per_replay(values):  # one value per replay, repeated over its copies
+    def per_replay(values: npt.ArrayLike) -> np.ndarray:  # one value per replay, repeated over its copies
         return np.repeat(np.asarray(values), n)
 
-    def per_op(column):  # the capture ops' values, once per replay
+    def per_op(column: str) -> pd.Categorical:  # the capture ops' values, once per replay
         cat = c[column].array
         return pd.Categorical.from_codes(np.tile(cat.codes, reps), categories=cat.categories)
 

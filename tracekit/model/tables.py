@@ -7,6 +7,7 @@ nanoseconds on one clock; names are pandas categoricals (interned once).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from tracekit.model.vocab import FIXED, OMITTED, TABLES
@@ -49,7 +50,7 @@ SCHEMAS = dict(zip(TABLES, (OPS, KERNELS, LAUNCHES, RANGES)))
 _MISSING = {"int64": -1, "int32": -1, "bool": False, "cat": ""}
 
 
-def make_table(schema: dict[str, str], n: int, **columns) -> pd.DataFrame:
+def make_table(schema: dict[str, str], n: int, **columns: npt.ArrayLike | pd.Categorical) -> pd.DataFrame:
     """Build a table of ``n`` rows from numpy arrays / sequences, filling the rest.
 
     Unknown column names are a programming error and raise ``KeyError``; so is a value
@@ -79,11 +80,12 @@ def make_table(schema: dict[str, str], n: int, **columns) -> pd.DataFrame:
     return pd.DataFrame(data, copy=False)
 
 
-def _name(schema: dict[str, str]) -> str | None:
+def _name(schema: dict[str, str]) -> str:
+    """The table ``schema`` is the schema of, or "" for any other (a test's own schema)."""
     for name, known in SCHEMAS.items():
         if schema is known:
             return name
-    return None
+    return ""
 
 
 def _in_vocabulary(value: pd.Categorical, allowed: tuple, col: str, n: int) -> pd.Categorical:
@@ -99,7 +101,7 @@ def _in_vocabulary(value: pd.Categorical, allowed: tuple, col: str, n: int) -> p
     return value.set_categories(pd.Index(allowed, dtype=object))
 
 
-def as_column(value, kind: str):
+def as_column(value: npt.ArrayLike | pd.Categorical, kind: str) -> np.ndarray | pd.Categorical:
     if kind == "cat":
         if isinstance(value, pd.Categorical):
             return value

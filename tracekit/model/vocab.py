@@ -65,13 +65,13 @@ RANGE_KINDS = ("step", "annotation", "module", "gpu_annotation", "gpu_sync", "nv
 
 # table -> column -> the values it may hold (its categories, in this order). "" is allowed
 # where it means "not given" (a non-copy kernel, a test's op without a source).
-FIXED = {
+FIXED: dict[str, dict[str, tuple[str, ...]]] = {
     "ops": {"source": ("", *SOURCES)},
     "kernels": {"kind": KERNEL_KINDS, "link": LINKS, "copy": ("", *COPY_KINDS)},
     "ranges": {"kind": RANGE_KINDS},
 }
 # what a fixed column holds when a table is built without it ("" where FIXED allows it)
-OMITTED = {("kernels", "link"): "none"}
+OMITTED: dict[tuple[str, str], str] = {("kernels", "link"): "none"}
 
 # meta keys every parser writes: what wrote the trace (a SOURCES key), its format in words,
 # the path read, and the step numbers found (empty when the format has none)
