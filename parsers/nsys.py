@@ -44,11 +44,27 @@ import pandas as pd
 from parsers import _io
 from parsers._shared import copy_column, copy_kind, sorted_steps, step_at
 from parsers._sqlite import (
-    MAGIC, Budget, Database, Text, categorical_from_keys, categorical_from_text, check_header,
-    connect, quote,
+    MAGIC,
+    Budget,
+    Database,
+    Text,
+    categorical_from_keys,
+    categorical_from_text,
+    check_header,
+    connect,
+    quote,
 )
 from tracekit.model import (
-    KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical, constant, make_table,
+    KERNELS,
+    LAUNCHES,
+    OPS,
+    RANGES,
+    Trace,
+    TraceError,
+    TraceWarning,
+    categorical,
+    constant,
+    make_table,
 )
 from tracekit.model.intervals import gather, nest, self_time
 

@@ -14,7 +14,6 @@ import tracekit
 torch = pytest.importorskip("torch", reason="collectors need torch (pip install '.[collect]')")
 pytest.importorskip("transformers", reason="registry models need transformers ('.[collect]')")
 
-import tracekit  # noqa: E402
 from tracekit.cli import collect as collect_cmd  # noqa: E402
 from tracekit.cli import main as cli_main  # noqa: E402
 

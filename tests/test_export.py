@@ -181,7 +181,7 @@ def check_pftrace(path, trace, info, **window):
     # durations survive exactly
     row = {(table_of(s["cat"]), s["id"]): s for s in slices}
     for name, frame in frames.items():
-        for rid, ts, dur in frame[["id", "ts_ns", "dur_ns"]].head(200).itertuples(index=False):
+        for rid, dur in frame[["id", "dur_ns"]].head(200).itertuples(index=False):
             s = row[(name, rid)]
             assert s["end"] - s["ts"] == max(dur, 0)
     # flows: each id leaves one launch and reaches one activity (terminating it, or -- where

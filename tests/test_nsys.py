@@ -316,7 +316,7 @@ def test_synthetic_groups_and_attribution(synthetic):
     assert int(k["dur_ns"].sum()) == sql_totals(path)[1]
     kern = k[k["kind"] == "kernel"].sort_values("ts_ns", kind="stable")
     by_corr = {(int(c), int(d)): g for c, d, g in zip(kern["correlation"], kern["device"], kern["group"].astype(str))}
-    for s, e, d, st, cor, p, n, want in KERNELS:
+    for _s, _e, d, _st, cor, _p, n, want in KERNELS:
         assert by_corr[(cor, d)] == want, n
     ops = trace.ops
     names = ops["name"].astype(str).to_numpy()

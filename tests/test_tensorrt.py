@@ -8,8 +8,8 @@ copy it to pytest's tmp_path (outside the repository)."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import statistics
 import subprocess

@@ -6,12 +6,11 @@ import os
 import subprocess
 import sys
 
-
+from tests.conftest import corpus_file, raw_events
 from tracekit.analysis.transfers import report
 from tracekit.api import Trace
 from tracekit.model import KERNELS, LAUNCHES, OPS, RANGES, make_table
 from tracekit.taxonomy.apply import classify
-from tests.conftest import corpus_file, raw_events
 
 
 def test_copies_by_direction_match_the_raw_trace(load):

@@ -157,7 +157,7 @@ class Rows:
         """A length-delimited sub-message; absent rows drop the header and the body."""
         if present is not None:
             present = np.asarray(present, dtype=bool)
-            for kind, data, lens in inner.parts:
+            for kind, _data, lens in inner.parts:
                 if kind == "rag" and (lens[~present] > 0).any():
                     raise ValueError("ragged bytes in an absent sub-message")
             inner_parts = [(k, d, np.where(present, l, 0)) for k, d, l in inner.parts]

@@ -3,7 +3,6 @@ Enter drills into a kernel (its instances and the ops that launched it)."""
 from __future__ import annotations
 
 from tracekit.safe_text import clean
-
 from tui import queries as q
 from tui.screens.drill import DrillScreen
 from tui.screens.table_base import TableScreen

@@ -2,11 +2,10 @@
 Enter drills into a row (its calls, kernels, module paths, shapes)."""
 from __future__ import annotations
 
-from tracekit.safe_text import clean
-
 from rich.text import Text
 from textual.binding import Binding
 
+from tracekit.safe_text import clean
 from tui import queries as q
 from tui.screens.drill import DrillScreen
 from tui.screens.table_base import TableScreen

@@ -1,11 +1,10 @@
 """Timeline: lanes per GPU stream and op thread; enter filters every screen to a span."""
 from __future__ import annotations
 
-from tracekit.safe_text import clean
-
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 
+from tracekit.safe_text import clean
 from tui import queries as q
 from tui.screens.base import TraceScreen
 from tui.widgets.timeline import TimelineView

@@ -3,8 +3,6 @@ synchronizations and the GPU idle they cause, ONNX Runtime CPU-fallback nodes --
 tracekit.analysis.transfers.report for the current scope."""
 from __future__ import annotations
 
-from tracekit.safe_text import clean
-
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -13,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tracekit.safe_text import clean
 from tui import queries as q
 from tui.screens.base import TraceScreen
 from tui.widgets.text import num, safe
