@@ -7,7 +7,7 @@ Nothing here runs a GPU: the recipe below is replayed by a tiny host/GPU simulat
 fixed clock, and the events are written in the layout the real writers use (studied from
 the Kineto traces in ../shared/corpus/kineto). The same recipe gives the *ground truth*
 (which op each kernel belongs to, its group, time per group and step, ...) without
-tracekit, from the precedence rules of DESIGN.md, so tests can compare tracekit to it.
+tracekit, from the precedence rules of docs/design.md, so tests can compare tracekit to it.
 Importable: ``build_all()`` returns ``{file name: (bytes, truth)}``; ``decoder_trace()``,
 ``cpu_only_trace()`` return ``(trace, truth)`` for one trace each.
 
@@ -109,10 +109,10 @@ DEVICE = 0
 MAIN, SIDE = 7, 20  # CUDA streams
 NUM_SMS = 132
 
-GEMM_GROUPS = ("GEMM", "Convolution", "Attention")  # the GEMM-based groups of DESIGN.md
+GEMM_GROUPS = ("GEMM", "Convolution", "Attention")  # the GEMM-based groups of the taxonomy
 
 # ------------------------------------------------------------------ what names mean
-# The groups DESIGN.md's taxonomy gives to every name this recipe uses, written out here
+# The groups the default taxonomy gives to every name this recipe uses, written out here
 # (not read from tracekit) so that the truth is independent of the code under test.
 # None: no rule for that name.
 MODULE_RULES = {  # module / annotation class names (``nn.Module: X_0`` -> ``X``)
@@ -911,7 +911,7 @@ def _ranges_of(h: Host, legacy: bool) -> list[Host]:
 
 def _op_group(op: Host, legacy: bool) -> str | None:
     """What the op says: the innermost classified module/annotation around it, else its
-    own rule, else its nearest classified caller's (DESIGN.md, "Taxonomy")."""
+    own rule, else its nearest classified caller's (docs/design.md, "Taxonomy")."""
     for r in reversed(_ranges_of(op, legacy)):
         group = MODULE_RULES[_module_class(r.name)]
         if group:

@@ -1,4 +1,4 @@
-"""Dependencies point one way (DESIGN.md): model <- taxonomy <- analysis; parsers import the
+"""Dependencies point one way (docs/design.md): model <- taxonomy <- analysis; parsers import the
 model only; nothing but the facade wires parsers in."""
 from __future__ import annotations
 

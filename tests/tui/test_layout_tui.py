@@ -1,4 +1,4 @@
-"""The TUI imports tracekit, never a parser (DESIGN.md); parsers come in only through
+"""The TUI imports tracekit, never a parser (docs/design.md); parsers come in only through
 tracekit.load when a trace is opened."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Column schemas of the four event tables (see DESIGN.md, "The event model").
+"""Column schemas of the four event tables (see docs/design.md, "The event model").
 
 Every parser builds its tables through :func:`make_table`, so that column names,
 dtypes and order are the same whatever wrote the trace. Times are int64

@@ -11,7 +11,7 @@ from tracekit.model.tables import SCHEMAS, empty
 
 @dataclass
 class Trace:
-    """Columnar event model shared by every input format (DESIGN.md).
+    """Columnar event model shared by every input format (docs/design.md).
 
     ``ops``, ``kernels``, ``launches`` and ``ranges`` are pandas DataFrames whose
     columns are fixed by :mod:`tracekit.model.tables`; ``meta`` holds what the file

@@ -1,4 +1,4 @@
-"""Give every op and kernel of a Trace its group, with the precedence of DESIGN.md:
+"""Give every op and kernel of a Trace its group, with the precedence of docs/design.md:
 innermost classified module/annotation > the op (or its nearest classified caller) >
 the kernel name; host<->device copies are Transfer whatever launched them."""
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Trace-derived strings become plain rich Text: cleaned of control characters and
-never parsed as markup (DESIGN.md; issue 4, "Safety")."""
+never parsed as markup: names in a trace are untrusted."""
 from __future__ import annotations
 
 from rich.text import Text
