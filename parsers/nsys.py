@@ -66,6 +66,7 @@ from tracekit.model import (
     constant,
     make_table,
 )
+from tracekit.model import checks
 from tracekit.model.intervals import gather, nest, self_time
 
 SOURCE = "nsys"
@@ -113,6 +114,7 @@ COMPILED_REGION = "Myelin"
 API_VERSION_SUFFIX = re.compile(r"_v\d{4,5}$")
 GLOBAL_ID_SHIFT = 24  # globalTid = ... | pid << 24 | tid
 PID_MASK = 0xFFFFFF
+NO_NUMBER = -(2**63)  # a start/end cell that holds no number (NULL or text)
 
 
 # a report as nsys writes it (.nsys-rep, formerly .qdrep): read through its SQLite export
@@ -226,11 +228,11 @@ def _build(db: Database, path: str, progress) -> Trace:
     step = _Progress(progress, 5)
     acts = _activities(db, meta)
     step()
-    api = _api_calls(db)
+    api = _api_calls(db, meta)
     step()
     nv = _nvtx(db, meta)
     step()
-    syncs = _syncs(db)
+    syncs = _syncs(db, meta)
     step()
 
     # ---- threads: one code space for NVTX ranges and API calls ----
@@ -392,6 +394,7 @@ def _activities(db: Database, meta: dict) -> dict:
         parts.append(_memcpy_rows(db))
     if db.has(MEMSET_TABLE):
         parts.append(_memset_rows(db))
+    parts = [_checked_times(p, meta) for p in parts]
     n = sum(len(p["ts"]) for p in parts)
     if not db.has(KERNEL_TABLE):
         _warn(meta, f"no CUDA kernel table in this export (no {KERNEL_TABLE}); " +
@@ -416,15 +419,39 @@ def _common(db: Database, table: str) -> str:
     def c(name, default="-1"):
         return db.col(table, name, default)
 
-    return (f"{c('start', '0')}, {c('end', '0')}, {c('deviceId')}, {c('streamId')}, "
-            f"{c('correlationId')}, {c('globalPid')}")
+    return (f"{_time(db, table, 'start')}, {_time(db, table, 'end')}, {c('deviceId')}, "
+            f"{c('streamId')}, {c('correlationId')}, {c('globalPid')}")
+
+
+def _time(db: Database, table: str, column: str) -> str:
+    """A start/end column as integer ns; NO_NUMBER where the row holds NULL or text."""
+    if not db.has_column(table, column):
+        return "0"
+    q = quote(column)
+    return (f"CASE WHEN typeof({q}) IN ('integer', 'real') THEN CAST({q} AS INTEGER) "
+            f"ELSE {NO_NUMBER} END")
 
 
 def _split_common(cols: list) -> dict:
     ts, end, device, stream, corr, gpid = cols[:6]
     stream = np.where(stream == 0xFFFFFFFF, -1, stream)
-    return {"ts": ts, "dur": np.maximum(end - ts, 0), "device": device, "stream": stream,
+    return {"ts": ts, "end": end, "device": device, "stream": stream,
             "corr": np.where(corr > 0, corr, -1), "gpid": gpid}
+
+
+def _checked_times(rows: dict, meta: dict) -> dict:
+    """``rows`` with a ``dur`` column, less the rows whose start/end are no number, out of
+    range or reversed (counted, one warning per kind): nothing is zeroed silently."""
+    ts, end = rows.pop("ts"), rows.pop("end")
+    times = checks.start_end_times(ts, end, numeric=(ts != NO_NUMBER) & (end != NO_NUMBER))
+    for text in checks.messages(meta["path"], times.counts):
+        meta.setdefault("warnings", []).append(text)
+        warnings.warn(TraceWarning(text), stacklevel=4)
+    keep = times.ok
+    out = {key: (value[keep] if hasattr(value, "__len__") and len(value) == len(keep) else value)
+           for key, value in rows.items()}
+    out["ts"], out["dur"] = times.ts_ns[keep], times.dur_ns[keep]
+    return out
 
 
 def _kernel_rows(db: Database) -> dict:
@@ -546,7 +573,7 @@ def _concat_cats(cats: list, n: int) -> pd.Categorical:
 
 # ---------------------------------------------------------------- API calls
 
-def _api_calls(db: Database) -> dict:
+def _api_calls(db: Database, meta: dict) -> dict:
     parts = []
     for table in API_TABLES:
         if not db.has(table):
@@ -557,7 +584,7 @@ def _api_calls(db: Database) -> dict:
             classes = _backtrace_classes(db)
             where = f" WHERE eventClass IS NULL OR eventClass NOT IN ({', '.join(map(str, classes))})"
         cols = db.fetch(
-            f"SELECT {db.col(table, 'start', '0')}, {db.col(table, 'end', '0')}, "
+            f"SELECT {_time(db, table, 'start')}, {_time(db, table, 'end')}, "
             f"{db.col(table, 'globalTid')}, {db.col(table, 'correlationId')}, {name_sql} "
             f"FROM {quote(table)}{where}", "iiii" + kind)
         parts.append((cols, kind))
@@ -570,10 +597,12 @@ def _api_calls(db: Database) -> dict:
     gtid = np.concatenate([c[2] for c, _ in parts])
     corr = np.concatenate([c[3] for c, _ in parts])
     names = _concat_cats([_names(db, c[4], k, clean=_api_name) for c, k in parts], len(ts))
+    checked = _checked_times({"ts": ts, "end": end, "gtid": gtid, "corr": corr, "names": names}, meta)
+    ts, dur, gtid, corr, names = (checked[k] for k in ("ts", "dur", "gtid", "corr", "names"))
     order = np.argsort(ts, kind="stable")
     has = gtid >= 0
     pkey = np.where(has, gtid >> GLOBAL_ID_SHIFT, -1)
-    return {"ts": ts[order], "dur": np.maximum(end - ts, 0)[order], "gtid": gtid[order],
+    return {"ts": ts[order], "dur": dur[order], "gtid": gtid[order],
             "corr": np.where(corr > 0, corr, -1)[order], "pkey": pkey[order],
             "pid": np.where(has, pkey & PID_MASK, -1)[order],
             "tid": np.where(has, gtid & PID_MASK, -1)[order], "name": names[order]}
@@ -775,7 +804,7 @@ def _concat_tables(schema: dict, parts: list[pd.DataFrame]) -> pd.DataFrame:
     return make_table(schema, n, **columns)
 
 
-def _syncs(db: Database) -> dict:
+def _syncs(db: Database, meta: dict) -> dict:
     t = SYNC_TABLE
     z = np.zeros(0, np.int64)
     if not db.has(t):
@@ -785,7 +814,7 @@ def _syncs(db: Database) -> dict:
     labels = _enum_labels(db, "ENUM_CUPTI_SYNC_TYPE", "label") or {
         1: "Event sync", 2: "Stream wait sync", 3: "Stream sync", 4: "Context sync"}
     out["name"] = categorical_from_keys(cols[6], lambda k: f"{labels.get(k, 'Unknown')}")
-    return out
+    return _checked_times(out, meta)
 
 
 # ---------------------------------------------------------------- helpers

@@ -7,9 +7,11 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -713,3 +715,31 @@ def test_unreadable_file_says_permission_denied(tmp_path, monkeypatch):
                         else real_stat(p, *a, **kw))
     with pytest.raises(TraceError, match="permission denied"):
         tracekit.load(path, cache=False)
+
+
+def test_broken_activity_rows_are_set_aside_and_counted(tmp_path):
+    """Rows whose start is text or a blob, or that end before they start, are counted in one
+    warning per kind and left out; the rest adds up to what SQL gives for the sound rows."""
+    path = tmp_path / "broken.sqlite"
+    shutil.copy(corpus("saxpy-mpi"), path)
+    table = "CUPTI_ACTIVITY_KIND_MEMCPY"
+    with sqlite3.connect(path) as conn:
+        rows = [r[0] for r in conn.execute(f"SELECT rowid FROM {table} ORDER BY start LIMIT 5")]
+        conn.execute(f"UPDATE {table} SET start = 'abc' WHERE rowid = ?", (rows[0],))
+        conn.execute(f"UPDATE {table} SET start = X'00' WHERE rowid = ?", (rows[1],))
+        conn.execute(f"UPDATE {table} SET end = start - 5 WHERE rowid IN (?, ?, ?)", rows[2:5])
+    n_all, _ = sql_totals(path)
+    with ro(path) as conn:
+        union = activity_union(conn)
+        n_ok, ns_ok = conn.execute(
+            f"SELECT COUNT(*), SUM(end - start) FROM ({union}) WHERE typeof(start) = 'integer' "
+            "AND end >= start").fetchone()
+    assert n_all - n_ok == 5
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trace = tracekit.load(path, cache=False)
+    messages = [str(w.message) for w in caught]
+    assert sum("2 events have no numeric ts" in m for m in messages) == 1, messages
+    assert sum("3 events end before they start; set aside" in m for m in messages) == 1, messages
+    assert len(trace.kernels) == n_ok and int(trace.kernels["dur_ns"].sum()) == ns_ok
+    assert (trace.kernels["dur_ns"] >= 0).all()

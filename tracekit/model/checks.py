@@ -83,14 +83,18 @@ def event_times(ts: npt.ArrayLike, dur: npt.ArrayLike, *, scale: int = 1, base: 
 
 
 def start_end_times(start: npt.ArrayLike, end: npt.ArrayLike, *,
-                    counted: npt.ArrayLike | None = None) -> Times:
+                    counted: npt.ArrayLike | None = None,
+                    numeric: npt.ArrayLike | None = None) -> Times:
     """Like :func:`event_times`, from int64 ns start and end columns (Nsight Systems):
-    no subtraction is done on values that could overflow, so numpy warns about nothing."""
+    no subtraction is done on values that could overflow, so numpy warns about nothing.
+    ``numeric``: False where the file held no number (NULL or text) in either column."""
     start = np.asarray(start, np.int64)
     end = np.asarray(end, np.int64)
     n = len(start)
     counted = np.ones(n, bool) if counted is None else np.asarray(counted, bool)
     reason = np.zeros(n, np.int8)
+    if numeric is not None:
+        _mark(reason, ~np.asarray(numeric, bool), NO_TS)
     in_range = (np.abs(np.maximum(start, -MAX_ABS_TS_NS)) < MAX_ABS_TS_NS)
     end_in_range = (np.abs(np.maximum(end, -MAX_ABS_TS_NS)) < MAX_ABS_TS_NS)
     _mark(reason, ~in_range | ~end_in_range, TS_RANGE)
