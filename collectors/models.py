@@ -103,8 +103,8 @@ def _torchvision_detector(kind):
         try:
             import torchvision.models.detection as det
         except ImportError:
-            raise CollectError(f"{kind} needs torchvision, which is not installed "
-                               "(it has no CPU build that installs here; use a machine with it)", "model"
+            raise CollectError("model", f"{kind} needs torchvision, which is not installed "
+                               "(it has no CPU build that installs here; use a machine with it)"
                                ) from None
         fn = {"faster-rcnn": det.fasterrcnn_resnet50_fpn, "mask-rcnn": det.maskrcnn_resnet50_fpn}[kind]
         return fn(weights=None, weights_backbone=None, **o), 0, 800
@@ -191,12 +191,12 @@ def build(name: str, size: str | None = None, batch: int = 1, seq: int = 128,
     else:
         spec = REGISTRY.get(ALIASES.get(name.lower(), name.lower()))
         if spec is None:
-            raise CollectError(f"unknown model {name!r}; known: {', '.join(REGISTRY)} "
-                               "(or module:callable)", "model")
+            raise CollectError("model", f"unknown model {name!r}; known: {', '.join(REGISTRY)} "
+                               "(or module:callable)")
         size = size or spec.default_size
         if size not in spec.sizes:
-            raise CollectError(f"model {spec.name} has no size {size!r}; sizes: "
-                               f"{', '.join(spec.sizes)}", "model")
+            raise CollectError("model", f"model {spec.name} has no size {size!r}; sizes: "
+                               f"{', '.join(spec.sizes)}")
         overrides = {k: (dict(v) if isinstance(v, dict) else v) for k, v in spec.sizes[size].items()}
         if image_size and spec.name in SIZED_CONFIGS:  # position embeddings follow the size
             overrides["image_size"] = image_size
@@ -221,7 +221,7 @@ def _dtype(name):
     table = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
              "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
     if name not in table:
-        raise CollectError(f"unknown dtype {name!r}; one of {', '.join(table)}", "dtype")
+        raise CollectError("dtype", f"unknown dtype {name!r}; one of {', '.join(table)}")
     return table[name]
 
 
@@ -266,31 +266,31 @@ def _custom(target: str, input_shape):
     try:
         module = importlib.import_module(mod_name)
     except Exception as exc:
-        raise CollectError(f"cannot import module {mod_name!r}: {exc}", target) from None
+        raise CollectError(target, f"cannot import module {mod_name!r}: {exc}") from None
     fn = module
     for part in attr.split("."):
         fn = getattr(fn, part, None)
         if fn is None:
-            raise CollectError(f"module {mod_name!r} has no attribute {attr!r}", target)
+            raise CollectError(target, f"module {mod_name!r} has no attribute {attr!r}")
     if not callable(fn):
-        raise CollectError(f"{attr!r} is not callable", target)
+        raise CollectError(target, f"{attr!r} is not callable")
     result = fn()
     if isinstance(result, torch.nn.Module):
         if not input_shape:
-            raise CollectError("the callable returned a model only; give --input-shape", target)
+            raise CollectError(target, "the callable returned a model only; give --input-shape")
         model, inputs = result, torch.rand(tuple(input_shape))
     elif isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], torch.nn.Module):
         model, inputs = result
         if input_shape:
             inputs = torch.rand(tuple(input_shape))
     else:
-        raise CollectError("the callable must return (model, example_inputs) or a model", target)
+        raise CollectError(target, "the callable must return (model, example_inputs) or a model")
     if isinstance(inputs, torch.Tensor):
         inputs = (inputs,)
     elif isinstance(inputs, list):
         inputs = tuple(inputs)
     if not isinstance(inputs, (tuple, dict)):
-        raise CollectError("example_inputs must be a tensor, a tuple/list or a dict of tensors", target)
+        raise CollectError(target, "example_inputs must be a tensor, a tuple/list or a dict of tensors")
     return Built(model, inputs, {"model": target, "size": "custom", "task": "custom",
                                  "weights": "as returned by the callable",
                                  "input": _describe(inputs)})

@@ -32,18 +32,18 @@ def collect(output: str, command: list[str], trace="cuda,nvtx,osrt") -> dict:
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        raise CollectError("give the command to profile after --, e.g. "
-                           "tracekit collect nsys -o run -- python my_script.py", "nsys")
+        raise CollectError("nsys", "give the command to profile after --, e.g. "
+                           "tracekit collect nsys -o run -- python my_script.py")
     if output.endswith(".nsys-rep") or output.endswith(".sqlite"):
         output = os.path.splitext(output)[0]
     if available() is None:
-        raise CollectError(unavailable_reason(), "nsys")
+        raise CollectError("nsys", unavailable_reason())
     profile, export = commands(output, command, trace)
     for cmd in (profile, export):
         result = subprocess.run(cmd)
         if result.returncode != 0:
-            raise CollectError(f"'{' '.join(cmd[:2])}' failed with exit code {result.returncode}",
-                               output)
+            raise CollectError(output,
+                               f"'{' '.join(cmd[:2])}' failed with exit code {result.returncode}")
     meta = {"collector": "nsys", "command": command, "trace": trace,
             "report": output + ".nsys-rep", "sqlite": output + ".sqlite"}
     write_json(output + ".meta.json", meta)

@@ -26,27 +26,27 @@ def collect(model: str | None, out: str, *, onnx_path=None, size=None, batch=1, 
             providers=None, keep_onnx=None, opset=17, optimization="all") -> dict:
     ort = require("onnxruntime", "the ONNX Runtime collector", extra="test")
     if not out.endswith(".json"):
-        raise CollectError("the output must end with .json", out)
+        raise CollectError(out, "the output must end with .json")
     providers = list(providers or PROVIDERS.get(device.split(":")[0]) or [])
     if not providers:
-        raise CollectError("device must be cpu or cuda", device)
+        raise CollectError(device, "device must be cpu or cuda")
     missing = [p for p in providers if p not in ort.get_available_providers()]
     if missing and providers[0] in missing:
-        raise CollectError(f"execution provider {providers[0]} is not available in onnxruntime "
-                           f"{ort.__version__} (available: {', '.join(ort.get_available_providers())})",
-                           device)
+        raise CollectError(device,
+                           f"execution provider {providers[0]} is not available in onnxruntime "
+                           f"{ort.__version__} (available: {', '.join(ort.get_available_providers())})")
     providers = [p for p in providers if p not in missing]
     workdir = tempfile.mkdtemp(prefix="tracekit-ort-")
     try:
         if onnx_path:
             if not os.path.isfile(onnx_path):
-                raise CollectError("no such ONNX file", onnx_path)
+                raise CollectError(onnx_path, "no such ONNX file")
             meta = {"model": os.path.basename(onnx_path), "onnx": os.path.abspath(onnx_path),
                     "weights": "as stored in the ONNX file"}
             path = onnx_path
         else:
             if not model:
-                raise CollectError("give --model NAME or --onnx FILE", "onnxruntime")
+                raise CollectError("onnxruntime", "give --model NAME or --onnx FILE")
             path = keep_onnx or os.path.join(workdir, "model.onnx")
             meta = export(model, path, size=size, batch=batch, seq=seq, image_size=image_size,
                           input_shape=input_shape, opset=opset, fold=optimization != "disable")
@@ -57,7 +57,7 @@ def collect(model: str | None, out: str, *, onnx_path=None, size=None, batch=1, 
         try:
             sess = ort.InferenceSession(path, sess_options=opts, providers=providers)
         except Exception as exc:
-            raise CollectError(f"onnxruntime cannot load the model: {_first_line(exc)}", path) from None
+            raise CollectError(path, f"onnxruntime cannot load the model: {_first_line(exc)}") from None
         feeds = _feeds(sess, meta)
         start = time.time()
         for _ in range(warmup + steps):
@@ -85,7 +85,7 @@ def _level(ort, name):
     levels = {"all": "ORT_ENABLE_ALL", "extended": "ORT_ENABLE_EXTENDED",
               "basic": "ORT_ENABLE_BASIC", "disable": "ORT_DISABLE_ALL"}
     if name not in levels:
-        raise CollectError(f"graph optimization must be one of {', '.join(levels)}", name)
+        raise CollectError(name, f"graph optimization must be one of {', '.join(levels)}")
     return getattr(ort.GraphOptimizationLevel, levels[name])
 
 
@@ -115,7 +115,7 @@ def export(model: str, path: str, *, size=None, batch=1, seq=128, image_size=Non
     except CollectError:
         raise
     except Exception as exc:
-        raise CollectError(f"ONNX export failed: {_first_line(exc)}", model) from None
+        raise CollectError(model, f"ONNX export failed: {_first_line(exc)}") from None
     return dict(built.meta, onnx_opset=opset, exporter="torch.onnx (TorchScript)",
                 exporter_folds_batchnorm=fold)
 
@@ -180,8 +180,8 @@ def _feeds(sess, meta):
         elif "bool" in inp.type:
             feeds[inp.name] = np.ones(shape, bool)
         else:
-            raise CollectError(f"cannot make a synthetic input of type {inp.type} for {inp.name}",
-                               meta.get("model", "onnx"))
+            raise CollectError(meta.get("model", "onnx"),
+                               f"cannot make a synthetic input of type {inp.type} for {inp.name}")
     return feeds
 
 

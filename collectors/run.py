@@ -7,16 +7,18 @@ import os
 import platform
 import sys
 
-from tracekit.model import TraceError
+from tracekit.model import TracekitError
 
 
-class CollectError(TraceError):
-    """A user error while collecting (unknown model, bad callable, missing file, missing tool).
+class CollectError(TracekitError):
+    """A user error while collecting (unknown model, bad callable, missing file, missing
+    tool): ``subject`` (a path, a model, an option) and ``problem``, in the order a
+    TraceError takes them; ``str()`` is the one line the CLI prints."""
 
-    A TraceError, so that ``tracekit`` prints one line and exits with code 2."""
-
-    def __init__(self, problem: str, subject: str = "collect"):
-        super().__init__(subject, problem)
+    def __init__(self, subject: object, problem: str) -> None:
+        self.subject = str(subject)
+        self.problem = problem
+        super().__init__(f"{self.subject}: {problem}")
 
 
 def versions(*names: str) -> dict:
@@ -60,5 +62,5 @@ def require(module: str, why: str, extra: str = "collect"):
     try:
         return __import__(module, fromlist=["_"])
     except ImportError as exc:
-        raise CollectError(f"{why} needs the Python package '{module}' "
+        raise CollectError("collect", f"{why} needs the Python package '{module}' "
                            f"(pip install 'tracekit[{extra}]'): {exc}") from None

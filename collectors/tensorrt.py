@@ -38,18 +38,18 @@ def collect(model: str | None, outdir: str, *, onnx_path=None, size=None, batch=
             backend=None) -> dict:
     backend = backend or available()
     if backend is None:
-        raise CollectError(unavailable_reason(), "tensorrt")
+        raise CollectError("tensorrt", unavailable_reason())
     os.makedirs(outdir, exist_ok=True)
     work = tempfile.mkdtemp(prefix="tracekit-trt-")
     try:
         if onnx_path:
             if not os.path.isfile(onnx_path):
-                raise CollectError("no such ONNX file", onnx_path)
+                raise CollectError(onnx_path, "no such ONNX file")
             meta = {"model": os.path.basename(onnx_path), "onnx": os.path.abspath(onnx_path)}
             stem = os.path.splitext(os.path.basename(onnx_path))[0]
         else:
             if not model:
-                raise CollectError("give --model NAME or --onnx FILE", "tensorrt")
+                raise CollectError("tensorrt", "give --model NAME or --onnx FILE")
             from collectors.onnxruntime import export
 
             onnx_path = os.path.join(work, "model.onnx")
@@ -84,7 +84,7 @@ def _trtexec(onnx_path, base, files, fp16, int8, steps, warmup):
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         tail = " | ".join(result.stdout.strip().splitlines()[-3:])
-        raise CollectError(f"trtexec failed (exit {result.returncode}): {tail}", onnx_path)
+        raise CollectError(onnx_path, f"trtexec failed (exit {result.returncode}): {tail}")
 
 
 def _python(onnx_path, base, files, fp16, int8, steps, warmup):  # pragma: no cover - GPU only
@@ -92,7 +92,7 @@ def _python(onnx_path, base, files, fp16, int8, steps, warmup):  # pragma: no co
     import torch
 
     if not torch.cuda.is_available():
-        raise CollectError("the TensorRT Python API needs a CUDA GPU visible to torch", "tensorrt")
+        raise CollectError("tensorrt", "the TensorRT Python API needs a CUDA GPU visible to torch")
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     network = builder.create_network(0)
@@ -100,7 +100,7 @@ def _python(onnx_path, base, files, fp16, int8, steps, warmup):  # pragma: no co
     with open(onnx_path, "rb") as f:
         if not parser.parse(f.read()):
             errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-            raise CollectError(f"TensorRT cannot parse the ONNX model: {errors}", onnx_path)
+            raise CollectError(onnx_path, f"TensorRT cannot parse the ONNX model: {errors}")
     config = builder.create_builder_config()
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     if fp16:
@@ -109,7 +109,7 @@ def _python(onnx_path, base, files, fp16, int8, steps, warmup):  # pragma: no co
         config.set_flag(trt.BuilderFlag.INT8)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
-        raise CollectError("TensorRT could not build an engine", onnx_path)
+        raise CollectError(onnx_path, "TensorRT could not build an engine")
     with open(base + ".engine", "wb") as f:
         f.write(serialized)
     engine = trt.Runtime(logger).deserialize_cuda_engine(serialized)

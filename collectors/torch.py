@@ -21,7 +21,7 @@ def collect(model: str, out: str, *, size=None, batch=1, seq=128, image_size=Non
     from collectors import models
 
     if not (out.endswith(".json") or out.endswith(".json.gz")):
-        raise CollectError("the output must end with .json or .json.gz", out)
+        raise CollectError(out, "the output must end with .json or .json.gz")
     _check_device(device)
     built = models.build(model, size=size, batch=batch, seq=seq, image_size=image_size,
                          dtype=dtype, device=device, input_shape=input_shape)
@@ -82,29 +82,30 @@ def _check_device(device: str):
     import torch
 
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise CollectError("CUDA is not available here (torch "
-                           f"{torch.__version__}); use --device cpu", device)
+        raise CollectError(device, "CUDA is not available here (torch "
+                           f"{torch.__version__}); use --device cpu")
     if device != "cpu" and not device.startswith("cuda"):
-        raise CollectError("device must be cpu or cuda[:N]", device)
+        raise CollectError(device, "device must be cpu or cuda[:N]")
 
 
 def _quantize(model, kind, device, dtype):
     import torch
 
     if kind != "int8":
-        raise CollectError("only --quantize int8 (dynamic) is supported", kind)
+        raise CollectError(kind, "only --quantize int8 (dynamic) is supported")
     if device != "cpu" or dtype not in ("float32", "fp32"):
-        raise CollectError("--quantize int8 uses torch.ao dynamic quantization: CPU and float32 only",
-                           kind)
+        raise CollectError(kind,
+                           "--quantize int8 uses torch.ao dynamic quantization: CPU and float32 only")
     try:
-        from torch.ao.quantization import quantize_dynamic
         import warnings
+
+        from torch.ao.quantization import quantize_dynamic
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             q = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
     except Exception as exc:
-        raise CollectError(f"dynamic int8 quantization failed: {exc}", kind) from None
+        raise CollectError(kind, f"dynamic int8 quantization failed: {exc}") from None
     return q
 
 
@@ -122,8 +123,8 @@ def _compile(model, built, meta):
             else:
                 compiled(*inputs)
     except Exception as exc:
-        raise CollectError(f"torch.compile failed here ({type(exc).__name__}: "
+        raise CollectError("compile", f"torch.compile failed here ({type(exc).__name__}: "
                            f"{str(exc).splitlines()[0] if str(exc) else ''}); "
-                           "run without --compile", "compile") from None
+                           "run without --compile") from None
     meta["compile"] = {"backend": "inductor"}
     return compiled

@@ -13,7 +13,8 @@ import importlib
 __version__ = "0.1.0"
 _PUBLIC = {
     "load": "tracekit.loading", "load_all": "tracekit.loading", "Trace": "tracekit.api",
-    "TraceError": "tracekit.model", "TraceWarning": "tracekit.model",
+    "TraceError": "tracekit.model", "TracekitError": "tracekit.model",
+    "TraceWarning": "tracekit.model",
     "Taxonomy": "tracekit.taxonomy",
 }
 __all__ = sorted(_PUBLIC)

@@ -29,11 +29,9 @@ def load(path: str, *, cache: bool = True, cache_dir=None, taxonomy=None, scope=
 def error_text(exc: BaseException) -> str:
     """One readable message for any failure: user errors as they are, bugs with their
     type (the traceback stays out of the UI; TRACEKIT_DEBUG=1 re-raises in the CLI)."""
-    from tracekit.analysis import StepError
-    from tracekit.model import TraceError
-    from tracekit.taxonomy import TaxonomyError
+    from tracekit.model import TracekitError
 
-    if isinstance(exc, (TraceError, TaxonomyError, StepError)):
+    if isinstance(exc, TracekitError):
         text = str(exc)
     elif isinstance(exc, MemoryError):
         text = "not enough memory to load this trace"

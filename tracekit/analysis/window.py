@@ -20,11 +20,12 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from tracekit.model import Trace
+from tracekit.model import Trace, TracekitError
 
 
-class StepError(ValueError):
-    """A step or range selection the trace cannot satisfy (user error)."""
+class StepError(TracekitError, ValueError):
+    """A step or range selection the trace cannot satisfy (user error; also a ValueError,
+    as it was before the common root)."""
 
 
 # --------------------------------------------------------------------------- what to keep

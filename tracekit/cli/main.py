@@ -1,5 +1,6 @@
-"""``tracekit`` entry point: parse arguments, run a subcommand, turn user errors into one
-line on stderr and exit code 2 (never a traceback for a bad file)."""
+"""``tracekit`` entry point: parse arguments, run a subcommand, turn user errors (any
+:class:`~tracekit.model.errors.TracekitError`) into one line on stderr and their exit code
+(2; never a traceback for a bad file)."""
 from __future__ import annotations
 
 import argparse
@@ -57,23 +58,18 @@ def main(argv=None) -> int:
               "(try a machine with more memory, or --step to analyse less)", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # user errors are one line; bugs keep their traceback
-        if not _is_user_error(exc) or os.environ.get("TRACEKIT_DEBUG"):
+        # imported here: the model imports pandas, which --help and argument errors do not need
+        from tracekit.model.errors import TracekitError
+
+        if not isinstance(exc, TracekitError) or os.environ.get("TRACEKIT_DEBUG"):
             raise
         print(f"tracekit: error: {_one_line(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
+        return exc.exit_code
 
 
 def _inputs(args) -> str:
     paths = getattr(args, "paths", None) or [getattr(args, "path", None) or "tracekit"]
     return ", ".join(map(str, paths))
-
-
-def _is_user_error(exc: BaseException) -> bool:
-    from tracekit.analysis import StepError
-    from tracekit.model import TraceError
-    from tracekit.taxonomy import TaxonomyError
-
-    return isinstance(exc, (TraceError, TaxonomyError, StepError))
 
 
 def _one_line(text: str) -> str:

@@ -20,6 +20,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from tracekit.model.errors import TracekitError
 from tracekit.model.names import fused_members, kernel_base_name, main_member, member_type
 
 UNATTRIBUTED = "Unattributed"
@@ -29,8 +30,9 @@ RULE_KINDS = ("modules", "ops", "kernels")
 _GENERATED_KERNEL = re.compile(r"\s*triton_(poi|red|per|tem)_")
 
 
-class TaxonomyError(ValueError):
-    """A taxonomy file that cannot be used; the message names the file and the problem."""
+class TaxonomyError(TracekitError, ValueError):
+    """A taxonomy file that cannot be used; the message names the file and the problem.
+    Also a ValueError, as it was before the common root."""
 
 
 @dataclass
