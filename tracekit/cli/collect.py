@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tracekit.cli.common import non_negative_int, positive_int
+
 HELP = "Run a model under a profiler (PyTorch, ONNX Runtime, TensorRT, Nsight) and write a trace."
 COLLECTORS = ("torch", "onnxruntime", "tensorrt", "nsys")
 
@@ -18,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         description="Profile a model with torch.profiler; writes Kineto JSON.")
     _model_arguments(t)
     t.add_argument("-o", "--output", required=True, help="trace file (.json or .json.gz)")
-    t.add_argument("--wait", type=_count, default=0, help="profiler schedule: steps skipped")
+    t.add_argument("--wait", type=non_negative_int, default=0, help="profiler schedule: steps skipped")
     t.add_argument("--compile", action="store_true", help="torch.compile the model first")
     t.add_argument("--quantize", choices=["int8"], help="dynamic int8 quantization (CPU)")
     t.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"])
@@ -61,27 +63,13 @@ def _model_arguments(p, required=True):
     p.add_argument("--model", required=required,
                    help="registered model (see --list) or module:callable")
     p.add_argument("--size", help="model size (tiny runs in seconds on a CPU)")
-    p.add_argument("--batch", type=_count1, default=1)
-    p.add_argument("--seq", type=_count1, default=128, help="sequence length (text models)")
-    p.add_argument("--image-size", type=_count1, help="image side (vision models)")
+    p.add_argument("--batch", type=positive_int, default=1)
+    p.add_argument("--seq", type=positive_int, default=128, help="sequence length (text models)")
+    p.add_argument("--image-size", type=positive_int, help="image side (vision models)")
     p.add_argument("--input-shape", type=_shape, help="e.g. 1,3,224,224 (custom models)")
-    p.add_argument("--steps", type=_count1, default=5, help="profiled steps / runs")
-    p.add_argument("--warmup", type=_count, default=2, help="warm-up steps / runs")
+    p.add_argument("--steps", type=positive_int, default=5, help="profiled steps / runs")
+    p.add_argument("--warmup", type=non_negative_int, default=2, help="warm-up steps / runs")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-
-
-def _count(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be at least 0")
-    return value
-
-
-def _count1(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _shape(text):
@@ -100,7 +88,7 @@ def run(args) -> int:
     if not args.collector:
         from collectors.run import CollectError
 
-        raise CollectError(f"name a collector ({', '.join(COLLECTORS)}) or give --list", "collect")
+        raise CollectError("collect", f"name a collector ({', '.join(COLLECTORS)}) or give --list")
     if args.collector == "torch":
         from collectors.torch import collect
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from importlib import resources
 
+from tracekit.cli.common import add_json_argument
+
 HELP = "Summarize the bundled demo trace (synthetic, made by tracekit's generator)."
 
 ABOUT = ("Demo trace: synthetic, made by tracekit's own generator (samples/generate.py), not "
@@ -19,7 +21,7 @@ def demo_path() -> str:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--path", action="store_true", help="print the demo trace's path and stop")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_json_argument(p, "print the summary as JSON")
 
 
 def run(args) -> int:
@@ -29,9 +31,10 @@ def run(args) -> int:
     if args.path:
         print(path)
         return 0
-    summary_args = argparse.Namespace(paths=[path], by="group", top=10, step=None, json=args.json,
-                                      taxonomy=None, no_cache=False, cache_dir=None, layers=None,
-                                      capture=None, max_size=None)
+    # summary's own defaults, so that an option added to summary needs nothing here
+    summary_parser = argparse.ArgumentParser(prog="tracekit summary")
+    summary_cmd.add_arguments(summary_parser)
+    summary_args = summary_parser.parse_args([path, *(["--json"] if args.json else [])])
     if not args.json:
         print(ABOUT, end="\n\n")
     code = summary_cmd.run(summary_args)

@@ -18,8 +18,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tracekit.cli.summary import add_loading_arguments, loading_options
-from tracekit.model.vocab import TABLES
+from tracekit.cli.common import add_loading_arguments, add_step_argument, add_trace_argument, load_traces
+
+# tracekit.model.vocab.TABLES, spelled out so that parsing arguments imports no pandas (the
+# model package loads it; tests/test_errors.py checks they agree)
+TABLES = ("ops", "kernels", "launches", "ranges")
 
 HELP = "Write the timeline (Perfetto .pftrace, Chrome .json) or a table (.parquet, .csv)."
 FORMATS = ("perfetto", "json", "parquet", "csv")
@@ -28,14 +31,13 @@ FORMATS = ("perfetto", "json", "parquet", "csv")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.description = HELP + "\n\n" + __doc__.split("\n", 2)[2].strip()
-    p.add_argument("path", metavar="TRACE", help="trace file (any format tracekit reads)")
+    add_trace_argument(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file: .pftrace, .json, .json.gz, .parquet or .csv")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from OUT's name)")
     p.add_argument("--table", choices=TABLES,
                    help="table for .parquet/.csv (default: kernels; ops without GPU activity)")
-    p.add_argument("--step", default=None,
-                   help="only ProfilerStep N, A-B or A,B ('all': every step; default: whole trace)")
+    add_step_argument(p, "only ProfilerStep", "the whole trace")
     p.add_argument("--range", metavar="NAME", default=None,
                    help="only the time of the range(s) named NAME (annotation, NVTX, step, ...)")
     p.add_argument("--from", dest="start", metavar="TIME", default=None,
@@ -50,7 +52,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    import tracekit
     from tracekit.export import ExportError, check_output, export, format_of, parse_time
     from tracekit.safe_text import clean
 
@@ -62,7 +63,7 @@ def run(args) -> int:
     for value in (args.start, args.end, args.bucket):
         if value is not None:
             parse_time(value)
-    traces = tracekit.load_all([args.path], progress=True, **loading_options(args))
+    traces = load_traces(args, [args.path])
     trace = _pick(traces, args.rank, args.path)
     info = export(trace, args.output, format=fmt, table=args.table, step=args.step,
                   range=args.range, start=args.start, end=args.end, bucket=args.bucket)

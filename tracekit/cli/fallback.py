@@ -3,16 +3,23 @@ from __future__ import annotations
 
 import argparse
 
-from tracekit.cli.summary import add_loading_arguments, load_traces
+from tracekit.cli.common import (
+    add_json_argument,
+    add_loading_arguments,
+    add_step_argument,
+    add_top_argument,
+    add_trace_arguments,
+    load_traces,
+)
 
 HELP = "Host<->device copies, synchronizations and the GPU idle they cause, CPU fallback."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", metavar="TRACE")
-    p.add_argument("--step", default=None, help="step(s) to analyse (default: all but the first)")
-    p.add_argument("--top", type=int, default=10, help="rows per table")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_trace_arguments(p)
+    add_step_argument(p)
+    add_top_argument(p)
+    add_json_argument(p)
     add_loading_arguments(p)
 
 

@@ -5,27 +5,25 @@ import argparse
 import os
 import re
 
-from tracekit.cli.summary import add_loading_arguments, load_traces
+from tracekit.cli.common import (
+    add_json_argument,
+    add_loading_arguments,
+    add_top_argument,
+    add_trace_arguments,
+    load_traces,
+)
 
 HELP = ("What TensorRT fused: fusion rate, non-GEMM ops fused into GEMM and non-GEMM layers, "
         "reformat layers, time by precision, ONNX nodes removed.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("paths", nargs="+", metavar="TRACE",
-                   help="TensorRT profile / layer info JSON (siblings are found by name)")
+    add_trace_arguments(p, "TensorRT profile / layer info JSON (siblings are found by name)")
     p.add_argument("--onnx", metavar="MODEL",
                    help="the ONNX model the engine was built from: list the nodes TensorRT removed")
-    p.add_argument("--top", type=_positive, default=10, help="rows in the layer tables")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_top_argument(p, "rows in the layer tables")
+    add_json_argument(p)
     add_loading_arguments(p)
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def run(args) -> int:

@@ -3,21 +3,17 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
-from tracekit.safe_text import clean
+from tracekit.cli.common import add_json_argument, add_taxonomy_argument
 
 HELP = "Print the GEMM/non-GEMM taxonomy in use: groups and their rules."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--taxonomy", metavar="FILE", help="TOML file extending/overriding the defaults")
+    add_taxonomy_argument(p)
     p.add_argument("--classify", metavar="NAME", nargs="+",
                    help="show the group each name gets as a module, an op and a kernel, and the "
                         "rule that decided it (kind, pattern, file:line)")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_json_argument(p)
 
 
 def classify_row(taxonomy, name: str) -> dict:
@@ -44,7 +40,12 @@ def _file(origin: str) -> str:
 
 
 def run(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     from tracekit.report import json_report
+    from tracekit.safe_text import clean
     from tracekit.taxonomy import Taxonomy
 
     taxonomy = Taxonomy.from_file(args.taxonomy) if args.taxonomy else Taxonomy.default()

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import argparse
 
-from tracekit.cli.summary import add_loading_arguments, loading_options
+from tracekit.cli.common import add_loading_arguments, add_step_argument, add_trace_argument, loading_options
 
 HELP = "Explore a trace in a terminal UI: overview, operators, kernels, transfers, timeline."
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("path", metavar="TRACE", help="trace file (Kineto .json/.json.gz, ...)")
-    p.add_argument("--step", default=None,
-                   help="ProfilerStep to start with: N, A-B, A,B or 'all' "
-                        "(default: every step after the first; the picker `p` changes it)")
+    add_trace_argument(p)
+    add_step_argument(p, "ProfilerStep to start with",
+                      "every step after the first; the picker `p` changes it")
     add_loading_arguments(p)
 
 
