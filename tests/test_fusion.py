@@ -91,7 +91,7 @@ def test_fusion_numbers_match_the_engine_files(fragment):
     assert sum(r["total_ns"] for r in got["precision"].values()) == want["total"]
     assert got["gemm_layers"]["total_ns"] + got["non_gemm_layers"]["total_ns"] == want["total"]
     assert got["node_lists"] == "layer_names" and got["removed"] is None
-    json.dumps(got)  # JSON-ready
+    json.dumps(got.to_dict())  # JSON-ready
 
 
 def test_qat_resnet_quantize_nodes_are_fused_into_convolutions():

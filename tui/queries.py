@@ -14,10 +14,9 @@ import pandas as pd
 from tracekit import analysis
 from tracekit.analysis import transfers as transfers_mod
 from tracekit.analysis.breakdown import group_order
-from tracekit.analysis import summary as summary_mod
-from tracekit.analysis.window import Selection, Window, outside_window, trace_start
-from tracekit.report import fmt
+from tracekit.analysis.window import Selection, Window, trace_start
 from tracekit.model import intervals
+from tracekit.report import fmt
 
 BY = ("group", "op", "module", "shape")  # what `g` cycles through on the Operators screen
 
@@ -69,14 +68,14 @@ class Overview:
     unattributed_ns: int
     groups: pd.DataFrame  # name, is_gemm, total_ns, share, calls, kernels
     top_non_gemm: pd.DataFrame
-    gpu: list[dict] = field(default_factory=list)  # device_busy rows
+    gpu: list[dict] = field(default_factory=list)  # device_busy rows (Summary.gpu.per_device)
     speedup: float | None = None  # summarize()'s gemm_free_speedup (None: all GEMM, or no time)
     transfers: dict | None = None
     warnings: list[str] = field(default_factory=list)
     # collectives apart from compute (total = compute + communication)
     communication_ns: int = 0
     exposed_communication_ns: int | None = None
-    device_rows: list[dict] = field(default_factory=list)  # analysis.summary.devices
+    device_rows: list = field(default_factory=list)  # Summary.devices (Device results)
     outside: str = ""  # why GPU time lies outside this window (analysis.window.outside_window)
 
     @property
@@ -89,31 +88,37 @@ class Overview:
 
 
 def overview(trace, scope: Scope, top: int = 8) -> Overview:
+    """The Overview of ``scope``: ``analysis.summarize``'s :class:`Summary`, reshaped."""
     win = window(trace, scope)
-    basis = analysis.time_basis(trace)
-    groups = analysis.breakdown(trace, win, "group")
-    split = analysis.gemm_totals(trace, win, groups)
-    total = split["total_ns"]
-    ops = analysis.breakdown(trace, win, "op")
-    k = win.kernels
+    summary = analysis.summarize(trace, top=top, window=win)
     bounds = win.bounds()
-    span = bounds[1] - bounds[0] if bounds else 0
-    devices = [str(d.get("name", d.get("id", "?"))) for d in trace.meta.get("devices", [])]
+    gemm = analysis.gemm_groups(trace)
+    total = summary.total_ns
+    groups = pd.DataFrame({"name": list(summary.groups), "total_ns": list(summary.groups.values())},
+                          columns=["name", "total_ns"])
+    groups["is_gemm"] = groups["name"].isin(gemm)
+    groups["share"] = groups["total_ns"] / total if total else 0.0
+    top_rows = pd.DataFrame([r.to_dict() for r in summary.top_non_gemm_ops],
+                            columns=["name", "group", "is_gemm", "calls", "kernels", "total_ns",
+                                     "mean_ns", "share", "kernels_per_call"])
+    gpu = summary.get("gpu")
+    outside = summary.window.get("outside")
     return Overview(
         file=str(trace.meta.get("path", "")).replace("\\", "/").rsplit("/", 1)[-1],
         source=str(trace.meta.get("format") or trace.meta.get("source") or "unknown"),
-        devices=devices, basis=basis, scope=describe(trace, scope, win),
-        steps=list(trace.meta.get("steps") or []), span_ns=span,
-        counts={"ops": len(win.ops), "kernels": len(win.kernels), "launches": len(win.launches)},
-        total_ns=total, gemm_ns=split["gemm_ns"], unattributed_ns=split["unattributed_ns"],
-        groups=groups, top_non_gemm=ops[~ops["is_gemm"]].head(top),
-        gpu=analysis.device_busy(k) if basis == "device" else [],
-        speedup=split["gemm_free_speedup"],
+        devices=[str(d.get("name", d.get("id", "?"))) for d in trace.meta.get("devices", [])],
+        basis=summary.time_basis, scope=win.describe(),
+        steps=list(trace.meta.get("steps") or []), span_ns=bounds[1] - bounds[0] if bounds else 0,
+        counts={"ops": summary.ops, "kernels": summary.kernels, "launches": len(win.launches)},
+        total_ns=total, gemm_ns=summary.gemm_ns, unattributed_ns=summary.unattributed_ns,
+        groups=groups, top_non_gemm=top_rows,
+        gpu=gpu.per_device if gpu else [],
+        speedup=summary.gemm_free_speedup,
         warnings=list(trace.meta.get("warnings", [])),
-        communication_ns=split["communication_ns"],
-        exposed_communication_ns=split["exposed_communication_ns"],
-        device_rows=summary_mod.devices(trace, k) if basis == "device" else [],
-        outside=outside_window(trace, win)["line"] if basis == "device" else "",
+        communication_ns=summary.communication_ns,
+        exposed_communication_ns=summary.exposed_communication_ns,
+        device_rows=list(summary.devices) if gpu else [],
+        outside=outside.line if outside else "",
     )
 
 
@@ -245,7 +250,7 @@ def timeline(trace, scope: Scope) -> TimelineData:
     if len(ops):
         parents = np.unique(trace.ops["parent"].to_numpy())
         leaves = ops[~np.isin(ops["id"].to_numpy(), parents)]
-        for (pid, tid), sub in leaves.groupby(["pid", "tid"], sort=True):
+        for (_pid, tid), sub in leaves.groupby(["pid", "tid"], sort=True):
             lanes.append(_lane(f"tid {tid}", sub, codes))
     lo, hi = win.bounds() or (0, 1)
     return TimelineData(lo=lo, hi=max(hi, lo + 1), t0=trace_start(trace), groups=order, lanes=lanes)

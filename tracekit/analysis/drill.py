@@ -11,13 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tracekit.analysis.breakdown import (
-    NO_MODULE,
-    NO_OP,
-    NO_SHAPE,
-    _gemm_flags,
-    shape_key,
-)
+from tracekit.analysis.breakdown import NO_MODULE, NO_OP, NO_SHAPE, _gemm_flags, shape_key
 from tracekit.analysis.window import Selection
 from tracekit.model import Trace
 

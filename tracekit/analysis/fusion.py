@@ -23,7 +23,9 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from typing import Any
 
+from tracekit.analysis.results import FusionReport
 from tracekit.model import FUSED_SEP, Trace, TraceError
 from tracekit.taxonomy import Taxonomy
 
@@ -33,8 +35,8 @@ UNKNOWN_TYPE = "(unknown)"
 ONNX_MISSING = "the 'onnx' package is not installed (pip install onnx); removed nodes not computed"
 
 
-def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = None) -> dict:
-    """JSON-ready dict: fusion rate and fused op types, reformats, precision, removed nodes."""
+def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = None) -> FusionReport:
+    """Fusion rate and fused op types, reformats, precision, removed nodes."""
     if trace.meta.get("source") != "trt":
         raise TraceError(trace.meta.get("path", "?"),
                          f"fusion analysis reads TensorRT traces; this is a "
@@ -104,7 +106,7 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
         notes.append("Myelin layers ({ForeignNode[first...last]}) name their first and last node "
                      "only; pass --onnx MODEL to read the nodes between them")
 
-    result = {
+    result: dict[str, Any] = {
         "path": trace.meta.get("path"),
         "source": "trt",
         "layers": len(layers),
@@ -141,7 +143,7 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
     }
     if onnx_model is not None:
         result["removed"] = _removed(model, seen, gemm_type, node_lists, fused_names)
-    return result
+    return FusionReport(**result)
 
 
 # ---------------------------------------------------------------- layers

@@ -1,4 +1,5 @@
-"""The numbers behind ``tracekit summary``: one dict per trace, JSON-ready, that adds up.
+"""The numbers behind ``tracekit summary``: one :class:`~tracekit.analysis.results.Summary`
+per trace, that adds up.
 
 How the time adds up: ``total_ns`` = ``compute_ns`` + ``communication_ns`` (collectives,
 the group Communication), and ``compute_ns`` = ``gemm_ns`` + ``non_gemm_ns``: the GEMM vs
@@ -11,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from tracekit.analysis.breakdown import breakdown, time_basis
-from tracekit.analysis.explain import other_warning
 from tracekit.analysis.busy import device_busy, exposed_length, union_length
+from tracekit.analysis.explain import other_warning
+from tracekit.analysis.results import UNSET, CombinedSummary, Device, GpuBusy, LaunchOverhead, Row, Summary, WindowInfo
 from tracekit.analysis.window import Selection, outside_window, select
 from tracekit.model import Trace
 
@@ -53,62 +55,55 @@ def gemm_free_speedup(total_ns: int, gemm_ns: int) -> float | None:
     return total_ns / (total_ns - gemm_ns) if total_ns != gemm_ns else None
 
 
-def summarize(trace: Trace, step=None, top: int = 10, window: Selection | None = None) -> dict:
-    """The summary of ``step`` (see :func:`~tracekit.analysis.window.select`), or of
-    ``window`` when given. Besides the groups, top ops, GPU busy time and launch overhead
-    it has the fields of :func:`gemm_totals`, among them ``gemm_free_speedup`` (Amdahl:
-    the speedup if GEMM time went to zero; None when all the time is GEMM or there is none)."""
+def summarize(trace: Trace, step=None, top: int = 10, window: Selection | None = None) -> Summary:
+    """The summary of ``step`` (a step selection or a :class:`~tracekit.analysis.window.Window`,
+    see :func:`~tracekit.analysis.window.select`), or of ``window`` when given. Besides the
+    groups, top ops, GPU busy time and launch overhead it has the fields of
+    :func:`gemm_totals`, among them ``gemm_free_speedup`` (Amdahl: the speedup if GEMM time
+    went to zero; None when all the time is GEMM or there is none)."""
     window = select(trace, step) if window is None else window
     basis = time_basis(trace)
     groups = breakdown(trace, window, "group")
     split = gemm_totals(trace, window, groups)
-    total, gemm, unattributed = split["total_ns"], split["gemm_ns"], split["unattributed_ns"]
+    total, unattributed = split["total_ns"], split["unattributed_ns"]
     k = window.kernels
     ops_table = breakdown(trace, window, "op")
     non_gemm_ops = ops_table[~ops_table["is_gemm"] & (ops_table["group"] != COMMUNICATION)].head(top)
-    out = {
-        "path": trace.meta.get("path"),
-        "source": trace.meta.get("source"),
-        "time_basis": basis,
-        "total_ns": total,
-        "compute_ns": split["compute_ns"],
-        "gemm_ns": gemm,
-        "non_gemm_ns": split["non_gemm_ns"],
-        "communication_ns": split["communication_ns"],
-        "exposed_communication_ns": split["exposed_communication_ns"],
-        "unattributed_ns": unattributed,
-        "gemm_free_speedup": split["gemm_free_speedup"],
-        "attributed_share": (1 - unattributed / total) if total and basis == "device" else None,
-        "groups": {g: int(ns) for g, ns in zip(groups["name"], groups["total_ns"])},
-        "group_counts": {g: int(n) for g, n in zip(groups["name"],
-                                                    groups["kernels" if basis == "device" else "calls"])},
-        "kernels": int(len(k)),
-        "ops": int(len(window.ops)),
-        "steps": [int(s) for s in window.steps] if not window.whole_trace or window.steps else [],
-        "window": {"description": window.describe(), "whole_trace": window.whole_trace,
-                   "all_steps": window.all_steps, "dropped_steps": window.dropped_steps},
-        "top_non_gemm_ops": _records(non_gemm_ops),
-        "rank": trace.meta.get("rank"),
-        "devices": trace.meta.get("devices", []),
-        "warnings": list(trace.meta.get("warnings", [])),
-    }
-    if basis == "device":
-        out["gpu"] = _gpu(k)
-        out["devices"] = devices(trace, k)
-        out["launch_overhead"] = _launch_overhead(window, ops_table, top)
-        outside = outside_window(trace, window)
-        out["window"]["outside"] = outside
-        if outside["no_launch_kernels"]:
-            out["warnings"].append(outside["line"])
+    info = WindowInfo(description=window.describe(), whole_trace=window.whole_trace,
+                      all_steps=window.all_steps, dropped_steps=window.dropped_steps)
+    warnings = list(trace.meta.get("warnings", []))
+    device = basis == "device"
+    if device:
+        info.outside = outside_window(trace, window)
+        if info.outside.no_launch_kernels:
+            warnings.append(info.outside.line)
         unknown = other_warning(trace, k, total)
         if unknown:
-            out["warnings"].append(unknown)
-    if "capture" in trace.meta:
-        out["capture"] = dict(trace.meta["capture"])
-    return out
+            warnings.append(unknown)
+    return Summary(
+        path=trace.meta.get("path"),
+        source=trace.meta.get("source"),
+        time_basis=basis,
+        **split,
+        attributed_share=(1 - unattributed / total) if total and device else None,
+        groups={g: int(ns) for g, ns in zip(groups["name"], groups["total_ns"])},
+        group_counts={g: int(n) for g, n in zip(groups["name"],
+                                                groups["kernels" if device else "calls"])},
+        kernels=int(len(k)),
+        ops=int(len(window.ops)),
+        steps=[int(s) for s in window.steps] if not window.whole_trace or window.steps else [],
+        window=info,
+        top_non_gemm_ops=_records(non_gemm_ops),
+        rank=trace.meta.get("rank"),
+        devices=devices(trace, k) if device else trace.meta.get("devices", []),
+        warnings=warnings,
+        gpu=_gpu(k) if device else UNSET,
+        launch_overhead=_launch_overhead(window, ops_table, top) if device else UNSET,
+        capture=dict(trace.meta["capture"]) if "capture" in trace.meta else UNSET,
+    )
 
 
-def _gpu(kernels) -> dict:
+def _gpu(kernels) -> GpuBusy:
     """Busy time: ``busy_ns`` (time at least one device was busy) of ``span_ns`` (first
     start to last end over all devices), so busy never exceeds span; per device in
     ``per_device`` and :func:`devices`; ``device_busy_ns`` sums the devices' busy time,
@@ -119,19 +114,12 @@ def _gpu(kernels) -> dict:
     span = int(end.max() - start.min()) if len(start) else 0
     busy_any = union_length(start, end)
     busy_sum = sum(d["busy_ns"] for d in per_device)
-    return {
-        "busy_ns": busy_any,
-        "span_ns": span,
-        "idle_ns": span - busy_any,
-        "busy_any_ns": busy_any,
-        "device_busy_ns": busy_sum,
-        "device_span_ns": sum(d["span_ns"] for d in per_device),
-        "concurrent_ns": int(kernels["dur_ns"].sum()) - busy_sum,  # kernel time overlapping other streams
-        "per_device": per_device,
-    }
+    return GpuBusy(busy_ns=busy_any, span_ns=span, idle_ns=span - busy_any, busy_any_ns=busy_any,
+                   device_busy_ns=busy_sum, device_span_ns=sum(d["span_ns"] for d in per_device),
+                   concurrent_ns=int(kernels["dur_ns"].sum()) - busy_sum, per_device=per_device)
 
 
-def devices(trace: Trace, kernels) -> list[dict]:
+def devices(trace: Trace, kernels) -> list[Device]:
     """One row per device that ran something: ``id``, ``name`` (from the trace's device
     list; "" when unknown), ``kernels``, ``total_ns`` (its activities' time), ``busy_ns``
     of ``span_ns`` (its own first start to last end), ``idle_ns``, ``gemm_ns`` and
@@ -153,17 +141,17 @@ def devices(trace: Trace, kernels) -> list[dict]:
         total = int(dur[on].sum())
         c = int(dur[on & comm].sum())
         g = int(dur[on & gemm].sum())
-        rows.append({"id": busy["device"], "name": names.get(busy["device"], ""),
-                     "kernels": int(on.sum()), "total_ns": total, "busy_ns": busy["busy_ns"],
-                     "span_ns": busy["span_ns"], "idle_ns": busy["idle_ns"],
-                     "streams": busy["streams"], "gemm_ns": g,
-                     "gemm_share": g / (total - c) if total - c else None,
-                     "communication_ns": c,
-                     "exposed_communication_ns": exposed_length(kernels[on], comm[on])})
+        rows.append(Device(id=busy["device"], name=names.get(busy["device"], ""),
+                           kernels=int(on.sum()), total_ns=total, busy_ns=busy["busy_ns"],
+                           span_ns=busy["span_ns"], idle_ns=busy["idle_ns"],
+                           streams=busy["streams"], gemm_ns=g,
+                           gemm_share=g / (total - c) if total - c else None,
+                           communication_ns=c,
+                           exposed_communication_ns=exposed_length(kernels[on], comm[on])))
     return rows
 
 
-def _launch_overhead(window: Selection, ops_table, top: int) -> dict:
+def _launch_overhead(window: Selection, ops_table, top: int) -> LaunchOverhead:
     k = window.kernels
     # launch calls = runtime calls that put work on the GPU (not syncs, not queries)
     launched = np.unique(k["launch"].to_numpy()[k["launch"].to_numpy() >= 0])
@@ -173,51 +161,48 @@ def _launch_overhead(window: Selection, ops_table, top: int) -> dict:
     calls = int(np.unique(k["op"].to_numpy()[attributed]).size)
     heavy = ops_table[(ops_table["name"] != "(no operator)") & (ops_table["calls"] > 0)]
     heavy = heavy.sort_values(["kernels_per_call", "total_ns"], ascending=False).head(top)
-    return {
-        "launch_calls": int(len(launches)),
-        "launch_api_ns": int(launches["dur_ns"].sum()),
-        "kernels_per_op_call": (int(attributed.sum()) / calls) if calls else None,
-        "mean_kernel_ns": float(dur.mean()) if len(dur) else None,
-        "short_kernels": int((dur < SHORT_KERNEL_NS).sum()),
-        "short_kernel_share": float((dur < SHORT_KERNEL_NS).mean()) if len(dur) else None,
-        "most_kernels_per_call": _records(heavy),
-    }
+    return LaunchOverhead(
+        launch_calls=int(len(launches)),
+        launch_api_ns=int(launches["dur_ns"].sum()),
+        kernels_per_op_call=(int(attributed.sum()) / calls) if calls else None,
+        mean_kernel_ns=float(dur.mean()) if len(dur) else None,
+        short_kernels=int((dur < SHORT_KERNEL_NS).sum()),
+        short_kernel_share=float((dur < SHORT_KERNEL_NS).mean()) if len(dur) else None,
+        most_kernels_per_call=_records(heavy),
+    )
 
 
-def _records(table) -> list[dict]:
-    rows = []
-    for r in table.itertuples(index=False):
-        rows.append({"name": r.name, "group": r.group, "is_gemm": bool(r.is_gemm),
-                     "calls": int(r.calls), "kernels": int(r.kernels),
-                     "total_ns": int(r.total_ns), "mean_ns": int(r.mean_ns),
-                     "share": float(r.share), "kernels_per_call": float(r.kernels_per_call)})
-    return rows
+def _records(table) -> list[Row]:
+    return [Row(name=r.name, group=r.group, is_gemm=bool(r.is_gemm), calls=int(r.calls),
+                kernels=int(r.kernels), total_ns=int(r.total_ns), mean_ns=int(r.mean_ns),
+                share=float(r.share), kernels_per_call=float(r.kernels_per_call))
+            for r in table.itertuples(index=False)]
 
 
-def combine(summaries: list[dict]) -> dict:
+def combine(summaries: list[Summary]) -> CombinedSummary:
     """One summary over several traces (e.g. ranks): totals and groups add up."""
-    bases = {s["time_basis"] for s in summaries}
+    bases = {s.time_basis for s in summaries}
     groups: dict[str, int] = {}
     for s in summaries:
-        for g, ns in s["groups"].items():
+        for g, ns in s.groups.items():
             groups[g] = groups.get(g, 0) + ns
-    total = sum(s["total_ns"] for s in summaries)
-    gemm = sum(s["gemm_ns"] for s in summaries)
-    comm = sum(s.get("communication_ns", 0) for s in summaries)
-    exposed = [s.get("exposed_communication_ns") for s in summaries]
-    return {
-        "path": [s["path"] for s in summaries],
-        "source": ",".join(sorted({str(s["source"]) for s in summaries})),
-        "time_basis": bases.pop() if len(bases) == 1 else "mixed",
-        "total_ns": total, "compute_ns": total - comm, "gemm_ns": gemm,
-        "non_gemm_ns": total - comm - gemm, "communication_ns": comm,
-        "exposed_communication_ns": None if None in exposed else sum(exposed),
-        "unattributed_ns": sum(s["unattributed_ns"] for s in summaries),
-        "gemm_free_speedup": gemm_free_speedup(total, gemm),
-        "groups": groups,
-        "kernels": sum(s["kernels"] for s in summaries),
-        "ops": sum(s["ops"] for s in summaries),
-        "steps": sorted({st for s in summaries for st in s["steps"]}),
-        "traces": len(summaries),
-        "ranks": [s.get("rank") for s in summaries],
-    }
+    total = sum(s.total_ns for s in summaries)
+    gemm = sum(s.gemm_ns for s in summaries)
+    comm = sum(s.communication_ns for s in summaries)
+    exposed = [s.exposed_communication_ns for s in summaries]
+    return CombinedSummary(
+        path=[s.path for s in summaries],
+        source=",".join(sorted({str(s.source) for s in summaries})),
+        time_basis=bases.pop() if len(bases) == 1 else "mixed",
+        total_ns=total, compute_ns=total - comm, gemm_ns=gemm,
+        non_gemm_ns=total - comm - gemm, communication_ns=comm,
+        exposed_communication_ns=None if None in exposed else sum(e or 0 for e in exposed),
+        unattributed_ns=sum(s.unattributed_ns for s in summaries),
+        gemm_free_speedup=gemm_free_speedup(total, gemm),
+        groups=groups,
+        kernels=sum(s.kernels for s in summaries),
+        ops=sum(s.ops for s in summaries),
+        steps=sorted({st for s in summaries for st in s.steps}),
+        traces=len(summaries),
+        ranks=[s.rank for s in summaries],
+    )

@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from tracekit.analysis.results import Fallback, Synchronizations, TransferReport, Transfers
 from tracekit.analysis.window import Selection, select
 from tracekit.model import Trace
 
@@ -22,22 +23,19 @@ DIRECTIONS = ("HtoD", "DtoH", "DtoD", "PtoP", "HtoH")
 
 
 def report(trace: Trace, step=None, top: int = 10, window: Selection | None = None,
-           describe: str | None = None) -> dict:
+           describe: str | None = None) -> TransferReport:
     """Transfers, synchronizations and CPU fallback of ``step`` (see
     :func:`~tracekit.analysis.window.select`), or of ``window`` when given (a range or
     span selection); ``describe`` overrides the window's description."""
     window = select(trace, step) if window is None else window
-    return {
-        "path": trace.meta.get("path"),
-        "source": trace.meta.get("source"),
-        "window": window.describe() if describe is None else describe,
-        "transfers": transfers(trace, window, top),
-        "synchronizations": synchronizations(trace, window),
-        "fallback": fallback(trace, window, top),
-    }
+    return TransferReport(path=trace.meta.get("path"), source=trace.meta.get("source"),
+                          window=window.describe() if describe is None else describe,
+                          transfers=transfers(trace, window, top),
+                          synchronizations=synchronizations(trace, window),
+                          fallback=fallback(trace, window, top))
 
 
-def transfers(trace: Trace, window: Selection, top: int = 10) -> dict:
+def transfers(trace: Trace, window: Selection, top: int = 10) -> Transfers:
     """Copies by direction: count, bytes, device time, achieved bandwidth, causing ops."""
     k = window.kernels
     copies = k[k["kind"] == "memcpy"]
@@ -54,9 +52,9 @@ def transfers(trace: Trace, window: Selection, top: int = 10) -> dict:
             "share_of_device_time": ns / total_device if total_device else None,
             "ops": _causing_ops(trace, sel, top),
         })
-    return {"device_time_ns": total_device, "by_direction": by_dir,
-            "host_device_ns": sum(d["time_ns"] for d in by_dir if d["direction"] in ("HtoD", "DtoH")),
-            "ort_memcpy_nodes": _ort_memcpy_nodes(window)}
+    return Transfers(device_time_ns=total_device, by_direction=by_dir,
+                     host_device_ns=sum(d["time_ns"] for d in by_dir if d["direction"] in ("HtoD", "DtoH")),
+                     ort_memcpy_nodes=_ort_memcpy_nodes(window))
 
 
 def _causing_ops(trace: Trace, copies: pd.DataFrame, top: int) -> list[dict]:
@@ -83,7 +81,7 @@ def _ort_memcpy_nodes(window: Selection) -> dict:
             for t in sorted(set(sel["op_type"].astype(str)))}
 
 
-def synchronizations(trace: Trace, window: Selection) -> dict:
+def synchronizations(trace: Trace, window: Selection) -> Synchronizations:
     """Blocking runtime calls, their host time, and the GPU idle time that follows each:
     from the moment the device drained (or the call began, if later) to the next activity."""
     launches = window.launches
@@ -100,9 +98,9 @@ def synchronizations(trace: Trace, window: Selection) -> dict:
                      "gpu_idle_after_ns": int(g["idle"].sum())})
     rows.sort(key=lambda r: -r["gpu_idle_after_ns"])
     device_syncs = trace.ranges[trace.ranges["kind"] == "gpu_sync"]
-    return {"calls": rows, "count": int(len(sync)), "host_ns": int(table["ns"].sum()),
-            "gpu_idle_after_ns": int(table["idle"].sum()),
-            "device_sync_events": int(len(device_syncs))}
+    return Synchronizations(calls=rows, count=int(len(sync)), host_ns=int(table["ns"].sum()),
+                            gpu_idle_after_ns=int(table["idle"].sum()),
+                            device_sync_events=int(len(device_syncs)))
 
 
 def _idle_after(kernels: pd.DataFrame, start: np.ndarray, end: np.ndarray) -> np.ndarray:
@@ -129,7 +127,7 @@ def _idle_after(kernels: pd.DataFrame, start: np.ndarray, end: np.ndarray) -> np
     return out
 
 
-def fallback(trace: Trace, window: Selection, top: int = 10) -> dict:
+def fallback(trace: Trace, window: Selection, top: int = 10) -> Fallback:
     """ONNX Runtime: nodes that ran on the CPU provider in a session that has a GPU
     provider, and the Memcpy nodes around them, as shares of run latency."""
     ops = window.ops
@@ -139,22 +137,22 @@ def fallback(trace: Trace, window: Selection, top: int = 10) -> dict:
     if not window.whole_trace and "step" in runs:
         runs = runs[runs["step"].isin(window.steps)]
     run_ns = int(runs["dur_ns"].sum())
-    out = {"providers": providers, "gpu_providers": gpu, "run_latency_ns": run_ns,
-           "applies": bool(gpu), "nodes": [], "fallback_ns": 0, "memcpy_ns": 0}
+    out = Fallback(providers=providers, gpu_providers=gpu, run_latency_ns=run_ns,
+                   applies=bool(gpu), nodes=[], fallback_ns=0, memcpy_ns=0)
     if not gpu:
         return out
     types = ops["op_type"].astype(str)
     on_cpu = (ops["provider"].astype(str) == CPU_PROVIDER).to_numpy()
     memcpy = types.str.match(MEMCPY_NODE).to_numpy()
     fb = ops[on_cpu & ~memcpy]
-    out["fallback_ns"] = int(fb["dur_ns"].sum())
-    out["memcpy_ns"] = int(ops.loc[memcpy, "dur_ns"].sum())
-    out["fallback_share"] = out["fallback_ns"] / run_ns if run_ns else None
-    out["memcpy_share"] = out["memcpy_ns"] / run_ns if run_ns else None
+    out.fallback_ns = int(fb["dur_ns"].sum())
+    out.memcpy_ns = int(ops.loc[memcpy, "dur_ns"].sum())
+    out.fallback_share = out.fallback_ns / run_ns if run_ns else None
+    out.memcpy_share = out.memcpy_ns / run_ns if run_ns else None
     g = fb.assign(op_type=fb["op_type"].astype(str), name=fb["name"].astype(str)) \
         .groupby(["name", "op_type"], sort=False).agg(n=("dur_ns", "size"), time_ns=("dur_ns", "sum"))
     g = g.sort_values("time_ns", ascending=False).head(top)
-    out["nodes"] = [{"name": n, "op_type": t, "calls": int(r.n), "time_ns": int(r.time_ns),
+    out.nodes = [{"name": n, "op_type": t, "calls": int(r.n), "time_ns": int(r.time_ns),
                      "share": (int(r.time_ns) / run_ns) if run_ns else None}
                     for (n, t), r in g.iterrows()]
     return out

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from tracekit.analysis.results import Outside
 from tracekit.model import Trace, TracekitError
 
 
@@ -155,13 +156,16 @@ def select(trace: Trace, window=None) -> Selection:
         lo, hi = window.span
         span = (int(lo), _OPEN if hi is None else int(hi))
         narrow({name: overlapping(frame, *span) for name, frame in tables.items()})
-    frames = {name: frame if keep[name] is None or keep[name].all() else frame[keep[name]]
-              for name, frame in tables.items()}
+    frames = {name: _rows(frame, keep[name]) for name, frame in tables.items()}
     whole = chosen is None and not window.range_ids and span is None
     return Selection(**frames, steps=list(all_steps if chosen is None else chosen),
                      all_steps=all_steps, dropped_steps=dropped, whole_trace=whole,
                      trace=trace, window=window, start_ns=trace_start(trace), span_ns=span,
                      range_names=names)
+
+
+def _rows(frame: pd.DataFrame, keep: np.ndarray | None) -> pd.DataFrame:
+    return frame if keep is None or keep.all() else frame[keep]
 
 
 def _steps(trace: Trace, step) -> tuple[list[int] | None, list[int], list[int]]:
@@ -202,6 +206,8 @@ def range_ids(trace: Trace, name: str) -> tuple[int, ...]:
 def select_span(selection: Selection, lo: int, hi: int) -> Selection:
     """``selection`` narrowed to the rows that overlap [lo, hi) (absolute ns)."""
     win = selection.window
+    if selection.trace is None:
+        raise ValueError("a selection made by select() is needed (it knows its trace)")
     if win.span is not None:
         lo = max(lo, win.span[0])
         hi = hi if win.span[1] is None else min(hi, win.span[1])
@@ -214,7 +220,7 @@ def select_range(trace: Trace, selection: Selection, range_id: int | None = None
     ``trace.ranges``) or inside every range called ``name`` (see :func:`in_ranges`)."""
     if (range_id is None) == (name is None):
         raise ValueError("give one of range_id and name")
-    ids = (int(range_id),) if name is None else range_ids(trace, name)
+    ids = range_ids(trace, name) if name is not None else (int(range_id or 0),)
     if not ids:
         raise StepError(f"range {name!r} is not in the trace")
     return select(trace, replace(selection.window, range_ids=ids))
@@ -321,7 +327,7 @@ def in_ranges(trace: Trace, ranges: pd.DataFrame, frames: dict[str, pd.DataFrame
 
 # --------------------------------------------------------------------------- what a window leaves out
 
-def outside_window(trace: Trace, window: Selection) -> dict:
+def outside_window(trace: Trace, window: Selection) -> Outside:
     """The GPU activities of the trace that the window leaves out, and why: ``kernels``
     and ``ns`` in all; of them ``no_launch_*`` (launch not in the file: the profiler
     started, or stopped, while the GPU was busy), and of the others ``warmup_ns`` (dropped
@@ -343,9 +349,7 @@ def outside_window(trace: Trace, window: Selection) -> dict:
     parts = {"no_launch": int(dur[no_launch].sum()), "warmup": int(dur[warmup].sum()),
              "between_steps": int(dur[between].sum()), "other_steps": int(dur[other_steps].sum())}
     parts["other"] = out_ns - sum(parts.values())
-    result = {"kernels": int(out.sum()), "ns": out_ns, "share": out_ns / all_ns if all_ns else 0.0,
-              "no_launch_kernels": int(no_launch.sum()),
-              **{f"{key}_ns": ns for key, ns in parts.items()}, "line": ""}
+    line = ""
     if out_ns:
         why = {"no_launch": f"in {int(no_launch.sum()):,} activities launched before the profiler "
                             "started (or after it stopped: their launch is not in the file)",
@@ -353,9 +357,11 @@ def outside_window(trace: Trace, window: Selection) -> dict:
                "other_steps": "in steps not selected", "other": "outside the selected span or range"}
         reasons = [f"{_ms(ns)} {why[key]}" for key, ns in parts.items() if ns]
         hint = "; --step all includes it" if not window.whole_trace and window.all_steps else ""
-        result["line"] = (f"{_ms(out_ns)} of {_ms(all_ns)} GPU time ({out_ns / all_ns:.0%}) lies "
-                          f"outside {window.describe().split(' (')[0]}: " + ", ".join(reasons) + hint)
-    return result
+        line = (f"{_ms(out_ns)} of {_ms(all_ns)} GPU time ({out_ns / all_ns:.0%}) lies "
+                f"outside {window.describe().split(' (')[0]}: " + ", ".join(reasons) + hint)
+    return Outside(kernels=int(out.sum()), ns=out_ns, share=out_ns / all_ns if all_ns else 0.0,
+                   no_launch_kernels=int(no_launch.sum()),
+                   **{f"{key}_ns": ns for key, ns in parts.items()}, line=line)
 
 
 def _fmt(ns: int) -> str:

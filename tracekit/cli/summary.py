@@ -43,29 +43,24 @@ def run(args) -> int:
         return _explain(traces, args)
     summaries, tables = [], []
     for trace in traces:
-        summaries.append(analysis.summarize(trace, step=args.step, top=args.top))
+        window = analysis.select(trace, args.step)  # None: every step but the warm-up
+        summaries.append(analysis.summarize(trace, top=args.top, window=window))
         if args.by != "group":
-            window = analysis.select(trace, args.step)
             tables.append(analysis.breakdown(trace, window, args.by).head(args.top))
     combined = analysis.combine(summaries) if len(summaries) > 1 else None
     if args.json:
-        result = summaries[0] if combined is None else {"traces": summaries, "combined": combined}
-        if args.by != "group":
-            records = [t.to_dict("records") for t in tables]
-            if combined is None:
-                result["by"] = {args.by: records[0]}
-            else:
-                for s, rec in zip(summaries, records):
-                    s["by"] = {args.by: rec}
-        json_report.render(result)
+        docs = [s.to_dict() for s in summaries]
+        for doc, table in zip(docs, tables):
+            doc["by"] = {args.by: table.to_dict("records")}
+        json_report.render(docs[0] if combined is None else {"traces": docs, "combined": combined})
         return 0
     console = Console(highlight=False, soft_wrap=False)
     gemm_groups = {g for t in traces for g in analysis.gemm_groups(t)}
     for i, summary in enumerate(summaries):
-        summary_text.render_one(summary, console, gemm_groups,
-                                tables[i] if tables else None, args.by)
+        summary_text.render(summary, console, gemm_groups=gemm_groups,
+                            table=tables[i] if tables else None, by=args.by)
     if combined is not None:
-        summary_text.render_combined(combined, console, gemm_groups)
+        summary_text.render(combined, console, gemm_groups=gemm_groups)
     return 0
 
 

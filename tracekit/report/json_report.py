@@ -1,16 +1,18 @@
-"""Machine-readable output: the summary dicts as JSON on stdout."""
+"""Machine-readable output: results as JSON on stdout, keyed by their field names."""
 from __future__ import annotations
 
 import sys
 
 import orjson
 
+from tracekit.analysis.results import to_builtins
 from tracekit.safe_text import json_text
 
 
-def render(result, out=None) -> None:
-    out = out or sys.stdout
-    text = orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY,
-                        default=str).decode()
+def render(result, console=None) -> None:
+    """``result``: a typed result, or dicts and lists holding them. ``console``: a rich
+    Console or a text stream (default stdout)."""
+    out = getattr(console, "file", console) or sys.stdout
+    text = orjson.dumps(to_builtins(result), option=orjson.OPT_INDENT_2).decode()
     out.write(json_text(text))  # names from traces: no raw control or bidi characters
     out.write("\n")

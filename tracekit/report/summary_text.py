@@ -13,6 +13,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from tracekit.analysis.results import CombinedSummary, Device, Row, Summary
 from tracekit.model.vocab import basis_unit
 from tracekit.report.fmt import bar, duration, ms, pct
 from tracekit.safe_text import clean
@@ -27,45 +28,47 @@ def _t(text, style: str = "", limit: int | None = None) -> Text:
     return Text(clean(text, limit), style=style)
 
 
-def header(summary: dict) -> Text:
-    path = os.path.basename(str(summary.get("path") or ""))
-    devices = summary.get("devices") or []
-    used = {d["device"] for d in (summary.get("gpu") or {}).get("per_device", [])}
-    names = [d.get("name") for d in devices if d.get("id") in used and d.get("name")]
-    parts = [summary.get("source") or "?"]
-    if summary.get("rank") is not None:
-        parts.append(f"rank {summary['rank']}")
+def header(summary: Summary) -> Text:
+    path = os.path.basename(str(summary.path or ""))
+    gpu = summary.get("gpu")
+    used = {d["device"] for d in gpu.per_device} if gpu else set()
+    # on a device basis the rows are Device results; otherwise the trace's device list
+    names = [d.get("name") for d in summary.devices or [] if d.get("id") in used and d.get("name")]
+    parts = [summary.source or "?"]
+    if summary.rank is not None:
+        parts.append(f"rank {summary.rank}")
     if names:
         parts.append(f"{len(names)}× {names[0]}" if len(set(names)) == 1 else ", ".join(names))
-    parts.append(summary["window"]["description"])
+    parts.append(summary.window.description)
     text = Text()
     text.append(clean(path), style="bold")
     text.append("  " + clean(" · ".join(str(p) for p in parts)), style="dim")
     return text
 
 
-def outside_line(summary: dict) -> Text | None:
+def outside_line(summary: Summary) -> Text | None:
     """Why part of the trace's GPU time is not in this summary (warm-up step, work
     launched before the profiler started, ...)."""
-    line = (summary.get("window") or {}).get("outside", {}).get("line")
+    outside = summary.window.get("outside")
+    line = outside.line if outside else ""
     return Text(clean(line), style="yellow") if line else None
 
 
-def totals_line(summary: dict) -> Text:
-    total = summary["total_ns"]
-    if summary["time_basis"] == "device":
-        gpu = summary["gpu"]
-        n_dev = len(gpu.get("per_device") or [])
+def totals_line(summary: Summary) -> Text:
+    total = summary.total_ns
+    if summary.time_basis == "device":
+        gpu = summary.gpu
+        n_dev = len(gpu.per_device or [])
         busy = f"busy (any GPU of {n_dev}) " if n_dev > 1 else "busy "
-        text = (f"GPU time {duration(total)} in {summary['kernels']:,} kernels · "
-                f"{busy}{duration(gpu['busy_ns'])} of {duration(gpu['span_ns'])} span"
-                f" · {pct(summary['attributed_share'])} attributed to an op")
-        if gpu.get("concurrent_ns"):
-            text += f" · {duration(gpu['concurrent_ns'])} on overlapping streams"
+        text = (f"GPU time {duration(total)} in {summary.kernels:,} kernels · "
+                f"{busy}{duration(gpu.busy_ns)} of {duration(gpu.span_ns)} span"
+                f" · {pct(summary.attributed_share)} attributed to an op")
+        if gpu.concurrent_ns:
+            text += f" · {duration(gpu.concurrent_ns)} on overlapping streams"
     else:
-        label, note = BASIS_LABELS.get(summary["time_basis"], (summary["time_basis"], ""))
-        unit = basis_unit(summary["time_basis"])
-        text = f"{label} {duration(total)} in {summary['ops']:,} {unit}" + (f" · {note}" if note else "")
+        label, note = BASIS_LABELS.get(summary.time_basis, (summary.time_basis, ""))
+        unit = basis_unit(summary.time_basis)
+        text = f"{label} {duration(total)} in {summary.ops:,} {unit}" + (f" · {note}" if note else "")
     return Text(text)
 
 
@@ -76,59 +79,59 @@ BASIS_LABELS = {
 }
 
 
-def device_lines(summary: dict) -> Text | None:
+def device_lines(summary: Summary) -> Text | None:
     """One line per device when there are several: its own busy time of its own span."""
-    rows = summary.get("devices") or []
-    if summary["time_basis"] != "device" or len(rows) < 2:
+    rows: list[Device] = summary.devices or []
+    if summary.time_basis != "device" or len(rows) < 2:
         return None
     text = Text()
     for i, d in enumerate(rows):
         if i:
             text.append("\n")
-        text.append(f"  GPU {d['id']}", style="bold")
-        if d.get("name"):
-            text.append(" " + clean(d["name"], 40))
-        line = (f": {duration(d['total_ns'])} in {d['kernels']:,} kernels · busy "
-                f"{duration(d['busy_ns'])} of {duration(d['span_ns'])} span · GEMM-based "
-                f"{pct(d['gemm_share']) if d['gemm_share'] is not None else '-'} of compute")
-        if d.get("communication_ns"):
-            line += (f" · communication {duration(d['communication_ns'])}, exposed "
-                     f"{duration(d['exposed_communication_ns'])}")
+        text.append(f"  GPU {d.id}", style="bold")
+        if d.name:
+            text.append(" " + clean(d.name, 40))
+        line = (f": {duration(d.total_ns)} in {d.kernels:,} kernels · busy "
+                f"{duration(d.busy_ns)} of {duration(d.span_ns)} span · GEMM-based "
+                f"{pct(d.gemm_share) if d.gemm_share is not None else '-'} of compute")
+        if d.communication_ns:
+            line += (f" · communication {duration(d.communication_ns)}, exposed "
+                     f"{duration(d.exposed_communication_ns)}")
         text.append(line)
     return text
 
 
-def gemm_bar(summary: dict, width: int = 36) -> Table:
+def gemm_bar(summary: Summary | CombinedSummary, width: int = 36) -> Table:
     """GEMM-based vs non-GEMM as shares of compute; collectives on a line of their own
     (total = compute + communication)."""
-    compute = summary.get("compute_ns", summary["total_ns"])
+    compute = summary.compute_ns
     table = Table.grid(padding=(0, 1))
-    for label, ns, style in (("GEMM-based", summary["gemm_ns"], GEMM_STYLE),
-                             ("non-GEMM", summary["non_gemm_ns"], NON_GEMM_STYLE)):
+    for label, ns, style in (("GEMM-based", summary.gemm_ns, GEMM_STYLE),
+                             ("non-GEMM", summary.non_gemm_ns, NON_GEMM_STYLE)):
         share = ns / compute if compute else 0.0
         table.add_row(Text(label, style=style), Text(bar(share, width).ljust(width), style=style),
                       Text(pct(share), justify="right"), Text(f"{ms(ns)} ms", justify="right"))
     return table
 
 
-def communication_line(summary: dict) -> Text | None:
+def communication_line(summary: Summary) -> Text | None:
     """Collectives apart from the compute split, with the part nothing overlapped."""
-    comm = summary.get("communication_ns") or 0
+    comm = summary.communication_ns or 0
     if not comm:
         return None
     text = Text()
     text.append("Communication", style="bold")
-    text.append(f" {ms(comm)} ms ({pct(comm / summary['total_ns'])} of GPU time; GEMM-based and "
-                f"non-GEMM are shares of the other {ms(summary['compute_ns'])} ms, compute)")
-    exposed = summary.get("exposed_communication_ns")
+    text.append(f" {ms(comm)} ms ({pct(comm / summary.total_ns)} of GPU time; GEMM-based and "
+                f"non-GEMM are shares of the other {ms(summary.compute_ns)} ms, compute)")
+    exposed = summary.exposed_communication_ns
     if exposed is not None:
         text.append(f" · exposed {ms(exposed)} ms ({pct(exposed / comm)}): nothing else ran "
                     "on its GPU meanwhile")
     return text
 
 
-def groups_table(summary: dict, gemm_groups: set) -> Table:
-    basis = summary["time_basis"]
+def groups_table(summary: Summary, gemm_groups: set) -> Table:
+    basis = summary.time_basis
     table = Table(title="Time by group", title_justify="left", expand=False, box=box.SIMPLE_HEAD)
     table.add_column("group")
     table.add_column("kind")
@@ -136,22 +139,22 @@ def groups_table(summary: dict, gemm_groups: set) -> Table:
     table.add_column("share", justify="right")
     table.add_column(basis_unit(basis), justify="right")
     table.add_column("", min_width=12, no_wrap=True)
-    total = summary["total_ns"] or 1
-    for group, ns in summary["groups"].items():
+    total = summary.total_ns or 1
+    for group, ns in summary.groups.items():
         gemm = group in gemm_groups
         style = GEMM_STYLE if gemm else ""
         kind = "GEMM" if gemm else ("comm" if group == COMMUNICATION else "non-GEMM")
         table.add_row(_t(group, style), Text(kind, style="dim"),
-                      ms(ns), pct(ns / total), f"{summary['group_counts'].get(group, 0):,}",
+                      ms(ns), pct(ns / total), f"{summary.group_counts.get(group, 0):,}",
                       Text(bar(ns / total, 12), style=GEMM_STYLE if gemm else NON_GEMM_STYLE))
     table.add_section()
-    table.add_row(Text("total", style="bold"), "", Text(ms(summary["total_ns"]), style="bold"),
-                  "100.0%" if summary["total_ns"] else "-",
-                  f"{sum(summary['group_counts'].values()):,}", "")
+    table.add_row(Text("total", style="bold"), "", Text(ms(summary.total_ns), style="bold"),
+                  "100.0%" if summary.total_ns else "-",
+                  f"{sum(summary.group_counts.values()):,}", "")
     return table
 
 
-def rows_table(title: str, rows: pd.DataFrame | list[dict], first: str, basis: str,
+def rows_table(title: str, rows: pd.DataFrame | list[Row], first: str, basis: str,
                width: int = 120) -> Table:
     """Top rows of a breakdown. Below 100 columns the per-call columns (kernels per call,
     mean) give way, so that operator names stay readable."""
@@ -181,23 +184,33 @@ def rows_table(title: str, rows: pd.DataFrame | list[dict], first: str, basis: s
     return table
 
 
-def footer(summary: dict) -> Text | None:
+def footer(summary: Summary) -> Text | None:
     notes = []
-    if summary["time_basis"] == "device" and summary["unattributed_ns"]:
-        notes.append(f"{duration(summary['unattributed_ns'])} of GPU time had no operator "
+    if summary.time_basis == "device" and summary.unattributed_ns:
+        notes.append(f"{duration(summary.unattributed_ns)} of GPU time had no operator "
                      "(launched outside the profiled ops); it is classified by kernel name, "
                      "and 'Unattributed' where no name rule matched.")
     lo = summary.get("launch_overhead")
-    if lo and lo.get("short_kernel_share") is not None:
-        notes.append(f"{lo['short_kernels']:,} kernels ({pct(lo['short_kernel_share'])}) ran "
-                     f"under 10 µs; {lo['kernels_per_op_call'] or 0:.2f} kernels per op call; "
-                     f"{lo['launch_calls']:,} launch calls took {duration(lo['launch_api_ns'])} "
+    if lo and lo.short_kernel_share is not None:
+        notes.append(f"{lo.short_kernels:,} kernels ({pct(lo.short_kernel_share)}) ran "
+                     f"under 10 µs; {lo.kernels_per_op_call or 0:.2f} kernels per op call; "
+                     f"{lo.launch_calls:,} launch calls took {duration(lo.launch_api_ns)} "
                      "of CPU time.")
     return Text("\n".join(notes), style="dim") if notes else None
 
 
-def render_one(summary: dict, console: Console, gemm_groups: set, by_table=None, by: str = "group") -> None:
-    if summary["kernels"] == 0 and summary["ops"] == 0:
+def render(result: Summary | CombinedSummary, console: Console, *, gemm_groups=frozenset(),
+           table: pd.DataFrame | None = None, by: str = "group") -> None:
+    """A summary (with the ``--by`` breakdown ``table`` when ``by`` is not "group"), or the
+    combined summary of several traces. ``gemm_groups``: the groups shown as GEMM-based."""
+    if isinstance(result, CombinedSummary):
+        render_combined(result, console, set(gemm_groups))
+    else:
+        render_one(result, console, set(gemm_groups), table, by)
+
+
+def render_one(summary: Summary, console: Console, gemm_groups: set, by_table=None, by: str = "group") -> None:
+    if summary.kernels == 0 and summary.ops == 0:
         console.print(Group(header(summary), Text("No GPU activity and no operators in this "
                                                   "window: nothing to break down.", style="dim")))
         console.print()
@@ -210,11 +223,11 @@ def render_one(summary: dict, console: Console, gemm_groups: set, by_table=None,
     parts += [line for line in (communication_line(summary),) if line is not None]
     parts += [Text(""), groups_table(summary, gemm_groups)]
     if by == "group":
-        if summary["top_non_gemm_ops"]:
-            parts.append(rows_table("Top non-GEMM ops", summary["top_non_gemm_ops"], "op",
-                                    summary["time_basis"], console.width))
+        if summary.top_non_gemm_ops:
+            parts.append(rows_table("Top non-GEMM ops", summary.top_non_gemm_ops, "op",
+                                    summary.time_basis, console.width))
     elif by_table is not None:
-        parts.append(rows_table(f"Time by {by}", by_table, by, summary["time_basis"], console.width))
+        parts.append(rows_table(f"Time by {by}", by_table, by, summary.time_basis, console.width))
     note = footer(summary)
     if note is not None:
         parts.append(note)
@@ -222,17 +235,17 @@ def render_one(summary: dict, console: Console, gemm_groups: set, by_table=None,
     console.print()
 
 
-def render_combined(combined: dict, console: Console, gemm_groups: set) -> None:
-    total = combined["total_ns"] or 1
-    console.print(Text(f"Combined over {combined['traces']} traces "
-                       f"({combined['time_basis']} time)", style="bold"))
+def render_combined(combined: CombinedSummary, console: Console, gemm_groups: set) -> None:
+    total = combined.total_ns or 1
+    console.print(Text(f"Combined over {combined.traces} traces "
+                       f"({combined.time_basis} time)", style="bold"))
     table = Table()
     table.add_column("group")
     table.add_column("time (ms)", justify="right")
     table.add_column("share", justify="right")
-    for group, ns in combined["groups"].items():
+    for group, ns in combined.groups.items():
         table.add_row(_t(group, GEMM_STYLE if group in gemm_groups else ""), ms(ns), pct(ns / total))
     table.add_section()
-    table.add_row(Text("total", style="bold"), ms(combined["total_ns"]), "100.0%")
+    table.add_row(Text("total", style="bold"), ms(combined.total_ns), "100.0%")
     console.print(gemm_bar(combined))
     console.print(table)

@@ -2,9 +2,6 @@
 CPU fallback, and the Amdahl line."""
 from __future__ import annotations
 
-from tracekit.model.vocab import basis_label
-from tracekit.safe_text import clean
-
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -12,6 +9,9 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tracekit.analysis.results import Device, TransferReport
+from tracekit.model.vocab import basis_label
+from tracekit.safe_text import clean
 from tui import queries as q
 from tui.screens.base import TraceScreen
 from tui.widgets import bars
@@ -123,17 +123,17 @@ def draw_meta(ov: q.Overview, width: int) -> Text:
     return t
 
 
-def draw_devices(rows: list[dict]) -> Text:
+def draw_devices(rows: list[Device]) -> Text:
     """One line per device: its own busy time of its own span, GEMM share of its compute."""
     t = Text()
     for d in rows:
-        t.append(f"\n  GPU {d['id']} ")
-        t.append_text(safe(d.get("name") or "", limit=32))
-        t.append(f"  {q.fmt_ms(d['total_ns'])} in {d['kernels']:,}, busy {q.fmt_ms(d['busy_ns'])}"
-                 f" of {q.fmt_ms(d['span_ns'])} span, GEMM {q.fmt_pct(d['gemm_share'])}")
-        if d.get("communication_ns"):
-            t.append(f", comm {q.fmt_ms(d['communication_ns'])}"
-                     f" (exposed {q.fmt_ms(d['exposed_communication_ns'])})")
+        t.append(f"\n  GPU {d.id} ")
+        t.append_text(safe(d.name or "", limit=32))
+        t.append(f"  {q.fmt_ms(d.total_ns)} in {d.kernels:,}, busy {q.fmt_ms(d.busy_ns)}"
+                 f" of {q.fmt_ms(d.span_ns)} span, GEMM {q.fmt_pct(d.gemm_share)}")
+        if d.communication_ns:
+            t.append(f", comm {q.fmt_ms(d.communication_ns)}"
+                     f" (exposed {q.fmt_ms(d.exposed_communication_ns)})")
     return t
 
 
@@ -197,27 +197,27 @@ def draw_top(ov: q.Overview, width: int) -> Text:
     return t
 
 
-def draw_transfers(report: dict, width: int) -> Text:
+def draw_transfers(report: TransferReport, width: int) -> Text:
     t = Text()
-    tr = report["transfers"]
-    dirs = tr["by_direction"]
+    tr = report.transfers
+    dirs = tr.by_direction
     if dirs:
         t.append("copies: ")
         t.append("   ".join(f"{d['direction']} {d['count']:,}× {q.fmt_bytes(d['bytes'])} {q.fmt_ms(d['time_ns'])}"
                             for d in dirs))
-        dev = tr["device_time_ns"]
-        t.append(f"\nhost↔device copy time {q.fmt_ms(tr['host_device_ns'])}"
-                 f" ({q.fmt_pct(tr['host_device_ns'] / dev if dev else None)} of device time)")
+        dev = tr.device_time_ns
+        t.append(f"\nhost↔device copy time {q.fmt_ms(tr.host_device_ns)}"
+                 f" ({q.fmt_pct(tr.host_device_ns / dev if dev else None)} of device time)")
     else:
         t.append("no host-device copies", style="dim")
-    sync = report["synchronizations"]
-    if sync["count"]:
-        t.append(f"\nsyncs: {sync['count']:,} calls, {q.fmt_ms(sync['host_ns'])} host, "
-                 f"{q.fmt_ms(sync['gpu_idle_after_ns'])} GPU idle after")
-    fb = report["fallback"]
-    if fb.get("applies"):
-        t.append(f"\nCPU fallback: {len(fb['nodes'])} node types, {q.fmt_ms(fb['fallback_ns'])}"
-                 f" ({q.fmt_pct(fb.get('fallback_share'))} of run), Memcpy nodes {q.fmt_ms(fb['memcpy_ns'])}")
+    sync = report.synchronizations
+    if sync.count:
+        t.append(f"\nsyncs: {sync.count:,} calls, {q.fmt_ms(sync.host_ns)} host, "
+                 f"{q.fmt_ms(sync.gpu_idle_after_ns)} GPU idle after")
+    fb = report.fallback
+    if fb.applies:
+        t.append(f"\nCPU fallback: {len(fb.nodes)} node types, {q.fmt_ms(fb.fallback_ns)}"
+                 f" ({q.fmt_pct(fb.get('fallback_share'))} of run), Memcpy nodes {q.fmt_ms(fb.memcpy_ns)}")
     else:
         t.append("\nCPU fallback: not applicable (no ONNX Runtime GPU provider)", style="dim")
     return t
