@@ -447,3 +447,22 @@ def test_a_default_window_with_no_kernels_says_where_they_are(load):
     out = s["window"]["outside"]
     assert out["kernels"] == len(device) - s["kernels"] and out["ns"] > 0
     assert out["line"].startswith(f"{out['ns'] / 1e6:,.1f} ms of")
+
+
+def test_summary_is_typed_and_json_has_its_fields(load, capsys):
+    """--json writes the Summary's fields; keys only some traces have are absent elsewhere."""
+    import json
+
+    from tracekit.analysis.results import Summary
+    from tracekit.report import json_report
+
+    for path, device in ((DECODER, True), (SAMPLES / "cpu_only.pt.trace.json", False)):
+        s = analysis.summarize(load(path))
+        assert isinstance(s, Summary)
+        json_report.render(s)
+        doc = json.loads(capsys.readouterr().out)
+        assert doc == json.loads(json.dumps(s.to_dict()))
+        assert set(doc) == set(s.keys())
+        assert ("gpu" in doc) is device and ("launch_overhead" in doc) is device
+        assert ("outside" in doc["window"]) is device
+        assert doc["total_ns"] == s.total_ns == s["total_ns"] == sum(doc["groups"].values())
