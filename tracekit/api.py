@@ -19,7 +19,7 @@ class Trace(model.Trace):
         first; "all": everything). ``total_ns`` sums to the window's total."""
         return analysis.breakdown(self, analysis.select(self, step), by)
 
-    def summary(self, step=None, top: int = 10) -> dict:
+    def summary(self, step=None, top: int = 10) -> analysis.Summary:
         return analysis.summarize(self, step, top)
 
     def export(self, path, **options) -> dict:

@@ -6,6 +6,7 @@ Imports the model and the taxonomy only -- never a parser or the TUI.
 from tracekit.analysis.breakdown import BY, breakdown, gemm_groups, time_basis
 from tracekit.analysis.busy import device_busy, union_length
 from tracekit.analysis.drill import KernelInstances, RowCalls, kernel_instances, kernel_table, row_calls
+from tracekit.analysis.results import CombinedSummary, FusionReport, Summary, TransferReport
 from tracekit.analysis.summary import combine, gemm_free_speedup, gemm_totals, summarize
 from tracekit.analysis.window import (
                                      Selection,
@@ -22,6 +23,10 @@ from tracekit.analysis.window import (
 
 __all__ = [
                                      "BY",
+                                     "CombinedSummary",
+                                     "FusionReport",
+                                     "Summary",
+                                     "TransferReport",
                                      "KernelInstances",
                                      "RowCalls",
                                      "Selection",
