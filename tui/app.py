@@ -12,35 +12,22 @@ import os
 
 from textual import work
 from textual.app import App
-from textual.binding import Binding
 from textual.screen import ModalScreen
 
 from tracekit.safe_text import clean
+from tui import keys
 from tui import loader
 from tui import queries as q
 from tui.messages import LoadFailed, SpanSelected, TraceLoaded
 from tui.screens.base import TraceScreen
 from tui.screens.loading import LoadingScreen
 
-MODES = ("overview", "operators", "kernels", "transfers", "timeline")
-
 
 class TracekitApp(App):
     CSS_PATH = "styles/app.tcss"
     TITLE = "tracekit"
     ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [
-        Binding("q", "quit", "Quit"),
-        Binding("question_mark", "help", "Help"),
-        Binding("1", "show('overview')", "Overview", show=False),
-        Binding("2", "show('operators')", "Operators", show=False),
-        Binding("3", "show('kernels')", "Kernels", show=False),
-        Binding("4", "show('transfers')", "Transfers", show=False),
-        Binding("5", "show('timeline')", "Timeline", show=False),
-        Binding("p", "picker", "Step/range"),
-        Binding("e", "export", "Export"),
-        Binding("x", "clear_span", "Clear span", show=False),
-    ]
+    BINDINGS = keys.bindings("app")
 
     def __init__(self, path: str, *, cache: bool = True, cache_dir=None, taxonomy=None,
                  step=None, layers=None, capture=None, max_size=None) -> None:

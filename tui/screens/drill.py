@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from tui import keys
 from tui import queries as q
 from tui.widgets.table import VimTable, fill
 from tui.widgets.text import safe
 
 
 class DrillScreen(Screen):
-    BINDINGS = [Binding("escape,backspace", "app.pop_screen", "Back")]
+    BINDINGS = keys.bindings("drill")
 
     def __init__(self, drill: q.Drill) -> None:
         super().__init__()

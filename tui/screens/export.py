@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from tui import keys
 
 
 class ExportScreen(ModalScreen):
     """Dismisses with the path typed, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = keys.bindings("export")
 
     def __init__(self, default_path: str, what: str) -> None:
         super().__init__()

@@ -6,16 +6,16 @@ import os
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Center, Middle, Vertical
 from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 
+from tui import keys
 from tui.widgets.text import safe
 
 
 class LoadingScreen(Screen):
-    BINDINGS = [Binding("q,escape", "app.quit", "Quit")]
+    BINDINGS = keys.bindings("loading")
 
     def __init__(self, path: str) -> None:
         super().__init__()

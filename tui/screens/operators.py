@@ -3,9 +3,9 @@ Enter drills into a row (its calls, kernels, module paths, shapes)."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual.binding import Binding
 
 from tracekit.safe_text import clean
+from tui import keys
 from tui import queries as q
 from tui.screens.drill import DrillScreen
 from tui.screens.table_base import TableScreen
@@ -13,7 +13,7 @@ from tui.screens.table_base import TableScreen
 
 class OperatorsScreen(TableScreen):
     MODE = "operators"
-    BINDINGS = [Binding("g", "group_by", "Group by")]
+    BINDINGS = keys.bindings("operators")
     COLUMNS = [("name", "name", "text"), ("group", "group", "text"), ("calls", "calls", "int"),
                ("total_ns", "total ms", "ms"), ("mean_ns", "mean", "ns"), ("share", "share", "pct"),
                ("kernels_per_call", "kern/call", "float")]

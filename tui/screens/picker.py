@@ -3,17 +3,17 @@ annotation. Dismisses with ("step", value) or ("range", id, name), or None."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui import keys
 from tui.widgets.text import safe
 
 
 class PickerScreen(ModalScreen):
-    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+    BINDINGS = keys.bindings("picker")
 
     def __init__(self, options: list[tuple[str, object]]) -> None:
         super().__init__()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pandas as pd
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
+from tui import keys
 from tui.screens.base import TraceScreen
 from tui.widgets.table import VimTable, fill
 
@@ -17,14 +17,7 @@ PAGE = 200
 
 
 class TableScreen(TraceScreen):
-    BINDINGS = [
-        Binding("slash", "search", "Search"),
-        Binding("s", "sort", "Sort"),
-        Binding("S", "reverse", "Reverse", show=False),
-        Binding("right_square_bracket", "page(1)", "Next page", show=False),
-        Binding("left_square_bracket", "page(-1)", "Prev page", show=False),
-        Binding("escape", "clear", "Clear filter", show=False),
-    ]
+    BINDINGS = keys.bindings("tables")
     # [(key, label, kind)] and the keys `s` cycles through
     COLUMNS: list[tuple[str, str, str]] = []
     SORTS: list[str] = ["total_ns"]

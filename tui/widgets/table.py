@@ -1,23 +1,15 @@
 """A DataTable with vim keys and rows filled from a DataFrame page."""
 from __future__ import annotations
 
-from textual.binding import Binding
 from textual.widgets import DataTable
 
+from tui import keys
 from tui import queries as q
 from tui.widgets.text import num, safe
 
 
 class VimTable(DataTable):
-    BINDINGS = [
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("h", "cursor_left", "Left", show=False),
-        Binding("l", "cursor_right", "Right", show=False),
-        Binding("G", "scroll_bottom", "Last", show=False),
-        Binding("ctrl+d", "page_down", "Page down", show=False),
-        Binding("ctrl+u", "page_up", "Page up", show=False),
-    ]
+    BINDINGS = keys.bindings("table")
 
     def __init__(self, **kw) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kw)

@@ -4,10 +4,10 @@ is under it. Keys zoom and pan; enter posts the selected span up to the app."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui import keys
 from tui import queries as q
 from tui.messages import SpanSelected
 from tui.widgets.colors import group_color
@@ -17,19 +17,7 @@ LABEL_W = 12
 
 
 class TimelineView(Widget, can_focus=True):
-    BINDINGS = [
-        Binding("left,h", "move(-1)", "Cursor left", show=False),
-        Binding("right,l", "move(1)", "Cursor right", show=False),
-        Binding("up,k", "lane(-1)", "Lane up", show=False),
-        Binding("down,j", "lane(1)", "Lane down", show=False),
-        Binding("H,shift+left", "pan(-1)", "Pan left", show=False),
-        Binding("L,shift+right", "pan(1)", "Pan right", show=False),
-        Binding("plus,equals_sign,i", "zoom(0.5)", "Zoom in"),
-        Binding("minus,o", "zoom(2.0)", "Zoom out"),
-        Binding("0", "reset", "Whole", show=False),
-        Binding("m", "mark", "Mark"),
-        Binding("enter", "select", "Filter to span"),
-    ]
+    BINDINGS = keys.bindings("timeline")
 
     cursor = reactive(0)
     lane_index = reactive(0)
