@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import math
 import re
+from collections import deque
 from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any, Union
@@ -444,9 +445,9 @@ def recover_truncated(data: bytes, attempts: int = 32):
         pos = data.rfind(b"}", 0, cut)
         if pos < 0:
             return None
-        boundary = None
-        for boundary in _EVENT_GAP.finditer(data, max(0, pos - (1 << 20)), pos + 1):
-            pass
+        # the last event boundary before the cut
+        last = deque(_EVENT_GAP.finditer(data, max(0, pos - (1 << 20)), pos + 1), maxlen=1)
+        boundary = last[0] if last else None
         ends = [pos + 1]
         if boundary is not None and boundary.start() + 1 != pos + 1:
             ends.append(boundary.start() + 1)

@@ -63,10 +63,10 @@ from tracekit.model import (
     TraceError,
     TraceWarning,
     categorical,
+    checks,
     constant,
     make_table,
 )
-from tracekit.model import checks
 from tracekit.model.intervals import gather, nest, self_time
 
 SOURCE = "nsys"
@@ -428,8 +428,9 @@ def _time(db: Database, table: str, column: str) -> str:
     if not db.has_column(table, column):
         return "0"
     q = quote(column)
-    return (f"CASE WHEN typeof({q}) IN ('integer', 'real') THEN CAST({q} AS INTEGER) "
-            f"ELSE {NO_NUMBER} END")
+    # a real INT64_MIN moves up by one: still out of range, told apart from "no number"
+    return (f"CASE WHEN typeof({q}) IN ('integer', 'real') THEN MAX(CAST({q} AS INTEGER), "
+            f"{NO_NUMBER + 1}) ELSE {NO_NUMBER} END")
 
 
 def _split_common(cols: list) -> dict:

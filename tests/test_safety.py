@@ -16,6 +16,7 @@ import warnings
 import pytest
 
 from tests.conftest import corpus_file, raw_events
+from tracekit.model import TraceError
 
 ESC = "\x1b"
 # clear screen, clipboard write (OSC 52), hyperlink (OSC 8), a C1 CSI, right-to-left override
@@ -224,7 +225,7 @@ def test_gzip_bomb_is_refused_while_streaming(tmp_path):
     assert "decompresses to more than 8.0 MB" in r.stderr and "--max-size" in r.stderr
     # streaming: the refusal costs about the limit, not the 64 MB the bomb expands to
     tracemalloc.start()
-    with pytest.raises(Exception), _io.limits(8 << 20):
+    with pytest.raises(TraceError), _io.limits(8 << 20):
         _io.read_bytes(bomb)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()

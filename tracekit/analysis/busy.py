@@ -20,7 +20,7 @@ def union_length(start: np.ndarray, end: np.ndarray) -> int:
 
 def device_busy(kernels: pd.DataFrame) -> list[dict]:
     """Per device: kernel time, busy (union), span (first start to last end), idle."""
-    rows = []
+    rows: list[dict] = []
     if len(kernels) == 0:
         return rows
     for device, k in kernels.groupby("device", sort=True):

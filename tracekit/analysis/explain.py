@@ -108,7 +108,7 @@ def other_warning(trace: Trace, kernels: pd.DataFrame, total_ns: int, top: int =
     unknown_ns = sum(unknown.values())
     if unknown_ns / total_ns <= OTHER_WARN_SHARE:
         return None
-    names = sorted(unknown, key=unknown.get, reverse=True)[:top]
+    names = sorted(unknown, key=lambda n: unknown[n], reverse=True)[:top]
     listed = ", ".join(f"{n[:60]} ({unknown[n] / total_ns:.1%})" for n in names)
     return (f"{unknown_ns / total_ns:.1%} of the time is in kernels no taxonomy rule knows "
             f"(Other/Unattributed): {listed}; add rules with --taxonomy FILE")

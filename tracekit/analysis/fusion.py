@@ -60,7 +60,9 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
             entry = seen.setdefault(node, {"type": "", "layers": []})
             entry["type"] = entry["type"] or op_type
             entry["layers"].append(i)
-    fused_gemm, fused_other, standalone = Counter(), Counter(), Counter()
+    fused_gemm: Counter[str] = Counter()
+    fused_other: Counter[str] = Counter()
+    standalone: Counter[str] = Counter()
     fused_names: set[str] = set()
     gemm_nodes = 0
     for node, entry in seen.items():
@@ -141,7 +143,7 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
         "regions": regions,
         "notes": notes,
     }
-    if onnx_model is not None:
+    if model is not None:
         result["removed"] = _removed(model, seen, gemm_type, node_lists, fused_names)
     return FusionReport(**result)
 
@@ -396,7 +398,7 @@ def _region_group(names: list[str], op_types: list[str], taxonomy: Taxonomy) -> 
         if g:
             (plumbing if t in _PLUMBING else votes)[g] += 1
     ranked = votes or plumbing
-    return max(ranked, key=ranked.get) if ranked else ""
+    return max(ranked, key=lambda g: ranked[g]) if ranked else ""
 
 
 def _path_group(name: str, taxonomy: Taxonomy) -> str:

@@ -40,7 +40,7 @@ def transfers(trace: Trace, window: Selection, top: int = 10) -> Transfers:
     k = window.kernels
     copies = k[k["kind"] == "memcpy"]
     total_device = int(k["dur_ns"].sum())
-    by_dir = []
+    by_dir: list[dict] = []
     for direction in [d for d in DIRECTIONS if (copies["copy"] == d).any()] + (
             ["unknown"] if (copies["copy"].astype(str) == "").any() else []):
         sel = copies[copies["copy"].astype(str) == ("" if direction == "unknown" else direction)]
