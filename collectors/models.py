@@ -111,8 +111,6 @@ def _torchvision_detector(kind):
     return build
 
 
-_TINY_TEXT = dict(hidden=64, layers=2, heads=2, vocab=1000)
-
 REGISTRY: dict[str, ModelSpec] = {s.name: s for s in [
     ModelSpec("gpt2", "text", {
         "tiny": dict(n_layer=2, n_embd=64, n_head=2, vocab_size=1000, n_positions=1024,

@@ -78,9 +78,6 @@ def collect(model: str | None, out: str, *, onnx_path=None, size=None, batch=1, 
     return meta
 
 
-OPTIMIZATION = ("all", "extended", "basic", "disable")
-
-
 def _level(ort, name):
     levels = {"all": "ORT_ENABLE_ALL", "extended": "ORT_ENABLE_EXTENDED",
               "basic": "ORT_ENABLE_BASIC", "disable": "ORT_DISABLE_ALL"}

@@ -1,4 +1,4 @@
-"""Export: Perfetto protobuf, Chrome JSON, Parquet/CSV, windows, CLI (issue 5).
+"""Export: Perfetto protobuf, Chrome JSON, Parquet/CSV, windows, CLI.
 
 Every timeline export is read back independently of the exporter -- the protobuf with
 Perfetto's own generated classes (``perfetto.protos...Trace``), the JSON with the ``json``

@@ -144,9 +144,6 @@ class TracekitApp(App):
     def action_export(self) -> None:
         from tui.screens.export import ExportScreen
 
-        if not q.export_available():
-            self.notify("export not available", severity="warning", markup=False)
-            return
         stem = os.path.basename(self.path).split(".")[0] or "trace"
         what = q.describe(self.trace, self.scope, q.window(self.trace, self.scope))
 
@@ -161,8 +158,8 @@ class TracekitApp(App):
         try:
             q.export_selection(self.trace, self.scope, path)
         except Exception as exc:
-            text = str(exc) if isinstance(exc, q.ExportUnavailable) else loader.error_text(exc)
-            self.call_from_thread(self.notify, clean(text), severity="error", markup=False)
+            self.call_from_thread(self.notify, clean(loader.error_text(exc)), severity="error",
+                                  markup=False)
             return
         self.call_from_thread(self.notify, clean(f"exported to {path}"), markup=False)
 

@@ -2,7 +2,8 @@
 
 Everything here calls ``tracekit.analysis`` and reshapes the result for display (titles,
 relative times, row limits, formatting via :mod:`tracekit.report.fmt`); no analysis
-lives here (issue 4). The screens only call the functions of this module.
+lives here, so the CLI and the screens cannot disagree. The screens only call the
+functions of this module.
 """
 from __future__ import annotations
 
@@ -276,25 +277,10 @@ def under_cursor(lane: Lane, t: int, tolerance: int) -> int:
 
 # --------------------------------------------------------------------------- export
 
-class ExportUnavailable(RuntimeError):
-    pass
-
-
-def _find_writer():
-    """``tracekit.export.export``, imported when first needed (tests replace it)."""
-    from tracekit.export import export
-
-    return export
-
-
-def export_available() -> bool:
-    return _find_writer() is not None
-
-
 def export_selection(trace, scope: Scope, path: str):
     """Write what the screens show (the scope's steps, its ranges by id, its span) to
-    Perfetto; returns what the exporter reports."""
-    writer = _find_writer()
-    if writer is None:
-        raise ExportUnavailable("export not available")
-    return writer(trace, path, window=scope)
+    Perfetto; returns what the exporter reports. The exporter is imported on first use:
+    the TUI starts without it."""
+    from tracekit.export import export
+
+    return export(trace, path, window=scope)

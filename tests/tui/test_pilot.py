@@ -222,21 +222,18 @@ def test_help_lists_every_key(make_app, decoder):
     assert wanted <= {keys for _, keys, _ in KEYS}
 
 
-def test_export_not_available_and_export(make_app, decoder, monkeypatch, tmp_path):
+def test_export(make_app, decoder, monkeypatch, tmp_path):
+    import tracekit.export
     from tui import queries
 
     written = []
 
-    async def go(expect_dialog):
+    async def go():
         app = make_app(decoder)
         async with app.run_test(size=(100, 32)) as pilot:
             await wait_loaded(pilot)
             await pilot.press("e")
             await pilot.pause()
-            if not expect_dialog:
-                assert screen_name(app) == "OverviewScreen"
-                assert any("export not available" in str(n.message) for n in app._notifications)
-                return
             assert screen_name(app) == "ExportScreen"
             box = app.screen.query_one("Input")
             box.value = str(tmp_path / "out.pftrace")
@@ -246,11 +243,9 @@ def test_export_not_available_and_export(make_app, decoder, monkeypatch, tmp_pat
             notes = [str(n.message) for n in app._notifications]
             assert any("exported to" in n for n in notes), notes
 
-    monkeypatch.setattr(queries, "_find_writer", lambda: None)
-    run(go(False))
-    monkeypatch.setattr(queries, "_find_writer",
-                        lambda: lambda trace, path, **kw: written.append((trace, path, kw)))
-    run(go(True))
+    monkeypatch.setattr(tracekit.export, "export",
+                        lambda trace, path, **kw: written.append((trace, path, kw)))
+    run(go())
     assert len(written) == 1
     _trace, path, kw = written[0]
     assert path.endswith("out.pftrace")

@@ -23,16 +23,3 @@ def run(args) -> int:
 
         raise TraceError("tracekit tui", f"needs the 'textual' package ({exc})") from None
     return run_app(args.path, step=args.step, **loading_options(args))
-
-
-def main(argv=None) -> int:
-    """Run without tracekit.cli.main (until ``tui`` is one of its SUBCOMMANDS)."""
-    parser = argparse.ArgumentParser(prog="tracekit tui", description=HELP)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(main())
