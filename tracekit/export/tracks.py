@@ -163,10 +163,17 @@ class Layout:
 
 
 class _Tracks:
-    def __init__(self):
+    """The track tree: processes with their threads and host ranges, devices with their
+    streams and device ranges, overlap lanes and counters; one track per key."""
+
+    def __init__(self, meta: dict):
         self.tracks: list[Track] = []
         self.sort: list[tuple] = []
         self.by_key: dict = {}
+        self.labels = meta.get("process_labels") or {}
+        self.source = str(meta.get("source", "trace"))
+        self.devices = {int(d.get("id")): str(d.get("name")) for d in meta.get("devices") or []
+                        if isinstance(d, dict) and isinstance(d.get("id"), int) and d.get("name")}
 
     def add(self, key, name, parent=-1, role="slices", sort=(), **kw) -> int:
         if key in self.by_key:
@@ -176,6 +183,40 @@ class _Tracks:
         self.sort.append(tuple(sort))
         self.by_key[key] = index
         return index
+
+    def process(self, pid: int) -> int:
+        pid = int(pid)
+        source = self.source
+        if pid < 0 or source in NO_PROCESSES:
+            return self.add(("process", pid), SOURCE_OPS.get(source, f"{source} ops"), role="process",
+                            sort=(0, pid))
+        label = self.labels.get(str(pid)) or (SOURCE_OPS.get(source) if source != "kineto" else None)
+        name = f"process {pid}" + (f" · {label}" if label else "")
+        descriptor = pid <= INT32_MAX
+        return self.add(("process", pid), name, role="process", pid=pid if descriptor else -1,
+                        sort=(0, pid))
+
+    def thread(self, pid: int, tid: int) -> int:
+        pid, tid = int(pid), int(tid)
+        parent = self.process(pid)
+        if tid < 0:
+            return self.add(("thread", pid, tid), "ops", parent=parent, sort=(tid, 0))
+        p = self.tracks[parent]
+        if p.pid >= 0:
+            return self.add(("thread", pid, tid), f"thread {tid}", parent=parent, role="thread",
+                            pid=pid, tid=tid, sort=(tid, 0))
+        return self.add(("thread", pid, tid), f"thread {tid}", parent=parent, sort=(tid, 0))
+
+    def device(self, d: int) -> int:
+        d = int(d)
+        name = ((f"GPU {d}" if d >= 0 else "GPU (device not known)")
+                + (f" · {self.devices[d]}" if d in self.devices else ""))
+        return self.add(("device", d), name, role="device", device=d, sort=(1, d))
+
+    def stream(self, d: int, s: int) -> int:
+        name = f"stream {int(s)}" if s >= 0 else "stream not known"
+        return self.add(("stream", int(d), int(s)), name, parent=self.device(d),
+                        device=int(d), stream=int(s), sort=(1, int(s), 0))
 
     def rank(self) -> None:
         """Order siblings by their sort keys (creation order breaks ties)."""
@@ -190,73 +231,62 @@ class _Tracks:
 def build(selection, bucket_ns: int | None = None) -> Layout:
     trace = selection.trace
     frames = selection.tables()
-    meta = trace.meta
     ops, kernels, launches, ranges = (frames[t] for t in TABLES)
     full_ops = trace.ops
-    tk = _Tracks()
+    tk = _Tracks(trace.meta)
+    base = _base_tracks(tk, ops, kernels, launches, ranges)
 
-    # ---------------------------------------------------------------- base tracks
-    labels = meta.get("process_labels") or {}
-    source = str(meta.get("source", "trace"))
+    # ---------------------------------------------------------------- concatenate
+    frames_in = [ops, kernels, launches, ranges]
+    sizes = [len(f) for f in frames_in]
+    offsets = np.concatenate(([0], np.cumsum(sizes)))
+    n = int(offsets[-1])
+    table = np.repeat(np.arange(4, dtype=np.int8), sizes)
+    row = np.concatenate([np.arange(k, dtype=np.int64) for k in sizes]) if n else np.zeros(0, np.int64)
+    ts = np.concatenate([f["ts_ns"].to_numpy(np.int64) for f in frames_in])
+    dur = np.maximum(np.concatenate([f["dur_ns"].to_numpy(np.int64) for f in frames_in]), 0)
+    base_track = np.concatenate(base).astype(np.int64)
+    track = _overlap_tracks(tk, frames_in, offsets, table, base_track, ts, dur)
+
+    # ---------------------------------------------------------------- names, categories
+    names, name_code = _pool([f["name"].array for f in frames_in])
+    categories, category = _categories(frames_in, n)
+    args, strings = _args(frames_in, full_ops, offsets, n)
+    flow_src, flow_dst, flow_id = _flows(kernels, launches, offsets)
+    placed, bucket = _counters(tk, selection, kernels, ops, full_ops, ts, dur, bucket_ns)
+
+    tk.rank()
+    _json_ids(tk.tracks)
+    counts = {name: int(size) for name, size in zip(TABLES, sizes)}
+    return Layout(tk.tracks, table, row, ts, dur, track.astype(np.int32), name_code, names,
+                  category.astype(np.int8), [str(c) for c in categories], args, strings,
+                  flow_src, flow_dst, flow_id, placed, bucket, selection.start_ns, counts)
+
+
+def _base_tracks(tk: _Tracks, ops, kernels, launches, ranges) -> list[np.ndarray]:
+    """The track of every row of each table before overlaps are split off."""
     host_pids = sorted(set(ops["pid"].tolist()) | set(launches["pid"].tolist())
                        | set(ranges.loc[~ranges["kind"].isin(GPU_RANGE_KINDS), "pid"].tolist()))
-
-    def process(pid: int) -> int:
-        pid = int(pid)
-        if pid < 0 or source in NO_PROCESSES:
-            return tk.add(("process", pid), SOURCE_OPS.get(source, f"{source} ops"), role="process",
-                          sort=(0, pid))
-        label = labels.get(str(pid)) or (SOURCE_OPS.get(source) if source != "kineto" else None)
-        name = f"process {pid}" + (f" · {label}" if label else "")
-        descriptor = pid <= INT32_MAX
-        return tk.add(("process", pid), name, role="process", pid=pid if descriptor else -1,
-                      sort=(0, pid))
-
-    def thread(pid: int, tid: int) -> int:
-        pid, tid = int(pid), int(tid)
-        parent = process(pid)
-        if tid < 0:
-            return tk.add(("thread", pid, tid), "ops", parent=parent, sort=(tid, 0))
-        p = tk.tracks[parent]
-        if p.pid >= 0:
-            return tk.add(("thread", pid, tid), f"thread {tid}", parent=parent, role="thread",
-                          pid=pid, tid=tid, sort=(tid, 0))
-        return tk.add(("thread", pid, tid), f"thread {tid}", parent=parent, sort=(tid, 0))
-
-    devices = {int(d.get("id")): str(d.get("name")) for d in meta.get("devices") or []
-               if isinstance(d, dict) and isinstance(d.get("id"), int) and d.get("name")}
-
-    def device(d: int) -> int:
-        d = int(d)
-        name = (f"GPU {d}" if d >= 0 else "GPU (device not known)") + (f" · {devices[d]}" if d in devices else "")
-        return tk.add(("device", d), name, role="device", device=d, sort=(1, d))
-
-    def stream(d: int, s: int) -> int:
-        name = f"stream {int(s)}" if s >= 0 else "stream not known"
-        return tk.add(("stream", int(d), int(s)), name, parent=device(d),
-                      device=int(d), stream=int(s), sort=(1, int(s), 0))
-
     for pid in host_pids:
-        process(pid)
+        tk.process(pid)
 
-    # ---------------------------------------------------------------- slices per table
     # a thread's ops and the runtime calls they make share one base track
     for pid, tid in sorted({(p, t) for frame in (ops, launches)
                             for p, t in frame[["pid", "tid"]].drop_duplicates().itertuples(index=False)}):
-        thread(pid, tid)
+        tk.thread(pid, tid)
     ops_track = _base(ops, ("pid", "tid"), lambda p, t: tk.by_key[("thread", int(p), int(t))])
     launch_track = _base(launches, ("pid", "tid"), lambda p, t: tk.by_key[("thread", int(p), int(t))])
 
     gpu_ranges = ranges["kind"].isin(GPU_RANGE_KINDS).to_numpy() if len(ranges) else np.zeros(0, bool)
     if len(kernels):
         for d, st in sorted(set(kernels[["device", "stream"]].drop_duplicates().itertuples(index=False, name=None))):
-            stream(d, st)
+            tk.stream(d, st)
     if gpu_ranges.any():
         g = ranges[gpu_ranges]
         for (d, st, kind), _ in g.groupby(["pid", "stream", g["kind"].astype(str)], sort=True):
             label = RANGE_LABELS.get(kind, kind)
             tk.add(("gpu_range", int(d), int(st), kind),
-                   f"{label} · stream {int(st)}" if st >= 0 else label, parent=device(d),
+                   f"{label} · stream {int(st)}" if st >= 0 else label, parent=tk.device(d),
                    sort=(1, int(st), 1, kind))
     kernel_track = _base(kernels, ("device", "stream"), lambda d, s: tk.by_key[("stream", int(d), int(s))])
 
@@ -270,26 +300,21 @@ def build(selection, bucket_ns: int | None = None) -> Layout:
             if g:
                 track = tk.by_key[("gpu_range", int(p), int(s), k)]
             else:
-                parent = process(p)
+                parent = tk.process(p)
                 label = RANGE_LABELS.get(k, k)
                 name = f"{label} · thread {int(t)}" if t >= 0 else label
                 track = tk.add(("range", int(p), int(t), k), name, parent=parent,
                                sort=(int(t), 1, _KIND_ORDER.get(k, 99), k))
             range_track[idx] = track
+    return [ops_track, kernel_track, launch_track, range_track]
 
-    # ---------------------------------------------------------------- concatenate
-    frames_in = [ops, kernels, launches, ranges]
-    base = [ops_track, kernel_track, launch_track, range_track]
-    sizes = [len(f) for f in frames_in]
-    offsets = np.concatenate(([0], np.cumsum(sizes)))
-    n = int(offsets[-1])
-    table = np.repeat(np.arange(4, dtype=np.int8), sizes)
-    row = np.concatenate([np.arange(k, dtype=np.int64) for k in sizes]) if n else np.zeros(0, np.int64)
-    ts = np.concatenate([f["ts_ns"].to_numpy(np.int64) for f in frames_in])
-    dur = np.maximum(np.concatenate([f["dur_ns"].to_numpy(np.int64) for f in frames_in]), 0)
-    base_track = np.concatenate(base).astype(np.int64)
 
-    # parents in the model, as slice indices (for keeping children under their caller)
+def _overlap_tracks(tk: _Tracks, frames_in, offsets, table, base_track, ts, dur) -> np.ndarray:
+    """The final track of every slice: its base track, or an "overlap" track under it
+    where it overlaps a neighbour without nesting (children stay under their caller)."""
+    ops, kernels, launches, ranges = frames_in
+    n = len(table)
+    # parents in the model, as slice indices
     parent = np.full(n, -1, dtype=np.int64)
     if len(ops):
         parent[offsets[OPS]:offsets[OPS + 1]] = _local(ops["parent"], ops["id"], offsets[OPS])
@@ -321,20 +346,24 @@ def build(selection, bucket_ns: int | None = None) -> Layout:
             t = tk.add(("lane", int(b), int(k)), f"{b_track.name} · overlap {int(k)}",
                        parent=int(b), lane=int(k), sort=(int(k),))
             track[extra[idx]] = t
+    return track
 
-    # ---------------------------------------------------------------- names, categories
-    name_cats = [f["name"].array for f in frames_in]
-    names, name_code = _pool(name_cats)
+
+def _categories(frames_in, n: int):
+    """Slice categories: "op", the kernel kind, "runtime", the range kind."""
+    ops, kernels, launches, ranges = frames_in
     cat_values = [np.full(len(ops), "op", dtype=object),
                   kernels["kind"].astype(str).to_numpy() if len(kernels) else np.zeros(0, object),
                   np.full(len(launches), "runtime", dtype=object),
                   ranges["kind"].astype(str).to_numpy() if len(ranges) else np.zeros(0, object)]
     cat_all = np.concatenate(cat_values) if n else np.zeros(0, object)
-    categories, category = np.unique(cat_all.astype(str), return_inverse=True) if n else (np.zeros(0, str), np.zeros(0, np.int64))
+    if not n:
+        return np.zeros(0, str), np.zeros(0, np.int64)
+    return np.unique(cat_all.astype(str), return_inverse=True)
 
-    args, strings = _args(frames_in, full_ops, offsets, n)
 
-    # ---------------------------------------------------------------- flows
+def _flows(kernels, launches, offsets):
+    """Launch -> kernel arrows: source and destination slice, and an id per kernel."""
     flow_src = flow_dst = np.zeros(0, dtype=np.int64)
     if len(kernels) and len(launches):
         pos = pd.Index(launches["id"].to_numpy()).get_indexer(kernels["launch"].to_numpy())
@@ -343,8 +372,12 @@ def build(selection, bucket_ns: int | None = None) -> Layout:
         flow_dst = offsets[KERNELS] + np.flatnonzero(ok)
     flow_id = (kernels["id"].to_numpy()[flow_dst - offsets[KERNELS]] + 1).astype(np.uint64) \
         if len(flow_dst) else np.zeros(0, np.uint64)
+    return flow_src, flow_dst, flow_id
 
-    # ---------------------------------------------------------------- counters
+
+def _counters(tk: _Tracks, selection, kernels, ops, full_ops, ts, dur, bucket_ns):
+    """Counter tracks over the selected span (or the slices' extent where it is open)."""
+    n = len(ts)
     if selection.span_ns is not None and selection.span_ns[1] < np.iinfo(np.int64).max:
         lo, hi = selection.span_ns
     elif n:
@@ -359,18 +392,12 @@ def build(selection, bucket_ns: int | None = None) -> Layout:
     placed = []
     for c in counter_list:
         kind, key = c.owner
-        parent_track = device(key) if kind == "device" else process(key)
+        parent_track = tk.device(key) if kind == "device" else tk.process(key)
         unit_name = "%" if c.unit == "%" else f"bytes per {_fmt_ns(bucket)}"
         t = tk.add(("counter", kind, key, c.name), f"{c.name}" + ("" if c.unit == "%" else f" per {_fmt_ns(bucket)}"),
                    parent=parent_track, role="counter", unit=unit_name, sort=(-1, len(placed)))
         placed.append((t, c))
-
-    tk.rank()
-    _json_ids(tk.tracks)
-    counts = {name: int(size) for name, size in zip(TABLES, sizes)}
-    return Layout(tk.tracks, table, row, ts, dur, track.astype(np.int32), name_code, names,
-                  category.astype(np.int8), [str(c) for c in categories], args, strings,
-                  flow_src, flow_dst, flow_id, placed, bucket, selection.start_ns, counts)
+    return placed, bucket
 
 
 def utf8(s: str) -> str:
