@@ -1,4 +1,4 @@
-"""What TensorRT fused, and what non-GEMM time survived fusion (issue 3, part 5).
+"""What TensorRT fused, and what non-GEMM time survived fusion.
 
 Reads a classified TensorRT trace (``tracekit.load`` of a trtexec profile / layer info):
 each op is one engine layer, ``fused`` lists the ONNX nodes TensorRT put into it and

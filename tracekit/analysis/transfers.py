@@ -1,6 +1,6 @@
-"""Host-device copies, synchronizations and CPU fallback (issue: "Transfers and CPU
-fallback"). Works on any format that carries them: Kineto and Nsight (memcpy activities,
-runtime calls), ONNX Runtime (Memcpy nodes, nodes on CPUExecutionProvider)."""
+"""Host-device copies, synchronizations and CPU fallback. Works on any format that
+carries them: Kineto and Nsight (memcpy activities, runtime calls), ONNX Runtime
+(Memcpy nodes, nodes on CPUExecutionProvider)."""
 from __future__ import annotations
 
 import re
