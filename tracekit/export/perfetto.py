@@ -19,6 +19,8 @@ TraceProcessor is never used (it downloads a binary).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from tracekit.export.protowire import Rows, encode_varint, interleave, tag
@@ -129,58 +131,36 @@ def _write_tracks(builder, pb, layout) -> None:
         builder.write_packet(packet)
 
 
-def _write_events(f, layout, shift: int) -> int:
-    n = layout.n
-    ev_slice, ev_end = layout.event_order()
-    ev_time = np.where(ev_end, layout.ts[ev_slice] + layout.dur[ev_slice], layout.ts[ev_slice])
-    # counters: (time, track uuid, value)
-    c_time = [c.ts for _, c in layout.counters]
-    c_uuid = [np.full(len(c.ts), layout.tracks[t].uuid, np.int64) for t, c in layout.counters]
-    c_val = [np.asarray(c.values, dtype=np.float64) for _, c in layout.counters]
-    c_dbl = [np.full(len(c.ts), c.unit == "%") for _, c in layout.counters]
-    if c_time:
-        c_time, c_uuid = np.concatenate(c_time), np.concatenate(c_uuid)
-        c_val, c_dbl = np.concatenate(c_val), np.concatenate(c_dbl)
-        o = np.argsort(c_time, kind="stable")
-        c_time, c_uuid, c_val, c_dbl = c_time[o], c_uuid[o], c_val[o], c_dbl[o]
-    else:
-        c_time = c_uuid = np.zeros(0, np.int64)
-        c_val, c_dbl = np.zeros(0), np.zeros(0, bool)
-    # merge counters into the event stream (after the events at the same instant)
-    total = len(ev_slice) + len(c_time)
-    c_pos = np.searchsorted(ev_time, c_time, side="right") + np.arange(len(c_time))
-    is_c = np.zeros(total, dtype=bool)
-    is_c[c_pos] = True
-    kind = np.empty(total, dtype=np.int8)       # 0 begin, 1 end, 2 counter
-    index = np.empty(total, dtype=np.int64)     # slice index or counter sample index
-    time = np.empty(total, dtype=np.int64)
-    kind[~is_c] = ev_end.astype(np.int8)
-    index[~is_c] = ev_slice
-    time[~is_c] = ev_time
-    kind[is_c] = 2
-    index[is_c] = np.arange(len(c_time))
-    time[is_c] = c_time
-    del ev_slice, ev_end, ev_time
+@dataclass
+class _Counters:
+    """Counter samples of every counter track, in time order."""
 
+    time: np.ndarray
+    uuid: np.ndarray  # track uuid per sample
+    value: np.ndarray
+    double: np.ndarray  # written as a double (percentages) rather than an integer
+
+
+@dataclass
+class _Flows:
+    """Launch -> activity arrows, laid out per slice for the writer."""
+
+    count: np.ndarray  # per slice: flows it starts
+    start: np.ndarray  # per slice: first of its flows in ``ids_by_src``
+    ids_by_src: np.ndarray
+    term: np.ndarray  # per slice: flow id it ends (activities)
+    has_term: np.ndarray
+    has_plain: np.ndarray
+
+
+def _write_events(f, layout, shift: int) -> int:
+    kind, index, time, counters = _event_stream(layout)
+    flows = _flows(layout)
     uuid_of_track = np.array([t.uuid for t in layout.tracks], dtype=np.int64)
     arg_iid = {a.key: i + 1 for i, a in enumerate(layout.args)}
-    # flows: launch begins carry one flow id per activity they started; activities end them
-    order = np.argsort(layout.flow_src, kind="stable")
-    flow_ids_by_src = layout.flow_id[order]
-    flow_count = np.bincount(layout.flow_src, minlength=n) if n else np.zeros(0, np.int64)
-    flow_start = np.cumsum(flow_count) - flow_count
-    # An activity that starts at or before its launch (clock skew) would be read before
-    # the flow begins; there both ends carry a plain flow id, which links them either way.
-    term = np.zeros(n, dtype=np.uint64)
-    has_term = np.zeros(n, dtype=bool)
-    has_plain = np.zeros(n, dtype=bool)
-    skew = layout.ts[layout.flow_dst] <= layout.ts[layout.flow_src]
-    term[layout.flow_dst] = layout.flow_id
-    has_term[layout.flow_dst[~skew]] = True
-    has_plain[layout.flow_dst[skew]] = True
-
     seq = tag(P_SEQUENCE_ID, 0) + encode_varint(SEQUENCE) + tag(P_FLAGS, 0) + encode_varint(SEQ_NEEDS_INCREMENTAL_STATE)
     by_table = [layout.args_for(t) for t in range(4)]
+    total = len(kind)
     written = 0
     for a in range(0, total, BATCH):
         b = min(a + BATCH, total)
@@ -197,10 +177,10 @@ def _write_events(f, layout, shift: int) -> int:
         if len(pos):
             ci = idx[pos]
             te = Rows(len(pos)).raw(tag(TE_TYPE, 0) + encode_varint(TYPE_COUNTER))
-            te.varint(TE_TRACK, c_uuid[ci])
-            dbl = c_dbl[ci]
-            te.fixed64(TE_DOUBLE_COUNTER, c_val[ci], present=dbl)
-            te.varint(TE_COUNTER, np.rint(c_val[ci]).astype(np.int64), present=~dbl)
+            te.varint(TE_TRACK, counters.uuid[ci])
+            dbl = counters.double[ci]
+            te.fixed64(TE_DOUBLE_COUNTER, counters.value[ci], present=dbl)
+            te.varint(TE_COUNTER, np.rint(counters.value[ci]).astype(np.int64), present=~dbl)
             groups.append(_packet(pos, t[pos], te, seq))
         # slice begins, per table (each has its own annotations)
         begin_rows = np.flatnonzero(k == 0)
@@ -210,32 +190,90 @@ def _write_events(f, layout, shift: int) -> int:
                 pos = begin_rows[tables == table]
                 if len(pos) == 0:
                     continue
-                si = idx[pos]
-                te = Rows(len(pos)).raw(tag(TE_TYPE, 0) + encode_varint(TYPE_SLICE_BEGIN))
-                te.varint(TE_TRACK, uuid_of_track[layout.track[si]])
-                te.varint(TE_CATEGORY_IIDS, layout.category[si].astype(np.int64) + 1)
-                te.varint(TE_NAME_IID, layout.name[si].astype(np.int64) + 1)
-                for arg in by_table[table]:
-                    _annotation(te, arg_iid[arg.key], arg, si)
-                if table == KERNELS and len(layout.flow_id):
-                    te.fixed64(TE_TERMINATING_FLOW_IDS, term[si], present=has_term[si])
-                    if has_plain[si].any():
-                        te.fixed64(TE_FLOW_IDS, term[si], present=has_plain[si])
-                if table == LAUNCHES and len(layout.flow_id):
-                    counts = flow_count[si]
-                    if counts.any():
-                        rows = np.flatnonzero(counts)
-                        c = counts[rows]
-                        pick = np.repeat(flow_start[si[rows]] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
-                        ids = flow_ids_by_src[pick].astype("<u8")
-                        body = np.empty((len(ids), 10), dtype=np.uint8)
-                        body[:, :2] = np.frombuffer(tag(TE_FLOW_IDS, 1), np.uint8)
-                        body[:, 2:] = ids.view(np.uint8).reshape(-1, 8)
-                        te.ragged(body.ravel(), counts * 10)
+                te = _begins(layout, table, idx[pos], uuid_of_track, arg_iid, by_table[table], flows)
                 groups.append(_packet(pos, t[pos], te, seq))
         f.write(interleave(groups, b - a).tobytes())
         written += b - a
     return written
+
+
+def _event_stream(layout):
+    """Every slice begin and end and every counter sample in time order: kind (0 begin,
+    1 end, 2 counter), index (slice or counter sample) and time. Counters come after the
+    slice events at the same instant."""
+    ev_slice, ev_end = layout.event_order()
+    ev_time = np.where(ev_end, layout.ts[ev_slice] + layout.dur[ev_slice], layout.ts[ev_slice])
+    c_time = [c.ts for _, c in layout.counters]
+    c_uuid = [np.full(len(c.ts), layout.tracks[t].uuid, np.int64) for t, c in layout.counters]
+    c_val = [np.asarray(c.values, dtype=np.float64) for _, c in layout.counters]
+    c_dbl = [np.full(len(c.ts), c.unit == "%") for _, c in layout.counters]
+    if c_time:
+        c_time, c_uuid = np.concatenate(c_time), np.concatenate(c_uuid)
+        c_val, c_dbl = np.concatenate(c_val), np.concatenate(c_dbl)
+        o = np.argsort(c_time, kind="stable")
+        c_time, c_uuid, c_val, c_dbl = c_time[o], c_uuid[o], c_val[o], c_dbl[o]
+    else:
+        c_time = c_uuid = np.zeros(0, np.int64)
+        c_val, c_dbl = np.zeros(0), np.zeros(0, bool)
+    total = len(ev_slice) + len(c_time)
+    c_pos = np.searchsorted(ev_time, c_time, side="right") + np.arange(len(c_time))
+    is_c = np.zeros(total, dtype=bool)
+    is_c[c_pos] = True
+    kind = np.empty(total, dtype=np.int8)
+    index = np.empty(total, dtype=np.int64)
+    time = np.empty(total, dtype=np.int64)
+    kind[~is_c] = ev_end.astype(np.int8)
+    index[~is_c] = ev_slice
+    time[~is_c] = ev_time
+    kind[is_c] = 2
+    index[is_c] = np.arange(len(c_time))
+    time[is_c] = c_time
+    return kind, index, time, _Counters(c_time, c_uuid, c_val, c_dbl)
+
+
+def _flows(layout) -> _Flows:
+    """Launch begins carry one flow id per activity they started; activities end them."""
+    n = layout.n
+    order = np.argsort(layout.flow_src, kind="stable")
+    flow_count = np.bincount(layout.flow_src, minlength=n) if n else np.zeros(0, np.int64)
+    # An activity that starts at or before its launch (clock skew) would be read before
+    # the flow begins; there both ends carry a plain flow id, which links them either way.
+    term = np.zeros(n, dtype=np.uint64)
+    has_term = np.zeros(n, dtype=bool)
+    has_plain = np.zeros(n, dtype=bool)
+    skew = layout.ts[layout.flow_dst] <= layout.ts[layout.flow_src]
+    term[layout.flow_dst] = layout.flow_id
+    has_term[layout.flow_dst[~skew]] = True
+    has_plain[layout.flow_dst[skew]] = True
+    return _Flows(flow_count, np.cumsum(flow_count) - flow_count, layout.flow_id[order],
+                  term, has_term, has_plain)
+
+
+def _begins(layout, table: int, si, uuid_of_track, arg_iid, args, flows: _Flows) -> Rows:
+    """TrackEvents that begin the slices ``si`` of one table: track, category, name, the
+    table's annotations and the flows they start or end."""
+    te = Rows(len(si)).raw(tag(TE_TYPE, 0) + encode_varint(TYPE_SLICE_BEGIN))
+    te.varint(TE_TRACK, uuid_of_track[layout.track[si]])
+    te.varint(TE_CATEGORY_IIDS, layout.category[si].astype(np.int64) + 1)
+    te.varint(TE_NAME_IID, layout.name[si].astype(np.int64) + 1)
+    for arg in args:
+        _annotation(te, arg_iid[arg.key], arg, si)
+    if table == KERNELS and len(layout.flow_id):
+        te.fixed64(TE_TERMINATING_FLOW_IDS, flows.term[si], present=flows.has_term[si])
+        if flows.has_plain[si].any():
+            te.fixed64(TE_FLOW_IDS, flows.term[si], present=flows.has_plain[si])
+    if table == LAUNCHES and len(layout.flow_id):
+        counts = flows.count[si]
+        if counts.any():
+            rows = np.flatnonzero(counts)
+            c = counts[rows]
+            pick = np.repeat(flows.start[si[rows]] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))
+            ids = flows.ids_by_src[pick].astype("<u8")
+            body = np.empty((len(ids), 10), dtype=np.uint8)
+            body[:, :2] = np.frombuffer(tag(TE_FLOW_IDS, 1), np.uint8)
+            body[:, 2:] = ids.view(np.uint8).reshape(-1, 8)
+            te.ragged(body.ravel(), counts * 10)
+    return te
 
 
 def _packet(pos, ts, te: Rows, seq: bytes):
