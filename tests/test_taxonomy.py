@@ -357,7 +357,7 @@ KERNELS_KNOWN_SHAPES = [
     ("triton_poi_fused_add_mul_0", "Elementwise"),
     ("triton_red_fused_sum_1", "Elementwise"),
     ("triton_poi_fused_add_index_select_1", "Elementwise"),
-    # at::native functors named in the brief
+    # at::native and torchvision kernels: long templated names, classified by the op they name
     ("void at::native::vectorized_elementwise_kernel<4, at::native::GeluCUDAKernelImpl("
      "at::TensorIteratorBase&, at::native::GeluType)::{lambda()#2}::operator()() const::{lambda()#3}"
      "::operator()() const::{lambda(float)#1}, at::detail::Array<char*, 2> >(int, at::native::"
