@@ -21,14 +21,21 @@ import numpy as np
 import pandas as pd
 
 from parsers import _io
+from parsers._decode import Columns, Header, decode_events, gc_paused, recover_truncated, split_events
 from parsers._shared import copy_column, sorted_steps, step_at
-from parsers._decode import (
-    Columns, Header, decode_events, gc_paused, recover_truncated, split_events,
-)
 from tracekit.model import (
-    KERNELS, LAUNCHES, OPS, RANGES, Trace, TraceError, TraceWarning, categorical_of, constant, make_table,
+    KERNELS,
+    LAUNCHES,
+    OPS,
+    RANGES,
+    Trace,
+    TraceError,
+    TraceWarning,
+    categorical_of,
+    checks,
+    constant,
+    make_table,
 )
-from tracekit.model import checks
 from tracekit.model.intervals import Nesting, gather, group_codes, nest, self_time
 from tracekit.model.vocab import COPY_KINDS
 

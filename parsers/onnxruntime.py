@@ -44,14 +44,29 @@ import numpy as np
 import pandas as pd
 
 from parsers import _io
-from parsers._shared import copy_column, copy_kind, step_at
 from parsers._decode import (
-    Flags, Interner, decode_events, float_column, gc_paused, int_column, recover_truncated, warn_flags,
+    Flags,
+    Interner,
+    decode_events,
+    float_column,
+    gc_paused,
+    int_column,
+    recover_truncated,
+    warn_flags,
 )
+from parsers._shared import copy_column, copy_kind, step_at
 from tracekit.model import (
-    KERNELS, OPS, RANGES, Trace, TraceError, TraceWarning, categorical_of, constant, make_table,
+    KERNELS,
+    OPS,
+    RANGES,
+    Trace,
+    TraceError,
+    TraceWarning,
+    categorical_of,
+    checks,
+    constant,
+    make_table,
 )
-from tracekit.model import checks
 from tracekit.model.intervals import group_codes, nest
 
 SOURCE = "ort"

@@ -15,8 +15,7 @@ from textual.app import App
 from textual.screen import ModalScreen
 
 from tracekit.safe_text import clean
-from tui import keys
-from tui import loader
+from tui import keys, loader
 from tui import queries as q
 from tui.messages import LoadFailed, SpanSelected, TraceLoaded
 from tui.screens.base import TraceScreen

@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 _KEY_LIMIT = 2**62
 
 
-def group_codes(*keys) -> np.ndarray:
+def group_codes(*keys: npt.ArrayLike) -> np.ndarray:
     """Dense int codes for the combination of the given key columns (e.g. pid, tid)."""
     if len(keys) == 1:
         codes, _ = pd.factorize(np.asarray(keys[0]), sort=False)
@@ -50,7 +51,8 @@ class Nesting:
     def _key(self, t: np.ndarray, group: np.ndarray) -> np.ndarray:
         return (np.asarray(t, dtype=np.int64) - self._base) + np.asarray(group, dtype=np.int64) * self._span
 
-    def innermost(self, start, end, group, below=None) -> np.ndarray:
+    def innermost(self, start: np.ndarray, end: np.ndarray, group: np.ndarray,
+                  below: np.ndarray | None = None) -> np.ndarray:
         """Index of the innermost interval enclosing ``[start, end]`` in the same group.
 
         ``below`` (optional, per query) restricts the answer to depths smaller than it.
@@ -82,13 +84,13 @@ class Nesting:
             todo[hit] = False
         return out
 
-    def at_points(self, t, group) -> np.ndarray:
+    def at_points(self, t: np.ndarray, group: np.ndarray) -> np.ndarray:
         """Innermost interval containing the instant ``t`` (start <= t < end)."""
         t = np.asarray(t, dtype=np.int64)
         return self.innermost(t, t + 1, group)
 
 
-def nest(start, end, group) -> Nesting:
+def nest(start: np.ndarray, end: np.ndarray, group: np.ndarray) -> Nesting:
     """Index intervals ``[start, end)`` that nest within each ``group`` (thread)."""
     start = np.asarray(start, dtype=np.int64)
     n = len(start)
@@ -144,7 +146,7 @@ def self_time(dur: np.ndarray, parent: np.ndarray) -> np.ndarray:
     return np.maximum(dur - child_sum, 0)
 
 
-def propagate_down(parent: np.ndarray, depth: np.ndarray, own: np.ndarray, missing) -> np.ndarray:
+def propagate_down(parent: np.ndarray, depth: np.ndarray, own: np.ndarray, missing: int) -> np.ndarray:
     """Value of the innermost ancestor-or-self whose ``own`` value is not ``missing``.
 
     Walks depth levels top-down (vectorized per level), so each interval inherits from
@@ -175,7 +177,7 @@ def label_at(starts: np.ndarray, ends: np.ndarray, labels: np.ndarray, t: np.nda
     return out
 
 
-def gather(values: np.ndarray, index: np.ndarray, default) -> np.ndarray:
+def gather(values: np.ndarray, index: np.ndarray, default: object) -> np.ndarray:
     """``values[index]`` where index >= 0, else ``default`` (for -1 "no row" links)."""
     out = np.full(len(index), default, dtype=values.dtype)
     ok = index >= 0
