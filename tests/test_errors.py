@@ -139,7 +139,7 @@ def test_a_bug_keeps_its_traceback(tmp_path):
 # ---------------------------------------------------------------- one CLI toolkit
 
 LOADING = {"--taxonomy": "t.toml", "--cache-dir": "cache", "--layers": "l.json",
-           "--capture": "c.json", "--max-size": "1.5G"}
+           "--capture": "c.json", "--max-size": "1.5G", "--onnx": "m.onnx"}
 
 
 @pytest.mark.parametrize("command,argv", [
@@ -153,7 +153,7 @@ def test_every_loading_command_takes_every_loading_option(command, argv):
     args = cli_main.build_parser().parse_args([command, *argv, *flags])
     assert loading_options(args) == {"taxonomy": "t.toml", "cache": False, "cache_dir": "cache",
                                      "layers": "l.json", "capture": "c.json",
-                                     "max_size": int(1.5 * 2**30)}
+                                     "max_size": int(1.5 * 2**30), "onnx": "m.onnx"}
 
 
 @pytest.mark.parametrize("command,argv", [

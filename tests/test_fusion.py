@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -320,3 +321,28 @@ def test_cli_shows_compiled_regions_read_from_the_model(tmp_path, capsys):
     assert cli(profile, "--onnx", tmp_path / "block.onnx", "--cache-dir", tmp_path / "c") == 0
     out = capsys.readouterr().out
     assert "Compiled regions read from the ONNX model" in out and "Normalization (Fused region)" in out
+
+
+def test_summary_groups_compiled_regions_by_the_onnx_model(tmp_path):
+    """With --onnx every command reads a region's group from the model's nodes between its
+    ends (the groups fusion's region table shows); without it the region is a group of its own."""
+    pytest.importorskip("onnx")
+    import onnx
+
+    from tests.ort_models import transformer
+
+    model = tmp_path / "block.onnx"
+    onnx.save(transformer(17)[0], str(model))
+    profile = write_engine(tmp_path, REGION_LAYERS, REGION_MS)
+    regions = fusion_report(tracekit.load(profile, cache=False), onnx_model=model)["regions"]
+    trace = tracekit.load(profile, cache=False, onnx=model)
+    assert list(trace.ops["group"].astype(str)) == [r["group"] for r in regions]
+    assert list(trace.ops["is_gemm"]) == [r["group"] in ("GEMM", "Convolution", "Attention") for r in regions]
+    per_layer = dict(zip(trace.ops["name"].astype(str), trace.ops["dur_ns"]))
+    s = trace.summary()
+    assert s["gemm_ns"] == sum(per_layer[r["name"]] for r in regions if r["group"] == "GEMM")
+    assert s["total_ns"] == sum(s["groups"].values()) == sum(per_layer.values())
+    out = subprocess.run([sys.executable, "-m", "tracekit.cli.main", "summary", str(profile), "--json",
+                          "--onnx", str(model), "--no-cache"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["groups"] == s["groups"]

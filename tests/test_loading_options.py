@@ -134,4 +134,4 @@ def test_every_command_that_loads_declares_every_loading_option(command):
     sub = argparse.ArgumentParser()
     SUBCOMMANDS[command].add_arguments(sub)
     options = {a.dest for a in sub._actions}
-    assert {"taxonomy", "no_cache", "cache_dir", "layers", "capture", "max_size"} <= options
+    assert {"taxonomy", "no_cache", "cache_dir", "layers", "capture", "max_size", "onnx"} <= options

@@ -19,7 +19,7 @@ PROGRESS_MIN_BYTES = 32 << 20  # files this large take over ~1 s to normalize
 
 def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
          cache_dir=None, progress: bool = False, layers=None, capture=None,
-         max_size: int | None = None) -> Trace:
+         max_size: int | None = None, onnx=None) -> Trace:
     """Load one trace file (Kineto JSON, Nsight SQLite, ONNX Runtime or TensorRT JSON).
 
     ``layers`` names a TensorRT layer-info file when it is not beside the profile.
@@ -27,10 +27,13 @@ def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
     SGLang): replayed kernels then get the ops that issued them at capture. An
     archive holding several traces (one per rank) raises :class:`TraceError`; use
     :func:`load_all` for those. ``max_size``: most bytes of (decompressed) trace text to
-    read (default: a sixth of the memory available); larger inputs are refused.
+    read (default: a sixth of the memory available); larger inputs are refused. ``onnx``:
+    the ONNX model a TensorRT engine was built from; compiled regions (Myelin) whose
+    members the layer info does not list are grouped by the model's nodes between their ends.
     """
     traces = load_all(path, taxonomy=taxonomy, cache=cache, cache_dir=cache_dir,
-                      progress=progress, layers=layers, capture=capture, max_size=max_size)
+                      progress=progress, layers=layers, capture=capture, max_size=max_size,
+                      onnx=onnx)
     if len(traces) != 1:
         raise TraceError(path, f"holds {len(traces)} traces (one per rank); "
                                "use tracekit.load_all()")
@@ -39,9 +42,9 @@ def load(path, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
 
 def load_all(paths, *, taxonomy: Taxonomy | str | None = None, cache: bool = True,
              cache_dir=None, progress: bool = False, layers=None, capture=None,
-             max_size: int | None = None) -> list[Trace]:
+             max_size: int | None = None, onnx=None) -> list[Trace]:
     """Every trace in one or more files (tar archives of per-rank traces expand);
-    ``capture``: see :func:`load`."""
+    ``capture``, ``onnx``: see :func:`load`."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if isinstance(taxonomy, (str, os.PathLike)):
@@ -56,8 +59,20 @@ def load_all(paths, *, taxonomy: Taxonomy | str | None = None, cache: bool = Tru
             if captured is not None:
                 _attach_capture(trace, captured, os.fspath(capture))
             classify(trace, taxonomy)
+            if onnx is not None:
+                _group_regions(trace, os.fspath(onnx), taxonomy)
             out.append(Trace(trace.ops, trace.kernels, trace.launches, trace.ranges, trace.meta))
     return out
+
+
+def _group_regions(trace: Trace, onnx: str, taxonomy: Taxonomy) -> None:
+    from tracekit.analysis.fusion import group_regions
+
+    if trace.meta.get("source") != "trt":
+        warnings.warn(TraceWarning(f"{trace.meta.get('path')}: --onnx applies to TensorRT "
+                                   "profiles only; ignored"), stacklevel=3)
+        return
+    trace.meta["onnx_regions"] = group_regions(trace, onnx, taxonomy)
 
 
 def _capture(path: str, use_cache: bool, cache_dir, progress: bool):

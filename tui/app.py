@@ -29,14 +29,15 @@ class TracekitApp(App):
     BINDINGS = keys.bindings("app")
 
     def __init__(self, path: str, *, cache: bool = True, cache_dir=None, taxonomy=None,
-                 step=None, layers=None, capture=None, max_size=None) -> None:
+                 step=None, layers=None, capture=None, max_size=None, onnx=None) -> None:
         super().__init__()
         self.path = os.fspath(path)
         self.cache = cache
         self.cache_dir = cache_dir
         self.taxonomy = taxonomy
         # the rest of tracekit.load's options, passed on as given (see cli.summary)
-        self.load_options = {"layers": layers, "capture": capture, "max_size": max_size}
+        self.load_options = {"layers": layers, "capture": capture, "max_size": max_size,
+                             "onnx": onnx}
         self.scope = q.Scope(step=step)
         self.trace = None
         self.error: str | None = None

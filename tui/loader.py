@@ -10,7 +10,7 @@ from tracekit.safe_text import clean
 def load(path: str, *, cache: bool = True, cache_dir=None, taxonomy=None, scope=None, stage=None,
          **options):
     """(trace, overview). ``stage(text)`` is called between steps (from the worker);
-    ``options`` (layers, capture, max_size) go to ``tracekit.load``."""
+    ``options`` (layers, capture, max_size, onnx) go to ``tracekit.load``."""
     import tracekit
     from tui import queries as q
 

@@ -25,6 +25,8 @@ import re
 from collections import Counter
 from typing import Any
 
+import pandas as pd
+
 from tracekit.analysis.results import FusionReport
 from tracekit.model import FUSED_SEP, Trace, TraceError
 from tracekit.taxonomy import Taxonomy
@@ -303,6 +305,25 @@ def _removed(model: dict, seen: dict, gemm_type, node_lists: str, fused_names: s
 
 
 # ---------------------------------------------------------------- compiled regions
+
+def group_regions(trace: Trace, onnx_model, taxonomy: Taxonomy) -> list[dict]:
+    """Give every compiled region of a TensorRT trace the group the ONNX model's nodes
+    between its ends say (see :func:`resolve_regions`), in ``trace.ops``; the records of
+    :func:`resolve_regions`. The model's absence (no ``onnx`` package) changes nothing."""
+    model = _onnx_nodes(onnx_model)
+    if not model["available"]:
+        return []
+    layers = _layers(trace)
+    records = resolve_regions(layers, model, taxonomy)
+    groups = trace.ops["group"]
+    new = [layer["group"] for layer in layers]
+    missing = [g for g in dict.fromkeys(new) if g not in groups.cat.categories]
+    if missing:
+        groups = groups.cat.add_categories(missing)
+    trace.ops["group"] = pd.Categorical(new, categories=groups.cat.categories)
+    trace.ops["is_gemm"] = [taxonomy.is_gemm(g) for g in new]
+    return records
+
 
 def region_ends(name: str) -> list[tuple[str, str]]:
     """(first, last) of each ``{ForeignNode[first...last]}`` in a layer name."""

@@ -92,6 +92,9 @@ def add_loading_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--capture", metavar="FILE",
                    help="Kineto trace written while CUDA/HIP graphs were captured (vLLM, SGLang): "
                         "replayed kernels get the ops that issued them at capture")
+    p.add_argument("--onnx", metavar="MODEL",
+                   help="ONNX model a TensorRT engine was built from: compiled (Myelin) regions "
+                        "are grouped by its nodes between their ends, and fusion lists removed nodes")
 
 
 # ---------------------------------------------------------------- loading
@@ -100,7 +103,8 @@ def loading_options(args: argparse.Namespace) -> dict:
     """``tracekit.load``'s keyword arguments from what :func:`add_loading_arguments`
     declared, so that every command passes every loading option on."""
     return {"taxonomy": args.taxonomy, "cache": not args.no_cache, "cache_dir": args.cache_dir,
-            "layers": args.layers, "capture": args.capture, "max_size": args.max_size}
+            "layers": args.layers, "capture": args.capture, "max_size": args.max_size,
+            "onnx": args.onnx}
 
 
 def load_traces(args: argparse.Namespace, paths=None) -> list:

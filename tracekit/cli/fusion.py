@@ -17,8 +17,6 @@ HELP = ("What TensorRT fused: fusion rate, non-GEMM ops fused into GEMM and non-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_trace_arguments(p, "TensorRT profile / layer info JSON (siblings are found by name)")
-    p.add_argument("--onnx", metavar="MODEL",
-                   help="the ONNX model the engine was built from: list the nodes TensorRT removed")
     add_top_argument(p, "rows in the layer tables")
     add_json_argument(p)
     add_loading_arguments(p)
@@ -30,7 +28,9 @@ def run(args) -> int:
     from tracekit.taxonomy import Taxonomy
 
     taxonomy = Taxonomy.from_file(args.taxonomy) if args.taxonomy else None
-    results = [fusion_report(t, onnx_model=args.onnx, taxonomy=taxonomy) for t in load_traces(args)]
+    # the report reads the regions from the model itself, showing each region's group before it
+    as_built = argparse.Namespace(**{**vars(args), "onnx": None})
+    results = [fusion_report(t, onnx_model=args.onnx, taxonomy=taxonomy) for t in load_traces(as_built)]
     if args.json:
         json_report.render(results[0] if len(results) == 1 else results)
         return 0
