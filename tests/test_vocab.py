@@ -48,12 +48,18 @@ def test_sources_are_the_ones_the_parsers_write_and_exports_label():
 
 
 def test_time_bases_name_what_they_count():
+    import tracekit
     from parsers import tensorrt
+    from tests.test_onnxruntime import FIXTURES
     from tracekit.report.summary_text import totals_line
 
     assert tensorrt.TIME_BASIS in TIME_BASES
-    line = totals_line({"time_basis": "ort_node", "total_ns": 5_000, "ops": 3}).plain
-    assert line.endswith("in 3 nodes · no GPU kernel events in this profile")
+    # a real ONNX Runtime CPU profile: its totals line counts nodes, not ops
+    profile = sorted(p for p in FIXTURES.glob("*.json") if "cpu" in p.name)[0]
+    summary = tracekit.load(profile, cache=False).summary(step="all")
+    assert summary["time_basis"] == "ort_node"
+    line = totals_line(summary).plain
+    assert f"in {summary['ops']:,} nodes" in line and "no GPU kernel events in this profile" in line
 
 
 def test_copy_kinds_are_normalized_in_one_place():
