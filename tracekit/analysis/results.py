@@ -143,10 +143,11 @@ class LaunchOverhead(Record):
     most_kernels_per_call: list[Row]
 
 
-class Summary(Record):
-    """The numbers behind ``tracekit summary`` (see :mod:`tracekit.analysis.summary`)."""
+class Totals(Record):
+    """What a summary of one trace and one of several share, first in their JSON:
+    where it comes from and the split of its time (compute = GEMM-based + non-GEMM)."""
 
-    path: Any
+    path: Any  # a path for one trace, a list of them for several
     source: Any
     time_basis: str
     total_ns: int
@@ -157,6 +158,11 @@ class Summary(Record):
     exposed_communication_ns: int | None
     unattributed_ns: int
     gemm_free_speedup: float | None
+
+
+class Summary(Totals):
+    """The numbers behind ``tracekit summary`` (see :mod:`tracekit.analysis.summary`)."""
+
     attributed_share: float | None
     groups: dict[str, int]
     group_counts: dict[str, int]
@@ -173,20 +179,9 @@ class Summary(Record):
     capture: dict | UnsetType = UNSET  # graph replays mapped to a capture trace
 
 
-class CombinedSummary(Record):
+class CombinedSummary(Totals):
     """One summary over several traces (ranks): totals and groups add up."""
 
-    path: list[Any]
-    source: str
-    time_basis: str
-    total_ns: int
-    compute_ns: int
-    gemm_ns: int
-    non_gemm_ns: int
-    communication_ns: int
-    exposed_communication_ns: int | None
-    unattributed_ns: int
-    gemm_free_speedup: float | None
     groups: dict[str, int]
     kernels: int
     ops: int
