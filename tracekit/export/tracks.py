@@ -38,7 +38,6 @@ RANGE_LABELS = {"step": "steps", "annotation": "annotations", "module": "nn.Modu
                 "gpu_annotation": "GPU annotations", "gpu_sync": "synchronization"}
 # track title of each source's ops
 SOURCE_OPS = {name: source.ops_label for name, source in SOURCES.items()}
-NO_PROCESSES = ("trt",)  # layer timings: the pid column holds no operating-system process
 INT32_MAX = 2**31 - 1
 _KIND_ORDER = {"step": 0, "model_run": 1, "annotation": 2, "nvtx": 3, "module": 4, "profiler": 5}
 
@@ -187,7 +186,7 @@ class _Tracks:
     def process(self, pid: int) -> int:
         pid = int(pid)
         source = self.source
-        if pid < 0 or source in NO_PROCESSES:
+        if pid < 0 or (source in SOURCES and not SOURCES[source].processes):
             return self.add(("process", pid), SOURCE_OPS.get(source, f"{source} ops"), role="process",
                             sort=(0, pid))
         label = self.labels.get(str(pid)) or (SOURCE_OPS.get(source) if source != "kineto" else None)

@@ -16,6 +16,7 @@ TABLES = ("ops", "kernels", "launches", "ranges")
 class Source(NamedTuple):
     label: str        # the tool that wrote the trace
     ops_label: str    # what its ops are, as a track or column title
+    processes: bool = True  # False: its pid column holds no operating-system process
 
 
 # ops.source and meta["source"]: the parsers' own short names.
@@ -23,7 +24,7 @@ SOURCES = {
     "kineto": Source("PyTorch profiler (Kineto)", "ops"),
     "nsys": Source("Nsight Systems", "Nsight Systems ranges"),
     "ort": Source("ONNX Runtime", "ONNX Runtime nodes"),
-    "trt": Source("TensorRT", "TensorRT layers"),
+    "trt": Source("TensorRT", "TensorRT layers", processes=False),  # layer timings
 }
 
 
