@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import re
+import sys
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing import get_context
 from operator import attrgetter
 from typing import Any, Union
 
@@ -103,9 +107,9 @@ def gc_paused():
 
 _PH, _CAT, _NAME, _PID, _TID, _TS, _DUR, _ID, _ARGS = map(
     attrgetter, ("ph", "cat", "name", "pid", "tid", "ts", "dur", "id", "args"))
-_CORR, _EXT, _EXT_LEGACY, _DEVICE, _STREAM, _BYTES, _KIND, _GRID, _BLOCK, _DIMS, _TYPES = map(
+_CORR, _EXT, _EXT_LEGACY, _DEVICE, _STREAM, _BYTES, _KIND, _DIRECTION, _GRID, _BLOCK, _DIMS, _TYPES = map(
     attrgetter, ("correlation", "external_id", "external_id_legacy", "device", "stream",
-                 "bytes", "kind", "grid", "block", "input_dims", "input_type"))
+                 "bytes", "kind", "direction", "grid", "block", "input_dims", "input_type"))
 
 
 DIRECTIONS = {"HOST_TO_DEVICE": "HtoD", "DEVICE_TO_HOST": "DtoH", "DEVICE_TO_DEVICE": "DtoD",
@@ -119,6 +123,14 @@ def _copy_hint(a: "Args") -> str:
     if isinstance(a.direction, str) and a.direction:
         return DIRECTIONS.get(a.direction.upper(), a.direction)
     return ""
+
+
+def _copy_hints(args: list) -> list:
+    """``_copy_hint`` of each event; most chunks name no direction at all, so check that
+    first in C instead of calling a Python function per event."""
+    if not any(map(_KIND, args)) and not any(map(_DIRECTION, args)):
+        return [""] * len(args)
+    return [_copy_hint(a) for a in args]
 
 
 def _bytes_column(args: list, flags=None) -> np.ndarray:
@@ -324,7 +336,7 @@ class Columns:
             "device": int_column(list(map(_DEVICE, args)), flags, "device number"),
             "stream": int_column(list(map(_STREAM, args)), flags, "stream number"),
             "bytes": _bytes_column(args, flags),
-            "kind": self.names.encode([_copy_hint(a) for a in args]),
+            "kind": self.names.encode(_copy_hints(args)),
             "grid": blob(list(map(bytes, map(_GRID, args)))),
             "block": blob(list(map(bytes, map(_BLOCK, args)))),
             "dims": blob([bytes(d) or bytes(a.input_dims_legacy) for d, a in zip(dims, args)]),
@@ -349,6 +361,32 @@ class Columns:
         for key in list(self._parts):
             out[key] = np.concatenate(self._parts.pop(key))
         return out
+
+    def export(self) -> dict:
+        """This slice's columns with the labels its codes refer to, for :meth:`merge`."""
+        return {"columns": self.finish() if self._parts else {}, "flags": dict(self.flags),
+                "meta_names": self.meta_names,
+                **{f: getattr(self, f).labels for f in ("names", "cats", "phs", "blobs", "threads")}}
+
+    def merge(self, part: dict) -> None:
+        """Append the next slice's :meth:`export`, its codes turned into this one's.
+
+        Labels are coded in the slice's order of first appearance, and slices arrive in
+        file order, so every label gets the code a single pass would have given it."""
+        table = {f: np.fromiter(map(getattr(self, f).code, part[f]), np.int64, len(part[f]))
+                 for f in ("names", "cats", "phs", "blobs", "threads")}
+        interner = {"ph": "phs", "cat": "cats", "name": "names", "kind": "names", "grid": "blobs",
+                    "block": "blobs", "dims": "blobs", "types": "blobs"}
+        for key, arr in part["columns"].items():
+            if key in interner:
+                arr = table[interner[key]][arr].astype(np.int32)
+            elif key in ("pid", "tid") and (arr < -1).any():
+                named = arr < -1  # -2 - code of a named thread
+                arr = np.where(named, -2 - table["threads"][np.where(named, -2 - arr, 0)], arr)
+            self._parts.setdefault(key, []).append(arr)
+        self.meta_names.extend(part["meta_names"])
+        for what, n in part["flags"].items():
+            self.flags.add(what, n)
 
 
 def ids_column(values: list, threads: Interner, flags: Flags | None = None) -> np.ndarray:
@@ -406,7 +444,19 @@ def _first_byte(data: bytes) -> int:
 
 def decode_events(raws: list, columns, progress=None, decoder=EVENTS) -> None:
     """Decode raw event slices chunk by chunk into ``columns.add(events)``, so only one
-    chunk of event objects is alive at a time; ``progress(done, total)`` after each."""
+    chunk of event objects is alive at a time; ``progress(done, total)`` after each.
+
+    A large Kineto event array is cut into one run of chunks per core, decoded in
+    parallel (``parallel_decode``)."""
+    if type(columns) is Columns and decoder is EVENTS:
+        workers = worker_count(len(raws))
+        if workers > 1:
+            parallel_decode(raws, columns, workers, progress)
+            return
+    _decode_serial(raws, columns, progress, decoder)
+
+
+def _decode_serial(raws: list, columns, progress=None, decoder=EVENTS) -> None:
     total = len(raws)
     for lo in range(0, total, CHUNK):
         text = b"[" + b",".join(raws[lo:lo + CHUNK]) + b"]"
@@ -418,6 +468,62 @@ def decode_events(raws: list, columns, progress=None, decoder=EVENTS) -> None:
         columns.add(events)
         if progress is not None:
             progress(min(lo + CHUNK, total), total)
+
+
+# Below this many events a pool costs more to start than it saves.
+PARALLEL_MIN_EVENTS = 4 * CHUNK
+
+
+def worker_count(n_events: int) -> int:
+    """Processes to decode ``n_events`` with: the cores this process may use, or
+    ``$TRACEKIT_WORKERS``; 1 for small arrays and where fork is not the safe default."""
+    if n_events < PARALLEL_MIN_EVENTS or not sys.platform.startswith("linux"):
+        return 1
+    try:
+        wanted = int(os.environ.get("TRACEKIT_WORKERS", "0"))
+    except ValueError:
+        wanted = 0
+    cores = len(os.sched_getaffinity(0))
+    n = wanted if wanted > 0 else cores
+    return max(1, min(n, -(-n_events // CHUNK)))
+
+
+_SHARED: list = []  # the raw slices, inherited by the forked workers (never pickled)
+
+
+def parallel_decode(raws: list, columns: "Columns", workers: int, progress=None) -> None:
+    """Decode ``raws`` into ``columns`` with ``workers`` processes: this one decodes the
+    first run of chunks while forked workers decode the others into their own
+    :class:`Columns`, whose columns come back as numpy arrays and are merged in order."""
+    total = len(raws)
+    chunks = -(-total // CHUNK)
+    # Whole chunks per run (the chunking of one pass); this process, which also merges,
+    # takes the first and smallest run.
+    sizes = sorted(len(a) for a in np.array_split(np.arange(chunks), workers))
+    ends = np.minimum(np.cumsum(sizes) * CHUNK, total)
+    bounds = list(zip([0, *ends[:-1].tolist()], ends.tolist()))
+    _SHARED[:] = [raws]
+    try:
+        with ProcessPoolExecutor(len(bounds) - 1, mp_context=get_context("fork")) as pool:
+            futures = [pool.submit(_decode_run, lo, hi) for lo, hi in bounds[1:]]
+            _decode_serial(raws[:bounds[0][1]], columns)
+            done = bounds[0][1]
+            if progress is not None:
+                progress(done, total)
+            for future, (lo, hi) in zip(futures, bounds[1:]):
+                columns.merge(future.result())
+                done += hi - lo
+                if progress is not None:
+                    progress(done, total)
+    finally:
+        _SHARED.clear()
+
+
+def _decode_run(lo: int, hi: int) -> dict:
+    columns = Columns()
+    with gc_paused():
+        _decode_serial(_SHARED[0][lo:hi], columns)
+    return columns.export()
 
 
 _TOLERANT: dict = {}
