@@ -58,3 +58,24 @@ def load(cache_dir):
         return memo[key]
 
     return _load
+
+
+# A small CPU sweep (two tiny models, two batch sizes, torch and ONNX Runtime), collected
+# once per session for the sweep and report tests.
+TINY_SWEEP = ["--models", "gpt2,resnet50", "--batch", "1,2", "--seq", "32", "--image-size", "64",
+              "--runtimes", "torch,onnxruntime", "--size", "tiny", "--steps", "2", "--warmup", "1"]
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep(tmp_path_factory):
+    """(folder, seconds the sweep took) of ``tracekit collect sweep`` over TINY_SWEEP."""
+    import time
+
+    pytest.importorskip("torch", reason="the sweep collects with torch (pip install '.[collect]')")
+    pytest.importorskip("onnxruntime", reason="the sweep collects with onnxruntime ('.[collect]')")
+    from tracekit.cli.main import main
+
+    folder = tmp_path_factory.mktemp("sweep") / "runs"
+    start = time.perf_counter()
+    assert main(["collect", "sweep", *TINY_SWEEP, "-o", str(folder)]) == 0
+    return folder, time.perf_counter() - start

@@ -9,7 +9,7 @@ import sys
 from tracekit.cli.common import non_negative_int, positive_int
 
 HELP = "Run a model under a profiler (PyTorch, ONNX Runtime, TensorRT, Nsight) and write a trace."
-COLLECTORS = ("torch", "onnxruntime", "tensorrt", "nsys")
+COLLECTORS = ("torch", "onnxruntime", "tensorrt", "nsys", "sweep")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,6 +58,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     n.add_argument("--trace", default="cuda,nvtx,osrt", help="nsys --trace value")
     n.add_argument("cmd", nargs=argparse.REMAINDER, help="-- command to profile")
 
+    from tracekit.cli import sweep
+
+    w = subs.add_parser("sweep", help="models x batch (x seq) x runtimes into one folder + index",
+                        description="Collect every model at every batch size (and sequence length "
+                                    "for text models) under every runtime; writes the traces and "
+                                    "index.json, which tracekit report reads. A rerun resumes.")
+    sweep.add_arguments(w)
+
 
 def _model_arguments(p, required=True):
     p.add_argument("--model", required=required,
@@ -89,6 +97,10 @@ def run(args) -> int:
         from collectors.run import CollectError
 
         raise CollectError("collect", f"name a collector ({', '.join(COLLECTORS)}) or give --list")
+    if args.collector == "sweep":
+        from tracekit.cli import sweep
+
+        return sweep.run(args)
     if args.collector == "torch":
         from collectors.torch import collect
 
