@@ -150,7 +150,8 @@ def is_regular(path: str) -> bool:
 
 
 def size_text(n: int) -> str:
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+    # binary units, spelled as tracekit.report.fmt.size spells them everywhere else
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if n >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{n} bytes"

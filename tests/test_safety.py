@@ -222,7 +222,7 @@ def test_gzip_bomb_is_refused_while_streaming(tmp_path):
     assert bomb.stat().st_size < (1 << 20)
     r = cli("summary", bomb, "--no-cache", "--max-size", "8M")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert "decompresses to more than 8.0 MB" in r.stderr and "--max-size" in r.stderr
+    assert "decompresses to more than 8.0 MiB" in r.stderr and "--max-size" in r.stderr
     # streaming: the refusal costs about the limit, not the 64 MB the bomb expands to
     tracemalloc.start()
     with pytest.raises(TraceError), _io.limits(8 << 20):

@@ -68,11 +68,11 @@ def load_all(paths, *, taxonomy: Taxonomy | str | None = None, cache: bool = Tru
 def _group_regions(trace: Trace, onnx: str, taxonomy: Taxonomy) -> None:
     from tracekit.analysis.fusion import group_regions
 
-    if trace.meta.get("source") != "trt":
-        warnings.warn(TraceWarning(f"{trace.meta.get('path')}: --onnx applies to TensorRT "
+    if trace.meta.source != "trt":
+        warnings.warn(TraceWarning(f"{trace.meta.path}: --onnx applies to TensorRT "
                                    "profiles only; ignored"), stacklevel=3)
         return
-    trace.meta["onnx_regions"] = group_regions(trace, onnx, taxonomy)
+    trace.meta.onnx_regions = group_regions(trace, onnx, taxonomy)
 
 
 def _capture(path: str, use_cache: bool, cache_dir, progress: bool):
@@ -88,7 +88,7 @@ def _attach_capture(trace, captured, path: str) -> None:
 
     stats = replay.attach(trace, captured)
     stats["path"] = path
-    trace.meta["capture"] = stats
+    trace.meta.capture = stats
     missed = stats["replays"] - stats["replays_mapped"]
     if missed or not stats["replays"]:
         sizes = ", ".join(str(s) for s in stats["graph_sizes"]) or "none"
@@ -96,7 +96,7 @@ def _attach_capture(trace, captured, path: str) -> None:
                f"{os.path.basename(path)} (captured graph sizes: {sizes}); they keep their "
                "launch as op" if stats["replays"] else
                f"no graph replays in this trace to map to {os.path.basename(path)}")
-        trace.meta.setdefault("warnings", []).append(why)
+        trace.meta.warnings.append(why)
         warnings.warn(TraceWarning(why), stacklevel=4)
 
 
@@ -124,7 +124,7 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: 
         cached = trace_cache.load(inputs, cache_dir, _parser_tag(module))
         if cached is not None:
             for trace in cached:
-                for message in trace.meta.get("warnings", []):
+                for message in trace.meta.warnings:
                     warnings.warn(TraceWarning(message), stacklevel=3)
             return cached
     show = progress and os.path.getsize(path) >= PROGRESS_MIN_BYTES
@@ -132,10 +132,10 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: 
         warnings.simplefilter("always", TraceWarning)
         traces = _parse(module, path, report, options)
         for trace in traces:  # whatever the format: no out-of-range time goes further
-            checks.validate(trace, trace.meta.get("path", path))
+            checks.validate(trace, trace.meta.path or path)
     messages = [str(w.message) for w in caught if issubclass(w.category, TraceWarning)]
     for trace in traces:
-        trace.meta["warnings"] = messages
+        trace.meta.warnings = list(messages)
     for message in messages:
         warnings.warn(TraceWarning(message), stacklevel=3)
     if use_cache:
@@ -222,16 +222,18 @@ def _progress(path: str, show: bool):
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-    size = os.path.getsize(path) / 1e6
+    from tracekit.report.fmt import size as fmt_size
+
+    size = fmt_size(os.path.getsize(path))  # the one byte format of every view
     columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(f"Loading {Path(path).name} ({size:,.0f} MB)", total=None)
+        task = bar.add_task(f"Loading {Path(path).name} ({size})", total=None)
 
         def report(stage: str, done: int, total: int) -> None:
             if stage == "decode":
                 bar.update(task, total=total, completed=done,
-                           description=f"Decoding {Path(path).name} ({size:,.0f} MB)")
+                           description=f"Decoding {Path(path).name} ({size})")
             else:
                 bar.update(task, description=f"Attributing and classifying {Path(path).name}")
 

@@ -105,17 +105,19 @@ def overview(trace, scope: Scope, top: int = 8) -> Overview:
     gpu = summary.get("gpu")
     outside = summary.window.get("outside")
     return Overview(
-        file=str(trace.meta.get("path", "")).replace("\\", "/").rsplit("/", 1)[-1],
-        source=str(trace.meta.get("format") or trace.meta.get("source") or "unknown"),
-        devices=[str(d.get("name", d.get("id", "?"))) for d in trace.meta.get("devices", [])],
+        file=trace.meta.path.replace("\\", "/").rsplit("/", 1)[-1],
+        source=trace.meta.format or trace.meta.source or "unknown",
+        # the devices that ran something in this window, as the CLI header counts them
+        devices=[str(d.get("name") or "GPU") for d in (summary.devices if gpu else trace.meta.devices)
+                 if hasattr(d, "get")],
         basis=summary.time_basis, scope=win.describe(),
-        steps=list(trace.meta.get("steps") or []), span_ns=bounds[1] - bounds[0] if bounds else 0,
+        steps=list(trace.meta.steps), span_ns=bounds[1] - bounds[0] if bounds else 0,
         counts={"ops": summary.ops, "kernels": summary.kernels, "launches": len(win.launches)},
         total_ns=total, gemm_ns=summary.gemm_ns, unattributed_ns=summary.unattributed_ns,
         groups=groups, top_non_gemm=top_rows,
         gpu=gpu.per_device if gpu else [],
         speedup=summary.gemm_free_speedup,
-        warnings=list(trace.meta.get("warnings", [])),
+        warnings=list(trace.meta.warnings),
         communication_ns=summary.communication_ns,
         exposed_communication_ns=summary.exposed_communication_ns,
         device_rows=list(summary.devices) if gpu else [],
@@ -168,9 +170,7 @@ def drill(trace, scope: Scope, by: str, row: dict, limit: int = 200) -> Drill:
     columns = ["start_ns", "dur_ns", "self_ns", "step"] + (["op"] if by == "module" else []) \
         + ["module", "shapes", "dtypes"]
     calls = _relative(r.calls, trace_start(trace), columns)
-    lines = [f"{len(calls):,} calls, {r.activities:,} GPU activities"
-             + (f", {fmt_ms(r.device_ns)} device time" if r.activities else "")
-             + (f", {fmt_ms(r.self_ns)} host self time" if len(calls) else "")]
+    lines = [_calls_line(analysis.time_basis(trace), len(calls), r)]
     if r.groups:
         lines.append("group: " + ", ".join(r.groups))
     kernels = r.kernels[["name", "group", "count", "total_ns", "mean_ns", "streams", "grid", "block"]]
@@ -181,12 +181,29 @@ def drill(trace, scope: Scope, by: str, row: dict, limit: int = 200) -> Drill:
     return Drill(title=f"{by}: {row['name']}", lines=lines, tables=tables)
 
 
+def _calls_line(basis: str, n: int, r) -> str:
+    """How many calls and what their time is, in the words of the trace's time basis: a
+    TensorRT layer profile has layers and their average time, not GPU activities."""
+    if basis == "trt_layer":
+        return f"{fmt.count(n, 'layer')}, {fmt_duration(r.self_ns)} layer time (average per inference)"
+    if basis == "ort_node":
+        return f"{fmt.count(n, 'node call')}, {fmt_duration(r.self_ns)} node time"
+    line = f"{fmt.count(n, 'call')}, {fmt.count(r.activities, 'GPU activity', 'GPU activities')}"
+    if r.activities:
+        line += f", {fmt_duration(r.device_ns)} device time"
+        if n:
+            line += f" ({fmt_duration(r.device_ns / n)} GPU time per call)"
+    if n:
+        line += f", {fmt_duration(r.self_ns)} host self time"
+    return line
+
+
 def kernel_drill(trace, scope: Scope, name: str, limit: int = 200) -> Drill:
     """Enter on a Kernels row: ``analysis.kernel_instances``."""
     r = analysis.kernel_instances(trace, window(trace, scope), name)
     inst = _relative(r.instances, trace_start(trace),
                      ["start_ns", "dur_ns", "stream", "op", "grid", "block", "bytes", "link"])
-    lines = [f"{len(inst):,} activities, {fmt_ms(r.device_ns)} device time",
+    lines = [f"{fmt.count(len(inst), 'activity', 'activities')}, {fmt_duration(r.device_ns)} device time",
              "group: " + ", ".join(r.groups)]
     return Drill(title=f"kernel: {name}", lines=lines, tables=[
         ("Operators that launched it", r.by_op),
@@ -204,7 +221,7 @@ def pick_options(trace, limit: int = 500) -> list[tuple[str, object]]:
         ("All events", ("step", "all")),
     ]
     r = trace.ranges
-    for s in trace.meta.get("steps") or []:
+    for s in trace.meta.steps:
         rows = r[(r["kind"] == "step") & (r["step"] == s)]
         dur = fmt_duration(int(rows["dur_ns"].iloc[0])) if len(rows) else ""
         out.append((f"ProfilerStep#{s}  {dur}".rstrip(), ("step", int(s))))

@@ -141,6 +141,13 @@ class LaunchOverhead(Record):
     short_kernels: int
     short_kernel_share: float | None
     most_kernels_per_call: list[Row]
+    # per launch call, so one slow first launch (module loading) stands out as the tail
+    launch_median_ns: float | None = None
+    launch_p90_ns: float | None = None
+    # calls that launch work and block the host (cudaMemcpy): kept out of launch_calls
+    blocking_calls: int = 0
+    blocking_api_ns: int = 0
+    blocking_names: list[str] = []
 
 
 class Totals(Record):

@@ -15,6 +15,7 @@ from tracekit.analysis.breakdown import breakdown, time_basis
 from tracekit.analysis.busy import device_busy, exposed_length, union_length
 from tracekit.analysis.explain import other_warning
 from tracekit.analysis.results import UNSET, CombinedSummary, Device, GpuBusy, LaunchOverhead, Row, Summary, WindowInfo
+from tracekit.analysis.transfers import SYNC_CALL
 from tracekit.analysis.window import Selection, outside_window, select
 from tracekit.model import Trace
 
@@ -71,7 +72,7 @@ def summarize(trace: Trace, step=None, top: int = 10, window: Selection | None =
     non_gemm_ops = ops_table[~ops_table["is_gemm"] & (ops_table["group"] != COMMUNICATION)].head(top)
     info = WindowInfo(description=window.describe(), whole_trace=window.whole_trace,
                       all_steps=window.all_steps, dropped_steps=window.dropped_steps)
-    warnings = list(trace.meta.get("warnings", []))
+    warnings = list(trace.meta.warnings)
     device = basis == "device"
     if device:
         info.outside = outside_window(trace, window)
@@ -81,8 +82,8 @@ def summarize(trace: Trace, step=None, top: int = 10, window: Selection | None =
         if unknown:
             warnings.append(unknown)
     return Summary(
-        path=trace.meta.get("path"),
-        source=trace.meta.get("source"),
+        path=trace.meta.path,
+        source=trace.meta.source,
         time_basis=basis,
         **split,
         attributed_share=(1 - unattributed / total) if total and device else None,
@@ -94,12 +95,12 @@ def summarize(trace: Trace, step=None, top: int = 10, window: Selection | None =
         steps=[int(s) for s in window.steps] if not window.whole_trace or window.steps else [],
         window=info,
         top_non_gemm_ops=_records(non_gemm_ops),
-        rank=trace.meta.get("rank"),
-        devices=devices(trace, k) if device else trace.meta.get("devices", []),
+        rank=trace.meta.rank,
+        devices=devices(trace, k) if device else list(trace.meta.devices),
         warnings=warnings,
         gpu=_gpu(k) if device else UNSET,
         launch_overhead=_launch_overhead(window, ops_table, top) if device else UNSET,
-        capture=dict(trace.meta["capture"]) if "capture" in trace.meta else UNSET,
+        capture=dict(trace.meta.capture) if trace.meta.capture is not None else UNSET,
     )
 
 
@@ -125,7 +126,7 @@ def devices(trace: Trace, kernels) -> list[Device]:
     of ``span_ns`` (its own first start to last end), ``idle_ns``, ``gemm_ns`` and
     ``gemm_share`` (of its compute), ``communication_ns``, ``exposed_communication_ns``."""
     names = {}
-    for d in trace.meta.get("devices") or []:
+    for d in trace.meta.devices:
         if isinstance(d, dict) and d.get("id") is not None:
             try:
                 names[int(d["id"])] = str(d.get("name") or "")
@@ -152,23 +153,34 @@ def devices(trace: Trace, kernels) -> list[Device]:
 
 
 def _launch_overhead(window: Selection, ops_table, top: int) -> LaunchOverhead:
+    """Launch calls (runtime calls that put work on the GPU) with their median and p90 per
+    call, so one slow first launch (module loading) does not read as overhead of every
+    launch; blocking calls that also put work there (``cudaMemcpy``) are counted apart,
+    since their time is waiting for the device, not launching."""
     k = window.kernels
-    # launch calls = runtime calls that put work on the GPU (not syncs, not queries)
     launched = np.unique(k["launch"].to_numpy()[k["launch"].to_numpy() >= 0])
     launches = window.launches[window.launches["id"].isin(launched)]
+    blocking_names = [c for c in launches["name"].cat.categories if SYNC_CALL.search(str(c))]
+    blocking = launches["name"].isin(blocking_names).to_numpy()
+    plain = launches["dur_ns"].to_numpy()[~blocking]
     dur = k["dur_ns"].to_numpy()
     attributed = k["op"].to_numpy() >= 0
     calls = int(np.unique(k["op"].to_numpy()[attributed]).size)
     heavy = ops_table[(ops_table["name"] != "(no operator)") & (ops_table["calls"] > 0)]
     heavy = heavy.sort_values(["kernels_per_call", "total_ns"], ascending=False).head(top)
     return LaunchOverhead(
-        launch_calls=int(len(launches)),
-        launch_api_ns=int(launches["dur_ns"].sum()),
+        launch_calls=int(len(plain)),
+        launch_api_ns=int(plain.sum()),
         kernels_per_op_call=(int(attributed.sum()) / calls) if calls else None,
         mean_kernel_ns=float(dur.mean()) if len(dur) else None,
         short_kernels=int((dur < SHORT_KERNEL_NS).sum()),
         short_kernel_share=float((dur < SHORT_KERNEL_NS).mean()) if len(dur) else None,
         most_kernels_per_call=_records(heavy),
+        launch_median_ns=float(np.median(plain)) if len(plain) else None,
+        launch_p90_ns=float(np.percentile(plain, 90)) if len(plain) else None,
+        blocking_calls=int(blocking.sum()),
+        blocking_api_ns=int(launches["dur_ns"].to_numpy()[blocking].sum()),
+        blocking_names=sorted(set(launches["name"].astype(str).to_numpy()[blocking])),
     )
 
 

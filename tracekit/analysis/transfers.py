@@ -28,7 +28,7 @@ def report(trace: Trace, step=None, top: int = 10, window: Selection | None = No
     :func:`~tracekit.analysis.window.select`), or of ``window`` when given (a range or
     span selection); ``describe`` overrides the window's description."""
     window = select(trace, step) if window is None else window
-    return TransferReport(path=trace.meta.get("path"), source=trace.meta.get("source"),
+    return TransferReport(path=trace.meta.path, source=trace.meta.source,
                           window=window.describe() if describe is None else describe,
                           transfers=transfers(trace, window, top),
                           synchronizations=synchronizations(trace, window),
@@ -82,20 +82,29 @@ def _ort_memcpy_nodes(window: Selection) -> dict:
 
 
 def synchronizations(trace: Trace, window: Selection) -> Synchronizations:
-    """Blocking runtime calls, their host time, and the GPU idle time that follows each:
-    from the moment the device drained (or the call began, if later) to the next activity."""
+    """Blocking runtime calls, their host time, and the GPU idle time that follows them:
+    each idle gap of the GPU timeline counts once, for the first call that ended in it (the
+    host waited there, so the work after it came late), from the moment the device drained
+    (or the call began, if later) to the next activity. ``op``: the op whose calls caused
+    the most of that idle time."""
     launches = window.launches
     cats = launches["name"].cat.categories
     sync_names = [c for c in cats if SYNC_CALL.search(str(c))]
     sync = launches[launches["name"].isin(sync_names)]
     idle = _idle_after(window.kernels, sync["ts_ns"].to_numpy(),
                        (sync["ts_ns"] + sync["dur_ns"]).to_numpy())
+    op = sync["op"].to_numpy()
+    op_names = np.full(len(op), "(no operator)", dtype=object)
+    if (op >= 0).any():
+        op_names[op >= 0] = trace.ops["name"].astype(str).to_numpy()[op[op >= 0]]
     table = pd.DataFrame({"name": sync["name"].astype(str).to_numpy(),
-                          "ns": sync["dur_ns"].to_numpy(), "idle": idle})
+                          "ns": sync["dur_ns"].to_numpy(), "idle": idle, "op": op_names})
     rows = []
     for name, g in table.groupby("name", sort=False):
+        by_op = g.groupby("op", sort=False)["idle"].sum().sort_values(ascending=False, kind="stable")
         rows.append({"name": name, "count": int(len(g)), "host_ns": int(g["ns"].sum()),
-                     "gpu_idle_after_ns": int(g["idle"].sum())})
+                     "gpu_idle_after_ns": int(g["idle"].sum()),
+                     "op": str(by_op.index[0]) if len(by_op) else ""})
     rows.sort(key=lambda r: -r["gpu_idle_after_ns"])
     device_syncs = trace.ranges[trace.ranges["kind"] == "gpu_sync"]
     return Synchronizations(calls=rows, count=int(len(sync)), host_ns=int(table["ns"].sum()),
@@ -105,7 +114,8 @@ def synchronizations(trace: Trace, window: Selection) -> Synchronizations:
 
 def _idle_after(kernels: pd.DataFrame, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """For each blocking call [start, end]: the idle gap of the (all-device) GPU timeline
-    that contains ``end``, counted from max(gap start, call start) to the gap's end."""
+    that contains ``end``, counted from max(gap start, call start) to the gap's end; a gap
+    goes to the first call ending in it, the others in the same gap get 0."""
     out = np.zeros(len(end), dtype=np.int64)
     if len(end) == 0 or len(kernels) == 0:
         return out
@@ -124,6 +134,14 @@ def _idle_after(kernels: pd.DataFrame, start: np.ndarray, end: np.ndarray) -> np
     gap_start = np.where(i > 0, m_end[np.maximum(i - 1, 0)], start)
     idle = np.where(has_next, m_start[np.minimum(i, len(m_start) - 1)] - np.maximum(gap_start, start), 0)
     out[:] = np.where(inside | ~has_next, 0, np.maximum(idle, 0))
+    # one claim per gap: the earliest-ending call (ties: the first row)
+    claims = np.flatnonzero(out > 0)
+    if len(claims):
+        by_end = claims[np.lexsort((claims, end[claims]))]
+        _, first = np.unique(i[by_end], return_index=True)
+        keep = np.zeros(len(out), dtype=bool)
+        keep[by_end[first]] = True
+        out[~keep] = 0
     return out
 
 

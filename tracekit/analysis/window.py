@@ -112,7 +112,8 @@ class Selection:
 
     def describe_steps(self) -> str:
         if not self.all_steps or _is_all(self.window.step):
-            return "whole trace" + (f" ({len(self.all_steps)} steps)" if self.all_steps else "")
+            n = len(self.all_steps)
+            return "whole trace" + (f" ({n} step{'s' if n != 1 else ''})" if n else "")
         text = "step " + _compact(self.steps) if len(self.steps) == 1 else "steps " + _compact(self.steps)
         if self.dropped_steps:
             text += f" (warm-up step {_compact(self.dropped_steps)} dropped; --step all keeps it)"
@@ -124,7 +125,7 @@ TABLE_NAMES = ("ops", "kernels", "launches", "ranges")
 
 
 def steps_of(trace: Trace) -> list[int]:
-    return list(trace.meta.get("steps") or [])
+    return list(trace.meta.steps)
 
 
 def select(trace: Trace, window=None) -> Selection:
@@ -351,7 +352,8 @@ def outside_window(trace: Trace, window: Selection) -> Outside:
     parts["other"] = out_ns - sum(parts.values())
     line = ""
     if out_ns:
-        why = {"no_launch": f"in {int(no_launch.sum()):,} activities launched before the profiler "
+        n = int(no_launch.sum())
+        why = {"no_launch": f"in {n:,} {'activity' if n == 1 else 'activities'} launched before the profiler "
                             "started (or after it stopped: their launch is not in the file)",
                "warmup": "in the warm-up step", "between_steps": "launched outside every step",
                "other_steps": "in steps not selected", "other": "outside the selected span or range"}

@@ -32,11 +32,11 @@ def render(result: TransferReport, console: Console) -> None:
     s = result.synchronizations
     if s.calls:
         sync = Table(title="Synchronizations", title_justify="left", box=box.SIMPLE_HEAD)
-        for col in ("call", "count", "host time", "GPU idle after"):
-            sync.add_column(col, justify="left" if col == "call" else "right")
+        for col in ("call", "count", "host time", "GPU idle after", "called from"):
+            sync.add_column(col, justify="left" if col in ("call", "called from") else "right")
         for r in s.calls:
             sync.add_row(Text(clean(r["name"])), f"{r['count']:,}", duration(r["host_ns"]),
-                         duration(r["gpu_idle_after_ns"]))
+                         duration(r["gpu_idle_after_ns"]), Text(clean(r.get("op") or "-", 50)))
         console.print(sync)
     else:
         console.print(Text("No blocking synchronization calls.", style="dim"))

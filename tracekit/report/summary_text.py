@@ -15,7 +15,7 @@ from rich.text import Text
 
 from tracekit.analysis.results import CombinedSummary, Device, Row, Summary
 from tracekit.model.vocab import basis_unit
-from tracekit.report.fmt import bar, duration, ms, pct
+from tracekit.report.fmt import bar, count, devices, duration, in_unit, ms, pct, time_unit
 from tracekit.safe_text import clean
 
 GEMM_STYLE = "bold cyan"
@@ -33,12 +33,14 @@ def header(summary: Summary) -> Text:
     gpu = summary.get("gpu")
     used = {d["device"] for d in gpu.per_device} if gpu else set()
     # on a device basis the rows are Device results; otherwise the trace's device list
-    names = [d.get("name") for d in summary.devices or [] if d.get("id") in used and d.get("name")]
+    # (a TensorRT profile's device comes from its metadata)
+    rows = [d for d in summary.devices or [] if isinstance(d, dict) or hasattr(d, "get")]
+    names = [d.get("name") or "" for d in rows if (d.get("id") in used if gpu else d.get("name"))]
     parts = [summary.source or "?"]
     if summary.rank is not None:
         parts.append(f"rank {summary.rank}")
     if names:
-        parts.append(f"{len(names)}× {names[0]}" if len(set(names)) == 1 else ", ".join(names))
+        parts.append(devices(names))
     parts.append(summary.window.description)
     text = Text()
     text.append(clean(path), style="bold")
@@ -60,7 +62,7 @@ def totals_line(summary: Summary) -> Text:
         gpu = summary.gpu
         n_dev = len(gpu.per_device or [])
         busy = f"busy (any GPU of {n_dev}) " if n_dev > 1 else "busy "
-        text = (f"GPU time {duration(total)} in {summary.kernels:,} kernels · "
+        text = (f"GPU time {duration(total)} in {count(summary.kernels, 'kernel')} · "
                 f"{busy}{duration(gpu.busy_ns)} of {duration(gpu.span_ns)} span"
                 f" · {pct(summary.attributed_share)} attributed to an op")
         if gpu.concurrent_ns:
@@ -91,7 +93,7 @@ def device_lines(summary: Summary) -> Text | None:
         text.append(f"  GPU {d.id}", style="bold")
         if d.name:
             text.append(" " + clean(d.name, 40))
-        line = (f": {duration(d.total_ns)} in {d.kernels:,} kernels · busy "
+        line = (f": {duration(d.total_ns)} in {count(d.kernels, 'kernel')} · busy "
                 f"{duration(d.busy_ns)} of {duration(d.span_ns)} span · GEMM-based "
                 f"{pct(d.gemm_share) if d.gemm_share is not None else '-'} of compute")
         if d.communication_ns:
@@ -105,12 +107,14 @@ def gemm_bar(summary: Summary | CombinedSummary, width: int = 36) -> Table:
     """GEMM-based vs non-GEMM as shares of compute; collectives on a line of their own
     (total = compute + communication)."""
     compute = summary.compute_ns
+    unit, scale = time_unit(compute)
     table = Table.grid(padding=(0, 1))
     for label, ns, style in (("GEMM-based", summary.gemm_ns, GEMM_STYLE),
                              ("non-GEMM", summary.non_gemm_ns, NON_GEMM_STYLE)):
         share = ns / compute if compute else 0.0
         table.add_row(Text(label, style=style), Text(bar(share, width).ljust(width), style=style),
-                      Text(pct(share), justify="right"), Text(f"{ms(ns)} ms", justify="right"))
+                      Text(pct(share), justify="right"),
+                      Text(f"{in_unit(ns, scale)} {unit}", justify="right"))
     return table
 
 
@@ -135,7 +139,8 @@ def groups_table(summary: Summary, gemm_groups: set) -> Table:
     table = Table(title="Time by group", title_justify="left", expand=False, box=box.SIMPLE_HEAD)
     table.add_column("group")
     table.add_column("kind")
-    table.add_column("time (ms)", justify="right")
+    unit, scale = time_unit(summary.total_ns)
+    table.add_column(f"time ({unit})", justify="right")
     table.add_column("share", justify="right")
     table.add_column(basis_unit(basis), justify="right")
     table.add_column("", min_width=12, no_wrap=True)
@@ -145,10 +150,10 @@ def groups_table(summary: Summary, gemm_groups: set) -> Table:
         style = GEMM_STYLE if gemm else ""
         kind = "GEMM" if gemm else ("comm" if group == COMMUNICATION else "non-GEMM")
         table.add_row(_t(group, style), Text(kind, style="dim"),
-                      ms(ns), pct(ns / total), f"{summary.group_counts.get(group, 0):,}",
+                      in_unit(ns, scale), pct(ns / total), f"{summary.group_counts.get(group, 0):,}",
                       Text(bar(ns / total, 12), style=GEMM_STYLE if gemm else NON_GEMM_STYLE))
     table.add_section()
-    table.add_row(Text("total", style="bold"), "", Text(ms(summary.total_ns), style="bold"),
+    table.add_row(Text("total", style="bold"), "", Text(in_unit(summary.total_ns, scale), style="bold"),
                   "100.0%" if summary.total_ns else "-",
                   f"{sum(summary.group_counts.values()):,}", "")
     return table
@@ -166,17 +171,18 @@ def rows_table(title: str, rows: pd.DataFrame | list[Row], first: str, basis: st
     table.add_column("calls", justify="right", no_wrap=True)
     if basis == "device" and wide:
         table.add_column("krn/call", justify="right", no_wrap=True)
-    table.add_column("total ms", justify="right", no_wrap=True)
+    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+    unit, scale = time_unit(max((r["total_ns"] for r in records), default=0))
+    table.add_column(f"total {unit}", justify="right", no_wrap=True)
     if wide:
         table.add_column("mean µs", justify="right", no_wrap=True)
     table.add_column("share", justify="right", no_wrap=True)
-    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
     for r in records:
         cells = [_t(r["name"], limit=NAME_WIDTH * 3), _t(r["group"],
                  GEMM_STYLE if r["is_gemm"] else ""), f"{r['calls']:,}"]
         if basis == "device" and wide:
             cells.append(f"{r['kernels_per_call']:.1f}")
-        cells.append(ms(r["total_ns"]))
+        cells.append(in_unit(r["total_ns"], scale))
         if wide:
             cells.append(f"{r['mean_ns'] / 1e3:,.1f}")
         cells.append(pct(r["share"]))
@@ -192,11 +198,24 @@ def footer(summary: Summary) -> Text | None:
                      "and 'Unattributed' where no name rule matched.")
     lo = summary.get("launch_overhead")
     if lo and lo.short_kernel_share is not None:
-        notes.append(f"{lo.short_kernels:,} kernels ({pct(lo.short_kernel_share)}) ran "
-                     f"under 10 µs; {lo.kernels_per_op_call or 0:.2f} kernels per op call; "
-                     f"{lo.launch_calls:,} launch calls took {duration(lo.launch_api_ns)} "
-                     "of CPU time.")
+        notes.append(launch_line(lo))
     return Text("\n".join(notes), style="dim") if notes else None
+
+
+def launch_line(lo) -> str:
+    """Short kernels, kernels per op call, and launch calls per call (median, p90), with
+    the blocking calls that also launch work (cudaMemcpy) apart."""
+    parts = [f"{count(lo.short_kernels, 'kernel')} ({pct(lo.short_kernel_share)}) ran under 10 µs"]
+    if lo.kernels_per_op_call is not None:
+        parts.append(f"{lo.kernels_per_op_call:.2f} kernels per op call")
+    if lo.launch_calls:
+        parts.append(f"{count(lo.launch_calls, 'launch call')}: median {duration(lo.launch_median_ns)}, "
+                     f"p90 {duration(lo.launch_p90_ns)} per call ({duration(lo.launch_api_ns)} in all)")
+    if lo.blocking_calls:
+        names = ", ".join(clean(n, 40) for n in lo.blocking_names[:3])
+        parts.append(f"{count(lo.blocking_calls, 'blocking call')} ({names}) "
+                     f"{duration(lo.blocking_api_ns)}, waiting on the GPU")
+    return "; ".join(parts) + "."
 
 
 def render(result: Summary | CombinedSummary, console: Console, *, gemm_groups=frozenset(),
@@ -237,15 +256,16 @@ def render_one(summary: Summary, console: Console, gemm_groups: set, by_table=No
 
 def render_combined(combined: CombinedSummary, console: Console, gemm_groups: set) -> None:
     total = combined.total_ns or 1
-    console.print(Text(f"Combined over {combined.traces} traces "
+    console.print(Text(f"Combined over {count(combined.traces, 'trace')} "
                        f"({combined.time_basis} time)", style="bold"))
     table = Table()
+    unit, scale = time_unit(combined.total_ns)
     table.add_column("group")
-    table.add_column("time (ms)", justify="right")
+    table.add_column(f"time ({unit})", justify="right")
     table.add_column("share", justify="right")
     for group, ns in combined.groups.items():
-        table.add_row(_t(group, GEMM_STYLE if group in gemm_groups else ""), ms(ns), pct(ns / total))
+        table.add_row(_t(group, GEMM_STYLE if group in gemm_groups else ""), in_unit(ns, scale), pct(ns / total))
     table.add_section()
-    table.add_row(Text("total", style="bold"), ms(combined.total_ns), "100.0%")
+    table.add_row(Text("total", style="bold"), in_unit(combined.total_ns, scale), "100.0%")
     console.print(gemm_bar(combined))
     console.print(table)

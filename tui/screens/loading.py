@@ -10,6 +10,7 @@ from textual.containers import Center, Middle, Vertical
 from textual.screen import Screen
 from textual.widgets import ProgressBar, Static
 
+from tracekit.report import fmt
 from tui import keys
 from tui.widgets.text import safe
 
@@ -31,7 +32,7 @@ class LoadingScreen(Screen):
         t = Text("tracekit  ", style="bold")
         t.append_text(safe(os.path.basename(self.path) or self.path))
         try:
-            t.append(f"  ({os.path.getsize(self.path) / 1e6:,.1f} MB)", style="dim")
+            t.append(f"  ({fmt.size(os.path.getsize(self.path))})", style="dim")
         except OSError:
             pass
         return t

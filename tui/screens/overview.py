@@ -10,7 +10,8 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from tracekit.analysis.results import Device, TransferReport
-from tracekit.model.vocab import basis_label
+from tracekit.model.vocab import basis_label, basis_unit
+from tracekit.report import fmt
 from tracekit.safe_text import clean
 from tui import queries as q
 from tui.screens.base import TraceScreen
@@ -91,10 +92,8 @@ def draw_meta(ov: q.Overview, width: int) -> Text:
     t.append("  ")
     t.append_text(src)
     if ov.devices:
-        names = sorted(set(ov.devices))
         t.append("\ndevice: ")
-        t.append_text(safe(", ".join(f"{n} ×{ov.devices.count(n)}" if ov.devices.count(n) > 1 else n
-                                     for n in names)))
+        t.append_text(safe(fmt.devices(ov.devices)))
     t.append("\nscope: ")
     t.append_text(safe(ov.scope))
     if ov.steps:
@@ -111,7 +110,12 @@ def draw_meta(ov: q.Overview, width: int) -> Text:
     if len(ov.device_rows) > 1:
         t.append_text(draw_devices(ov.device_rows))
     basis = basis_label(ov.basis)
-    t.append(f"\nbasis: {basis}   {ov.counts['kernels']:,} GPU activities, {ov.counts['ops']:,} ops")
+    if ov.basis == "device":
+        counts = f"{fmt.count(ov.counts['kernels'], 'GPU activity', 'GPU activities')}, "
+    else:
+        counts = ""
+    unit = "op" if ov.basis == "device" else basis_unit(ov.basis)[:-1]
+    t.append(f"\nbasis: {basis}   {counts}{fmt.count(ov.counts['ops'], unit)}")
     if ov.basis == "device" and ov.total_ns:
         t.append(f"   unattributed {q.fmt_pct(ov.unattributed_ns / ov.total_ns)}")
     if ov.outside:

@@ -76,10 +76,10 @@ def render_report(report: dict):
     sync = report["synchronizations"]
     parts.append(Text(""))
     if sync["calls"]:
-        st = _table("Synchronizations", "call", "count", "host", "GPU idle after")
+        st = _table("Synchronizations", "call", "count", "host", "GPU idle after", "called from")
         for c in sync["calls"]:
             st.add_row(safe(c["name"]), num(f"{c['count']:,}"), num(q.fmt_duration(c["host_ns"])),
-                       num(q.fmt_duration(c["gpu_idle_after_ns"])))
+                       num(q.fmt_duration(c["gpu_idle_after_ns"])), safe(c.get("op") or "-"))
         parts.append(st)
     else:
         parts.append(Text("No blocking synchronization calls.", style="dim"))

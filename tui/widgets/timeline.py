@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tracekit.report import fmt
 from tui import keys
 from tui import queries as q
 from tui.messages import SpanSelected
@@ -114,8 +115,9 @@ class TimelineView(Widget, can_focus=True):
         w = self.plot_width
         t0 = d.t0
         out = Text(no_wrap=True, overflow="crop")
-        lo_txt = q.fmt_duration(self.view_lo - t0)
-        hi_txt = q.fmt_duration(self.view_hi - t0)
+        span = self.view_hi - self.view_lo
+        lo_txt = fmt.time_at(self.view_lo - t0, span)
+        hi_txt = fmt.time_at(self.view_hi - t0, span)
         ruler = " " * LABEL_W + " " + lo_txt + hi_txt.rjust(max(w - len(lo_txt), 0))
         out.append(ruler[: LABEL_W + 1 + w] + "\n", style="dim")
         if not d.lanes:
@@ -163,10 +165,11 @@ class TimelineView(Widget, can_focus=True):
         t_cur = self.time_at(self.cursor)
         bucket = max((self.view_hi - self.view_lo) // self.plot_width, 1)
         t = Text(no_wrap=True, overflow="ellipsis")
-        t.append(f"cursor {q.fmt_duration(t_cur - d.t0)}", style="bold")
-        t.append(f"  view {q.fmt_duration(self.view_lo - d.t0)} – {q.fmt_duration(self.view_hi - d.t0)}")
+        span = self.view_hi - self.view_lo
+        t.append(f"cursor {fmt.time_at(t_cur - d.t0, span)}", style="bold")
+        t.append(f"  view {fmt.time_at(self.view_lo - d.t0, span)} – {fmt.time_at(self.view_hi - d.t0, span)}")
         if self.anchor is not None:
-            t.append(f"  mark {q.fmt_duration(self.anchor - d.t0)}", style="yellow")
+            t.append(f"  mark {fmt.time_at(self.anchor - d.t0, span)}", style="yellow")
         shown = 0
         order = [self.lane_index] + [i for i in range(len(d.lanes)) if i != self.lane_index]
         for i in order:
