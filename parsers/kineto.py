@@ -30,6 +30,7 @@ from tracekit.model import (
     RANGES,
     Trace,
     TraceError,
+    TraceMeta,
     TraceWarning,
     categorical_of,
     checks,
@@ -205,9 +206,9 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
     meta = _meta(header, columns, path, truncated)
     columns.warn(path)
     if c is None:
-        meta["events"] = 0
+        meta.extras["events"] = 0
         return Trace(meta=meta)
-    meta["events"] = len(c["ph"])
+    meta.extras["events"] = len(c["ph"])
     ev = _select(columns, c, meta, path)
     host = _host_side(ev)
     dev = _device_side(ev, host, columns)
@@ -236,11 +237,11 @@ def _build(header: Header, columns: Columns, c: dict | None, path: str, truncate
         external_id=c["external_id"][i_l], op=dev.l_op, step=l_step,
     )
     ranges = _append_device_ranges(ranges, c, ev.names, ev.gpu_annot, ev.sync, ev.ts_ns, ev.dur_ns, steps)
-    meta["steps"] = sorted({int(s) for s in steps[2]})
+    meta.steps = sorted({int(s) for s in steps[2]})
     return Trace(ops=ops, kernels=kernels, launches=launches, ranges=ranges, meta=meta)
 
 
-def _select(columns: Columns, c: dict, meta: dict, path: str) -> _Events:
+def _select(columns: Columns, c: dict, meta: TraceMeta, path: str) -> _Events:
     """Role and times of every event and the table it belongs to; what is skipped or set
     aside is counted in ``meta`` and warned about."""
     names = columns.names.labels
@@ -251,7 +252,7 @@ def _select(columns: Columns, c: dict, meta: dict, path: str) -> _Events:
     role = cat_role[c["cat"]]
     ph = np.asarray(columns.phs.labels, dtype=object)[c["ph"]] if n_events else np.array([], object)
     complete = ph == "X"
-    base = meta.get("base_time_ns") or 0
+    base = meta.extras.get("base_time_ns") or 0
     times = checks.event_times(c["ts"], c["dur"], scale=1000, base=base, exact_us=True,
                                counted=complete & (role != OTHER))
     checks.warn(path, times.counts)
@@ -282,9 +283,9 @@ def _select(columns: Columns, c: dict, meta: dict, path: str) -> _Events:
     counted = (ev.ops | ev.steps | ev.annot | ev.module | ev.gpu_annot | ev.sync | ev.launch
                | ev.kernel)
     skipped = pd.Series(np.asarray(cat_labels, object)[c["cat"][complete & ~counted]]).value_counts()
-    meta["skipped_complete_events"] = {str(k): int(v) for k, v in skipped.items()}
-    meta["events_without_ts"] = int((complete & np.isnan(c["ts"])).sum())
-    meta["set_aside"] = int((complete & (role != OTHER) & ~times.ok).sum())
+    meta.extras["skipped_complete_events"] = {str(k): int(v) for k, v in skipped.items()}
+    meta.extras["events_without_ts"] = int((complete & np.isnan(c["ts"])).sum())
+    meta.extras["set_aside"] = int((complete & (role != OTHER) & ~times.ok).sum())
     return ev
 
 
@@ -579,35 +580,40 @@ def _append_device_ranges(ranges, c, names, sel_gpu_annot, sel_sync, ts_ns, dur_
     return out
 
 
-def _meta(header: Header, columns: Columns, path: str, truncated: bool) -> dict:
-    meta: dict = {"source": SOURCE, "format": "Kineto/Chrome trace JSON", "path": path,
-                  "truncated": truncated}
+def _meta(header: Header, columns: Columns, path: str, truncated: bool) -> TraceMeta:
+    meta = TraceMeta(source=SOURCE, format="Kineto/Chrome trace JSON", path=path, truncated=truncated)
+    extras = meta.extras
     base = header.baseTimeNanoseconds
     if isinstance(base, (int, float)) and not isinstance(base, bool) and abs(base) < checks.MAX_ABS_TS_NS:
-        meta["base_time_ns"] = int(base)
+        extras["base_time_ns"] = int(base)
     if isinstance(header.displayTimeUnit, str):
-        meta["display_time_unit"] = header.displayTimeUnit
+        extras["display_time_unit"] = header.displayTimeUnit
     if header.schemaVersion is not None:
-        meta["schema_version"] = header.schemaVersion
+        extras["schema_version"] = header.schemaVersion
     info = header.distributedInfo
     if isinstance(info, dict):
-        for key in ("rank", "world_size", "backend"):
+        rank = info.get("rank")
+        if isinstance(rank, int) and not isinstance(rank, bool):
+            meta.rank = rank
+        elif rank is not None:  # not a number: kept as the file wrote it, not as a rank
+            extras["distributed_rank"] = rank
+        for key in ("world_size", "backend"):
             if key in info:
-                meta[key] = info[key]
+                extras[key] = info[key]
     props = header.deviceProperties
     if isinstance(props, list):
-        meta["devices"] = [{"id": p.get("id"), "name": p.get("name")} for p in props
-                           if isinstance(p, dict)]
+        meta.devices = [{"id": p.get("id"), "name": p.get("name")} for p in props
+                        if isinstance(p, dict)]
     for key in ("cupti_version", "cuda_runtime_version", "cuda_driver_version"):
         value = getattr(header, key)
         if value is not None:
-            meta[key] = value
+            extras[key] = value
     if isinstance(header.tracekit, dict):
-        meta["collected"] = header.tracekit  # model, size, batch, dtype, versions, weights
+        extras["collected"] = header.tracekit  # model, size, batch, dtype, versions, weights
     labels = {}
     for mname, pid, _tid, _name, arg_labels in columns.meta_names:
         if mname == "process_labels" and isinstance(arg_labels, str):
             labels[str(pid)] = arg_labels
     if labels:
-        meta["process_labels"] = labels
+        extras["process_labels"] = labels
     return meta

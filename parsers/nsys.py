@@ -21,7 +21,7 @@ back as numpy arrays in bulk (see :mod:`parsers._sqlite`).
   included. Operator ranges are "namespace::op" or "XxxBackward0" names; the rest are
   module/annotation ranges (a record_function scope stays one even when decorated).
 - ``ranges``: those module/annotation ranges (kind "nvtx"), ``ProfilerStep#N`` ranges
-  (kind "step", also ``meta["steps"]``), and device synchronizations (kind "gpu_sync").
+  (kind "step", also ``meta.steps``), and device synchronizations (kind "gpu_sync").
 
 Attribution: kernel -> runtime call by ``correlationId`` within the same process (ids
 repeat across processes) -> innermost NVTX range enclosing the call's start on the same
@@ -61,6 +61,7 @@ from tracekit.model import (
     RANGES,
     Trace,
     TraceError,
+    TraceMeta,
     TraceWarning,
     categorical,
     checks,
@@ -175,7 +176,7 @@ def _parse_report(path: str, progress) -> Trace:
             raise TraceError(path, f"nsys export failed (exit {done.returncode}"
                                    + (f": {why[:200]}" if why else "") + ")")
         trace = _parse_file(out, path, progress)
-        trace.meta["exported_by"] = "nsys export"
+        trace.meta.extras["exported_by"] = "nsys export"
         return trace
 
 
@@ -291,10 +292,9 @@ def _build(db: Database, path: str, progress) -> Trace:
     ranges = _ranges(nv, o, o_ann, o_parent, o_path, paths, is_step, steps, syncs)
     step()
 
-    meta["steps"] = sorted({int(s) for s in steps[2]})
-    meta["nvtx_ranges"] = len(nv["ts"])
-    meta["processes"] = _processes(db, np.concatenate([nv["pid"], api["pid"], acts["pid"]]))
-    meta.setdefault("warnings", [])
+    meta.steps = sorted({int(s) for s in steps[2]})
+    meta.extras["nvtx_ranges"] = len(nv["ts"])
+    meta.extras["processes"] = _processes(db, np.concatenate([nv["pid"], api["pid"], acts["pid"]]))
     return Trace(ops=ops, kernels=kernels, launches=launches, ranges=ranges, meta=meta)
 
 
@@ -308,31 +308,32 @@ class _Progress:
             self.fn("decode" if self.done < self.total else "attribute", self.done, self.total)
 
 
-def _warn(meta: dict, message: str) -> None:
-    text = f"{meta['path']}: {message}"
-    meta.setdefault("warnings", []).append(text)
+def _warn(meta: TraceMeta, message: str) -> None:
+    text = f"{meta.path}: {message}"
+    meta.warnings.append(text)
     warnings.warn(TraceWarning(text), stacklevel=4)
 
 
 # ---------------------------------------------------------------- metadata
 
-def _meta(db: Database, path: str) -> dict:
-    meta: dict = {"source": SOURCE, "format": FORMAT, "path": path, "time_basis": "device",
-                  "clock": "nsys session (ns since the session started)"}
+def _meta(db: Database, path: str) -> TraceMeta:
+    meta = TraceMeta(source=SOURCE, format=FORMAT, path=path, time_basis="device")
+    extras = meta.extras
+    extras["clock"] = "nsys session (ns since the session started)"
     table = next((t for t in META_TABLES if db.has(t)), None)
-    meta["schema"] = table or "unknown"
+    extras["schema"] = table or "unknown"
     if table and db.has_column(table, "name") and db.has_column(table, "value"):
         rows = dict(db.conn.execute(f"SELECT name, value FROM {quote(table)}").fetchall())
         for key, out in (("EXPORT_PRODUCT_VERSION", "nsys_version"),
                          ("EXPORT_SCHEMA_VERSION", "export_schema_version")):
             if rows.get(key) is not None:
-                meta[out] = str(rows[key])
+                extras[out] = str(rows[key])
     start = "TARGET_INFO_SESSION_START_TIME"
     if db.has(start) and db.has_column(start, "utcEpochNs"):
         row = db.conn.execute(f"SELECT utcEpochNs FROM {start} LIMIT 1").fetchone()
         if row and isinstance(row[0], int):
-            meta["session_start_utc_ns"] = row[0]
-    meta["devices"] = _devices(db)
+            extras["session_start_utc_ns"] = row[0]
+    meta.devices = _devices(db)
     return meta
 
 
@@ -385,7 +386,7 @@ def _enum_labels(db: Database, table: str, column: str = "name") -> dict[int, st
 
 # ---------------------------------------------------------------- GPU activity
 
-def _activities(db: Database, meta: dict) -> dict:
+def _activities(db: Database, meta: TraceMeta) -> dict:
     """Kernels, memcpys and memsets, concatenated in that order."""
     parts = []
     if db.has(KERNEL_TABLE):
@@ -440,13 +441,13 @@ def _split_common(cols: list) -> dict:
             "corr": np.where(corr > 0, corr, -1), "gpid": gpid}
 
 
-def _checked_times(rows: dict, meta: dict) -> dict:
+def _checked_times(rows: dict, meta: TraceMeta) -> dict:
     """``rows`` with a ``dur`` column, less the rows whose start/end are no number, out of
     range or reversed (counted, one warning per kind): nothing is zeroed silently."""
     ts, end = rows.pop("ts"), rows.pop("end")
     times = checks.start_end_times(ts, end, numeric=(ts != NO_NUMBER) & (end != NO_NUMBER))
-    for text in checks.messages(meta["path"], times.counts):
-        meta.setdefault("warnings", []).append(text)
+    for text in checks.messages(meta.path, times.counts):
+        meta.warnings.append(text)
         warnings.warn(TraceWarning(text), stacklevel=4)
     keep = times.ok
     out = {key: (value[keep] if hasattr(value, "__len__") and len(value) == len(keep) else value)
@@ -574,7 +575,7 @@ def _concat_cats(cats: list, n: int) -> pd.Categorical:
 
 # ---------------------------------------------------------------- API calls
 
-def _api_calls(db: Database, meta: dict) -> dict:
+def _api_calls(db: Database, meta: TraceMeta) -> dict:
     parts = []
     for table in API_TABLES:
         if not db.has(table):
@@ -652,7 +653,7 @@ def _match_launch(k_pkey, k_corr, k_ts, l_pkey, l_corr, l_ts, k_has_pid) -> np.n
 
 # ---------------------------------------------------------------- NVTX
 
-def _nvtx(db: Database, meta: dict) -> dict:
+def _nvtx(db: Database, meta: TraceMeta) -> dict:
     """NVTX ranges with their names stripped of emit_nvtx decorations (in SQL)."""
     t = NVTX_TABLE
     z = np.zeros(0, np.int64)
@@ -691,7 +692,7 @@ def _nvtx(db: Database, meta: dict) -> dict:
         open_ranges = db.conn.execute(
             f"SELECT COUNT(*) FROM {quote(t)} n WHERE {where} AND (n.end IS NULL OR n.end < n.start)").fetchone()[0]
         if open_ranges:
-            meta["unterminated_nvtx_ranges"] = int(open_ranges)
+            meta.extras["unterminated_nvtx_ranges"] = int(open_ranges)
     name_cat = categorical_from_text(name)
     del name
     labels = [str(c) for c in name_cat.categories]
@@ -805,7 +806,7 @@ def _concat_tables(schema: dict, parts: list[pd.DataFrame]) -> pd.DataFrame:
     return make_table(schema, n, **columns)
 
 
-def _syncs(db: Database, meta: dict) -> dict:
+def _syncs(db: Database, meta: TraceMeta) -> dict:
     t = SYNC_TABLE
     z = np.zeros(0, np.int64)
     if not db.has(t):

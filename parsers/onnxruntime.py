@@ -61,6 +61,7 @@ from tracekit.model import (
     RANGES,
     Trace,
     TraceError,
+    TraceMeta,
     TraceWarning,
     categorical_of,
     checks,
@@ -332,10 +333,11 @@ class _Events:
 
 def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
     n = len(c["cat"])
-    meta: dict = {"source": SOURCE, "format": FORMAT, "path": path, "truncated": truncated,
-                  "events": int(n)}
+    meta = TraceMeta(source=SOURCE, format=FORMAT, path=path, truncated=truncated,
+                     extras={"events": int(n)})
     if n == 0:
-        meta.update(steps=[], runs=0, providers=[], time_basis="ort_node")
+        meta.time_basis = "ort_node"
+        meta.extras.update(runs=0, providers=[])
         return Trace(meta=meta)
     ev = _select(c, cols, path, meta)
 
@@ -357,19 +359,19 @@ def _build(c: dict, cols: _Columns, path: str, truncated: bool) -> Trace:
     i_k = ev.i_k
     linked = kernels["op"].to_numpy() >= 0
     providers = ev.names[c["provider"][ev.i_op]]
-    meta.update(
-        steps=[int(s) for s in runs[2]], runs=len(ev.i_run),
-        providers=sorted({str(p) for p in providers} - {""}),
-        time_basis="device" if len(i_k) else "ort_node",
+    meta.steps = [int(s) for s in runs[2]]
+    meta.time_basis = "device" if len(i_k) else "ort_node"
+    meta.extras.update(
+        runs=len(ev.i_run), providers=sorted({str(p) for p in providers} - {""}),
         kernel_events=len(i_k), kernels_linked=int(linked.sum()),
         session_events=sorted({str(ev.names[c["name"][i]]) for i in ev.i_sess}),
     )
     if len(i_k) and not linked.all():
-        meta["kernels_unlinked"] = int((~linked).sum())
+        meta.extras["kernels_unlinked"] = int((~linked).sum())
     return Trace(ops=ops, kernels=kernels, ranges=ranges, meta=meta)
 
 
-def _select(c: dict, cols: _Columns, path: str, meta: dict) -> _Events:
+def _select(c: dict, cols: _Columns, path: str, meta: TraceMeta) -> _Events:
     """Times, and which events become ops, runs, ranges and kernels; the rest is counted
     in ``meta`` by category."""
     n = len(c["cat"])
@@ -377,7 +379,7 @@ def _select(c: dict, cols: _Columns, path: str, meta: dict) -> _Events:
     times = checks.event_times(c["ts"], c["dur"], scale=1000, exact_us=True, counted=used)
     checks.warn(path, times.counts)
     cols.warn(path)
-    meta["events_without_ts"] = int(np.isnan(c["ts"]).sum())
+    meta.extras["events_without_ts"] = int(np.isnan(c["ts"]).sum())
     has_ts, ts_ns = times.ok, times.ts_ns
     cat = c["cat"]
     ok = has_ts & c["ph"]
@@ -399,8 +401,8 @@ def _select(c: dict, cols: _Columns, path: str, meta: dict) -> _Events:
         counted[idx] = True
     skipped = pd.Series([CATEGORIES[x] if x < OTHER else "other" for x in cat[~counted & has_ts]],
                         dtype=object).value_counts()
-    meta["skipped_events"] = {str(k): int(v) for k, v in skipped.items()}
-    meta["fences"] = bool((part == FENCE_BEFORE).any())
+    meta.extras["skipped_events"] = {str(k): int(v) for k, v in skipped.items()}
+    meta.extras["fences"] = bool((part == FENCE_BEFORE).any())
     strings = cols.strings.labels
     return _Events(c=c, strings=strings, names=names, ok=ok, ts_ns=ts_ns, dur_ns=times.dur_ns,
                    part=part, node_base=base_code[c["name"]], i_op=i_op, i_run=i_run,
@@ -428,9 +430,9 @@ def _ops_table(ev: _Events, cols: _Columns, op_step: np.ndarray) -> pd.DataFrame
     )
 
 
-def _kernels_table(ev: _Events, runs: tuple, op_step: np.ndarray, meta: dict) -> pd.DataFrame:
+def _kernels_table(ev: _Events, runs: tuple, op_step: np.ndarray, meta: TraceMeta) -> pd.DataFrame:
     """GPU events, each under the node whose record they follow; the writer's placement
-    tells how their ``ts`` reads (noted in ``meta["gpu_ts"]``)."""
+    tells how their ``ts`` reads (noted in ``meta.extras["gpu_ts"]``)."""
     c, i_op, i_k, strings = ev.c, ev.i_op, ev.i_k, ev.strings
     style: dict = {}
     k_op = _kernel_ops(c, strings, ev.part, ev.node_base, i_op, i_k, ev.ts_ns, ev.ok, style)
@@ -438,9 +440,9 @@ def _kernels_table(ev: _Events, runs: tuple, op_step: np.ndarray, meta: dict) ->
     if style.get("inserted_before", 0) > style.get("merged", 0):
         # the older CUDA profiler writes a GPU event's end as its ts
         k_ts = k_ts - k_dur
-        meta["gpu_ts"] = "end (older CudaProfiler); start = ts - dur"
+        meta.extras["gpu_ts"] = "end (older CudaProfiler); start = ts - dur"
     elif style.get("merged", 0):
-        meta["gpu_ts"] = "launching record's start + offset (MergeEvents); durations are real"
+        meta.extras["gpu_ts"] = "launching record's start + offset (MergeEvents); durations are real"
     linked = k_op >= 0
     k_step = np.where(linked, op_step[np.maximum(k_op, 0)] if len(i_op) else -1,
                       step_at(runs, k_ts, inclusive_end=True))

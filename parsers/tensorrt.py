@@ -45,7 +45,7 @@ import orjson
 import pandas as pd
 
 from parsers import _io, trtexec_log
-from tracekit.model import FUSED_SEP, OPS, Trace, TraceError, TraceWarning, checks, make_table
+from tracekit.model import FUSED_SEP, OPS, Trace, TraceError, TraceMeta, TraceWarning, checks, make_table
 from tracekit.model.names import GEMM_OP_TYPES, main_member
 
 SOURCE = "trt"
@@ -384,7 +384,7 @@ def parse(path, progress=None, layers=None) -> list[Trace]:
         progress("attribute", 0, 1)
     ops = _ops_table(names, avg_ms, details)
     meta = _meta(path, kind, files, profile, info, times, details, ops, notes)
-    meta["warnings"] = messages
+    meta.warnings = messages
     return [Trace(ops=ops, meta=meta)]
 
 
@@ -831,28 +831,28 @@ def _cat(values: list[str]) -> pd.Categorical:
 
 # ---------------------------------------------------------------- metadata
 
-def _meta(path, kind, files, profile, info, times, details, ops, notes) -> dict:
+def _meta(path, kind, files, profile, info, times, details, ops, notes) -> TraceMeta:
     dur = ops["dur_ns"].to_numpy()
-    meta: dict = {
-        "source": SOURCE, "format": FORMATS[kind], "path": path, "time_basis": TIME_BASIS,
-        "steps": [], "files": dict(files), "layers": len(details),
-    }
+    meta = TraceMeta(source=SOURCE, format=FORMATS[kind], path=path, time_basis=TIME_BASIS,
+                     devices=_devices(files, path))
+    x = meta.extras
+    x.update(files=dict(files), layers=len(details))
     if profile is not None:
-        meta["profile_iterations"] = profile["count"]
-        meta["truncated"] = profile["truncated"]
-        meta["profile_total_ms"] = float(sum(profile["avg_ms"]))
+        x["profile_iterations"] = profile["count"]
+        meta.truncated = profile["truncated"]
+        x["profile_total_ms"] = float(sum(profile["avg_ms"]))
         if profile["total_ms"] is not None:
-            meta["profile_total_line_ms"] = profile["total_ms"]
-        meta["profile_median_total_ms"] = float(sum(profile["median_ms"]))
-    meta["layer_info"] = info["verbosity"] if info is not None else None
+            x["profile_total_line_ms"] = profile["total_ms"]
+        x["profile_median_total_ms"] = float(sum(profile["median_ms"]))
+    x["layer_info"] = info["verbosity"] if info is not None else None
     if info is not None:
-        meta["bindings"] = info["bindings"]
+        x["bindings"] = info["bindings"]
     if any(not d["from_names"] for d in details):
-        meta["node_lists"] = "metadata"
+        x["node_lists"] = "metadata"
     elif any(d["nodes"] for d in details):
-        meta["node_lists"] = "layer_names"
+        x["node_lists"] = "layer_names"
     else:
-        meta["node_lists"] = "none"
+        x["node_lists"] = "none"
     by_precision: dict[str, int] = {}
     gemm_precision: dict[str, int] = {}
     for d, ns in zip(details, dur):
@@ -861,24 +861,23 @@ def _meta(path, kind, files, profile, info, times, details, ops, notes) -> dict:
         if d["op_type"] in GEMM_ONNX or d["op_type"] == FUSED_GEMM_REGION or \
                 (d["op_type"] and _GEMM_LAYER.search(d["op_type"])):
             gemm_precision[key] = gemm_precision.get(key, 0) + int(ns)
-    meta["precisions"] = by_precision
+    x["precisions"] = by_precision
     ranked = gemm_precision or by_precision
-    meta["precision"] = max(ranked, key=ranked.get) if ranked else None
+    x["precision"] = max(ranked, key=ranked.get) if ranked else None
     if times is not None:
-        meta["timing"] = times
+        x["timing"] = times
         median = (times.get("latency_ms") or {}).get("median")
         if median and profile is not None:
             notes.append(
-                f"per-layer times add up to {meta['profile_total_ms']:.4f} ms per inference; "
+                f"per-layer times add up to {x['profile_total_ms']:.4f} ms per inference; "
                 f"the median end-to-end latency is {median:.4f} ms (layer profiling adds "
                 "synchronization overhead per layer)")
-    meta["devices"] = _devices(files, path)
     log = (profile or {}).get("log")
     if log is not None:
-        meta["trtexec"] = {"version": log["version"], "command": log["command"]}
-        if log["device"] and not meta["devices"]:
-            meta["devices"] = [{"id": 0, "name": log["device"]}]
-    meta["trt_layers"] = {
+        x["trtexec"] = {"version": log["version"], "command": log["command"]}
+        if log["device"] and not meta.devices:
+            meta.devices = [{"id": 0, "name": log["device"]}]
+    x["trt_layers"] = {
         "layer_type": [d["layer_type"] for d in details],
         "parameter_type": [d["parameter_type"] for d in details],
         "origin": [d["origin"] for d in details],
@@ -889,7 +888,7 @@ def _meta(path, kind, files, profile, info, times, details, ops, notes) -> dict:
         "in_formats": [FUSED_SEP.join(d["in_formats"]) for d in details],
         "out_formats": [FUSED_SEP.join(d["out_formats"]) for d in details],
     }
-    meta["notes"] = notes
+    x["notes"] = notes
     return meta
 
 

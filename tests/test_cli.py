@@ -123,6 +123,7 @@ def test_cache_is_reused_and_invalidated(tmp_path):
         assert list(table.columns) == list(other.columns), name
         assert table.reset_index(drop=True).astype(str).equals(other.reset_index(drop=True).astype(str)), name
     assert again.summary() == first.summary()
+    assert again.meta == first.meta  # the typed meta round-trips, extras included
     # a changed file is parsed again
     time.sleep(0.01)
     path.write_bytes(b'{"traceEvents": []}')

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import warnings
 
+import msgspec
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +14,7 @@ import pytest
 import parsers
 from parsers import _io
 from tests.conftest import CORPUS, ROOT, SAMPLES
-from tracekit.model import SCHEMAS, Trace
+from tracekit.model import SCHEMAS, Trace, TraceMeta
 from tracekit.model.vocab import CORE_META, FIXED, SOURCES, TABLES, TIME_BASES
 
 TRT = CORPUS / "tensorrt"
@@ -113,11 +114,11 @@ def test_values_are_inside_the_vocabulary(name, path, in_repo, parsed):
                 values = set(frame[col].astype(str).unique())
                 assert values <= set(allowed), (table, col, values - set(allowed))
                 assert list(frame[col].cat.categories) == list(allowed), (table, col)
-        source = trace.meta["source"]
+        source = trace.meta.source
         assert source in SOURCES
         assert set(trace.ops["source"].astype(str).unique()) <= {source}
-        if "time_basis" in trace.meta:
-            assert trace.meta["time_basis"] in TIME_BASES
+        if trace.meta.time_basis is not None:
+            assert trace.meta.time_basis in TIME_BASES
         # the copy column says a direction exactly for copies
         k = trace.kernels
         copy = k["copy"].astype(str).to_numpy()
@@ -125,13 +126,22 @@ def test_values_are_inside_the_vocabulary(name, path, in_repo, parsed):
 
 
 @pytest.mark.parametrize("name,path,in_repo", CASES)
-def test_core_meta_keys(name, path, in_repo, parsed):
+def test_core_meta_is_typed_and_set(name, path, in_repo, parsed):
     path = _sample(path, in_repo)
     for trace in parsed(name, path):
-        assert set(CORE_META) <= set(trace.meta), set(CORE_META) - set(trace.meta)
-        assert trace.meta["path"] == path or trace.meta["path"].startswith(path + ":")
-        assert isinstance(trace.meta["format"], str) and trace.meta["format"]
-        steps = trace.meta["steps"]
+        meta = trace.meta
+        assert isinstance(meta, TraceMeta)
+        # the core fields are fields, typed, and no format key hides them in extras
+        assert set(CORE_META) <= set(TraceMeta.__struct_fields__)
+        assert not set(meta.extras) & set(TraceMeta.__struct_fields__), set(meta.extras)
+        assert msgspec.convert(msgspec.to_builtins(meta), TraceMeta) == meta
+        assert meta.source in SOURCES and meta.format and isinstance(meta.format, str)
+        assert meta.path == path or meta.path.startswith(path + ":")
+        assert all(type(s) is int for s in meta.steps)
+        assert all(isinstance(d, dict) and "id" in d for d in meta.devices)
+        assert meta.rank is None or type(meta.rank) is int
+        assert all(isinstance(w, str) for w in meta.warnings)
+        steps = meta.steps
         assert list(steps) == sorted(set(steps))
         used = set()
         for table in ("ops", "kernels", "launches"):

@@ -9,19 +9,20 @@ the one given now. Whatever is read back is checked, and any mismatch means a ne
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pyarrow as pa
 import pyarrow.feather as feather
 
-from tracekit.model import SCHEMAS, Trace
+from tracekit.model import SCHEMAS, Trace, TraceMeta
 from tracekit.model.vocab import TABLES as _TABLES
 
-FORMAT_VERSION = 8  # bump when parsers or the model change what they produce
+FORMAT_VERSION = 9  # bump when parsers or the model change what they produce
 _EDGE = 1 << 20
 
 
@@ -62,42 +63,32 @@ def load(path, cache_dir=None, parser: str = "") -> list[Trace] | None:
         return None
     index = folder / "index.json"
     try:
-        entries = _entries(json.loads(index.read_text()))
-        if entries is None:
+        doc = msgspec.json.decode(index.read_bytes(), type=_Index)  # checks every field's type
+        if not doc.traces:
             return None
-        old, metas = entries
         new = os.fspath(path if isinstance(path, (str, os.PathLike)) else path[0])
         traces = []
-        for i, meta in enumerate(metas):
+        for i, meta in enumerate(doc.traces):
             tables = {}
             for name in _TABLES:
                 table = feather.read_table(folder / f"{i}.{name}.arrow", memory_map=True)
                 if table.column_names != list(SCHEMAS[name]):
                     return None
                 tables[name] = table.to_pandas(split_blocks=True, self_destruct=True)
-            traces.append(Trace(**tables, meta=_renamed(meta, old, new)))
+            traces.append(Trace(**tables, meta=_renamed(meta, doc.input, new)))
         return traces
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
         return None
 
 
-def _entries(doc):
-    """(input path, metas) when the index has the shape :func:`store` writes, else None."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("input"), str):
-        return None
-    metas = doc.get("traces")
-    if not isinstance(metas, list) or not metas:
-        return None
-    for meta in metas:
-        if not isinstance(meta, dict) or not isinstance(meta.get("path"), str):
-            return None
-        found = meta.get("warnings", [])
-        if not isinstance(found, list) or not all(isinstance(w, str) for w in found):
-            return None
-    return doc["input"], metas
+class _Index(msgspec.Struct):
+    """index.json: the input path the traces were parsed under and each trace's meta."""
+
+    input: str
+    traces: list[TraceMeta]
 
 
-def _renamed(meta: dict, old: str, new: str) -> dict:
+def _renamed(meta: TraceMeta, old: str, new: str) -> TraceMeta:
     """The cached meta with the path it was parsed under replaced by the one given now
     (in "path", "archive.tar:member" names and warnings)."""
     if old == new:
@@ -106,10 +97,8 @@ def _renamed(meta: dict, old: str, new: str) -> dict:
     def swap(text: str) -> str:
         return new + text[len(old):] if text == old or text.startswith(old + ":") else text
 
-    meta = dict(meta)
-    meta["path"] = swap(meta["path"])
-    if "warnings" in meta:
-        meta["warnings"] = [swap(w) for w in meta["warnings"]]
+    meta.path = swap(meta.path)
+    meta.warnings = [swap(w) for w in meta.warnings]
     return meta
 
 
@@ -126,15 +115,22 @@ def store(path, traces: list[Trace], cache_dir=None, parser: str = "") -> None:
             for name, table in trace.tables().items():
                 feather.write_feather(table, tmp / f"{i}.{name}.arrow", compression="lz4")
         source = os.fspath(path if isinstance(path, (str, os.PathLike)) else path[0])
-        (tmp / "index.json").write_text(json.dumps(
-            {"input": source, "traces": [_jsonable(t.meta) for t in traces]}))
+        (tmp / "index.json").write_bytes(msgspec.json.encode(
+            _Index(input=source, traces=[t.meta for t in traces]), enc_hook=_jsonable))
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
-    except (OSError, pa.ArrowException):
+    except (OSError, pa.ArrowException, msgspec.EncodeError):
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _jsonable(meta: dict) -> dict:
-    return json.loads(json.dumps(meta, default=str))
+def _jsonable(obj: Any) -> Any:
+    """A value JSON has no type for: numpy numbers as Python ones, anything else as text."""
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        try:
+            return tolist()
+        except (TypeError, ValueError):
+            pass
+    return str(obj)

@@ -17,7 +17,7 @@ def load(path: str, *, cache: bool = True, cache_dir=None, taxonomy=None, scope=
     stage = stage or (lambda text: None)
     stage("reading the trace (normalized traces come from the cache)…")
     with warnings.catch_warnings():
-        # TraceWarnings are kept in trace.meta["warnings"] and shown on the overview;
+        # TraceWarnings are kept in trace.meta.warnings and shown on the overview;
         # printed here they would tear the screen.
         warnings.simplefilter("ignore")
         trace = tracekit.load(path, taxonomy=taxonomy, cache=cache, cache_dir=cache_dir, **options)

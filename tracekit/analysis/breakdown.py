@@ -26,11 +26,11 @@ def time_basis(trace: Trace) -> str:
     "cpu_self" by default. Non-device bases add up the ops' ``self_ns``."""
     if len(trace.kernels):
         return "device"
-    return trace.meta.get("time_basis") or "cpu_self"
+    return trace.meta.time_basis or "cpu_self"
 
 
 def group_order(trace: Trace) -> list[str]:
-    return list(trace.meta.get("group_order") or trace.kernels["group"].cat.categories)
+    return list(trace.meta.group_order or trace.kernels["group"].cat.categories)
 
 
 def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFrame:

@@ -77,7 +77,7 @@ def explain(trace: Trace, window: Selection, taxonomy: Taxonomy | None = None, t
         for row in frame.itertuples(index=False):
             _add(groups, row.group, _op_reason(taxonomy, row.name, row.module_group), row.name, int(row.ns))
         rows = []
-    order = {g: i for i, g in enumerate(trace.meta.get("group_order") or taxonomy.group_order())}
+    order = {g: i for i, g in enumerate(trace.meta.group_order or taxonomy.group_order())}
     out_groups = []
     for g in sorted(groups, key=lambda g: order.get(g, 1e9)):
         info = groups[g]
@@ -86,7 +86,7 @@ def explain(trace: Trace, window: Selection, taxonomy: Taxonomy | None = None, t
             "rules": [{"rule": r, "ns": ns} for r, ns in sorted(info["rules"].items(), key=lambda x: -x[1])],
             "top": [{"name": n, "ns": ns} for n, ns in sorted(info["names"].items(), key=lambda x: -x[1])[:top]],
         })
-    return {"path": trace.meta.get("path"), "time_basis": time_basis(trace), "total_ns": total,
+    return {"path": trace.meta.path, "time_basis": time_basis(trace), "total_ns": total,
             "groups": out_groups, "disagreements": rows}
 
 

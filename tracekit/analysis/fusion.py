@@ -2,7 +2,7 @@
 
 Reads a classified TensorRT trace (``tracekit.load`` of a trtexec profile / layer info):
 each op is one engine layer, ``fused`` lists the ONNX nodes TensorRT put into it and
-``meta["trt_layers"]`` keeps the layer types, origins, formats and the fused nodes' op
+``meta.extras["trt_layers"]`` keeps the layer types, origins, formats and the fused nodes' op
 types. From those:
 
 - the **fusion rate**: the share of non-GEMM ONNX nodes that run inside another layer --
@@ -39,10 +39,10 @@ ONNX_MISSING = "the 'onnx' package is not installed (pip install onnx); removed 
 
 def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = None) -> FusionReport:
     """Fusion rate and fused op types, reformats, precision, removed nodes."""
-    if trace.meta.get("source") != "trt":
-        raise TraceError(trace.meta.get("path", "?"),
+    if trace.meta.source != "trt":
+        raise TraceError(trace.meta.path or "?",
                          f"fusion analysis reads TensorRT traces; this is a "
-                         f"{trace.meta.get('source', 'unknown')} trace")
+                         f"{trace.meta.source or 'unknown'} trace")
     taxonomy = taxonomy or Taxonomy.default()
     layers = _layers(trace)
     model = _onnx_nodes(onnx_model) if onnx_model is not None else None
@@ -97,8 +97,8 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
     by_group: Counter = Counter()
     for layer in other_layers:
         by_group[layer["group"]] += layer["dur_ns"]
-    notes = list(trace.meta.get("notes") or [])
-    node_lists = trace.meta.get("node_lists") or ("layer_names" if seen else "none")
+    notes = list(trace.meta.extras.get("notes") or [])
+    node_lists = trace.meta.extras.get("node_lists") or ("layer_names" if seen else "none")
     if not seen:
         notes.append("no ONNX node names found in this engine's layers (no layer Metadata and "
                      "layer names that are not ONNX node names): fusion counts are unavailable")
@@ -111,7 +111,7 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
                      "only; pass --onnx MODEL to read the nodes between them")
 
     result: dict[str, Any] = {
-        "path": trace.meta.get("path"),
+        "path": trace.meta.path,
         "source": "trt",
         "layers": len(layers),
         "total_ns": int(total),
@@ -154,7 +154,7 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
 
 def _layers(trace: Trace) -> list[dict]:
     ops = trace.ops
-    info = trace.meta.get("trt_layers") or {}
+    info = trace.meta.extras.get("trt_layers") or {}
     n = len(ops)
 
     def column(key, default):

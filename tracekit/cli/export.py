@@ -79,12 +79,12 @@ def _pick(traces, rank, path):
 
     if rank is None:
         if len(traces) != 1:
-            ranks = [t.meta.get("rank", i) for i, t in enumerate(traces)]
+            ranks = [i if t.meta.rank is None else t.meta.rank for i, t in enumerate(traces)]
             raise ExportError(path, f"holds {len(traces)} traces (ranks {', '.join(map(str, ranks))}); "
                                     "pick one with --rank")
         return traces[0]
     for t in traces:
-        if t.meta.get("rank") == rank:
+        if t.meta.rank == rank:
             return t
     if 0 <= rank < len(traces):
         return traces[rank]

@@ -95,8 +95,8 @@ def export(trace, path, *, format: str | None = None, table: str | None = None,
     written (counts of slices, tracks, flows, counters; or rows for a table). ``window``
     (a :class:`tracekit.analysis.window.Window`, ranges by id) replaces ``step``,
     ``range``, ``start`` and ``end``: what a screen shows is what is written."""
-    source = trace.meta.get("path")
-    out = check_output(path, [source] if isinstance(source, str) and source else [])
+    source = trace.meta.path
+    out = check_output(path, [source] if source else [])
     fmt = format_of(path, format)
     if table is not None and table not in TABLES:
         raise ExportError(f"--table {table}", f"unknown table (choose from {', '.join(TABLES)})")
@@ -128,7 +128,7 @@ def export(trace, path, *, format: str | None = None, table: str | None = None,
         else:
             from tracekit.export import chrome
 
-            meta = {"source": str(trace.meta.get("path", "")), "format": str(trace.meta.get("format", "")),
+            meta = {"source": trace.meta.path, "format": trace.meta.format,
                     "window": selection.describe()}
             info.update(chrome.write(layout, f, meta))
     info.update(layout.summary())

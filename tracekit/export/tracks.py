@@ -28,7 +28,7 @@ import pandas as pd
 
 from tracekit.export import counters as counters_mod
 from tracekit.export import lanes
-from tracekit.model import FUSED_SEP
+from tracekit.model import FUSED_SEP, TraceMeta
 from tracekit.model.vocab import SOURCES, TABLES
 
 OPS, KERNELS, LAUNCHES, RANGES = range(4)
@@ -165,13 +165,13 @@ class _Tracks:
     """The track tree: processes with their threads and host ranges, devices with their
     streams and device ranges, overlap lanes and counters; one track per key."""
 
-    def __init__(self, meta: dict):
+    def __init__(self, meta: TraceMeta):
         self.tracks: list[Track] = []
         self.sort: list[tuple] = []
         self.by_key: dict = {}
-        self.labels = meta.get("process_labels") or {}
-        self.source = str(meta.get("source", "trace"))
-        self.devices = {int(d.get("id")): str(d.get("name")) for d in meta.get("devices") or []
+        self.labels = meta.extras.get("process_labels") or {}  # Kineto's process_labels events
+        self.source = meta.source or "trace"
+        self.devices = {int(d.get("id")): str(d.get("name")) for d in meta.devices
                         if isinstance(d, dict) and isinstance(d.get("id"), int) and d.get("name")}
 
     def add(self, key, name, parent=-1, role="slices", sort=(), **kw) -> int:

@@ -19,7 +19,7 @@ class Source(NamedTuple):
     processes: bool = True  # False: its pid column holds no operating-system process
 
 
-# ops.source and meta["source"]: the parsers' own short names.
+# ops.source and meta.source: the parsers' own short names.
 SOURCES = {
     "kineto": Source("PyTorch profiler (Kineto)", "ops"),
     "nsys": Source("Nsight Systems", "Nsight Systems ranges"),
@@ -34,7 +34,7 @@ class TimeBasis(NamedTuple):
 
 
 # What a breakdown's time is: GPU kernel time when there is any, else what the parser says
-# its op times are (meta["time_basis"]), else host ops' self time.
+# its op times are (meta.time_basis), else host ops' self time.
 DEVICE, TRT_LAYER, ORT_NODE, CPU_SELF = "device", "trt_layer", "ort_node", "cpu_self"
 TIME_BASES = {
     DEVICE: TimeBasis("kernels", "GPU device time"),
@@ -74,6 +74,6 @@ FIXED: dict[str, dict[str, tuple[str, ...]]] = {
 # what a fixed column holds when a table is built without it ("" where FIXED allows it)
 OMITTED: dict[tuple[str, str], str] = {("kernels", "link"): "none"}
 
-# meta keys every parser writes: what wrote the trace (a SOURCES key), its format in words,
-# the path read, and the step numbers found (empty when the format has none)
+# TraceMeta fields every parser sets: what wrote the trace (a SOURCES key), its format in
+# words, the path read, and the step numbers found (empty when the format has none)
 CORE_META = ("source", "format", "path", "steps")

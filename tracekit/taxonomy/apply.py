@@ -101,8 +101,8 @@ def classify(trace: Trace, taxonomy: Taxonomy | None = None) -> Trace:
     ops["module_group"] = pd.Categorical.from_codes(op_module, categories=categories)
     kernels["group"] = pd.Categorical.from_codes(k_group, categories=categories)
     kernels["is_gemm"] = gemm[k_group] if len(kernels) else np.zeros(0, bool)
-    trace.meta["taxonomy"] = taxonomy.sources
-    trace.meta["group_order"] = order
+    trace.meta.taxonomy = list(taxonomy.sources)
+    trace.meta.group_order = list(order)
     return trace
 
 
