@@ -107,9 +107,10 @@ def gc_paused():
 
 _PH, _CAT, _NAME, _PID, _TID, _TS, _DUR, _ID, _ARGS = map(
     attrgetter, ("ph", "cat", "name", "pid", "tid", "ts", "dur", "id", "args"))
-_CORR, _EXT, _EXT_LEGACY, _DEVICE, _STREAM, _BYTES, _KIND, _DIRECTION, _GRID, _BLOCK, _DIMS, _TYPES = map(
-    attrgetter, ("correlation", "external_id", "external_id_legacy", "device", "stream",
-                 "bytes", "kind", "direction", "grid", "block", "input_dims", "input_type"))
+(_CORR, _EXT, _EXT_LEGACY, _DEVICE, _STREAM, _BYTES, _KIND, _DIRECTION, _GRID, _BLOCK, _DIMS,
+ _DIMS_LEGACY, _TYPES) = map(
+    attrgetter, ("correlation", "external_id", "external_id_legacy", "device", "stream", "bytes",
+                 "kind", "direction", "grid", "block", "input_dims", "input_dims_legacy", "input_type"))
 
 
 DIRECTIONS = {"HOST_TO_DEVICE": "HtoD", "DEVICE_TO_HOST": "DtoH", "DEVICE_TO_DEVICE": "DtoD",
@@ -125,12 +126,12 @@ def _copy_hint(a: "Args") -> str:
     return ""
 
 
-def _copy_hints(args: list) -> list:
-    """``_copy_hint`` of each event; most chunks name no direction at all, so check that
-    first in C instead of calling a Python function per event."""
+def _copy_hints(args: list, names: "Interner") -> np.ndarray:
+    """Codes in ``names`` of each event's ``_copy_hint``; most chunks name no direction
+    at all, so check that first in C instead of calling a Python function per event."""
     if not any(map(_KIND, args)) and not any(map(_DIRECTION, args)):
-        return [""] * len(args)
-    return [_copy_hint(a) for a in args]
+        return np.full(len(args), names.code(""), np.int32)
+    return names.encode([_copy_hint(a) for a in args])
 
 
 def _bytes_column(args: list, flags=None) -> np.ndarray:
@@ -283,13 +284,18 @@ class BlobInterner(Interner):
         self._raw: dict = {b"": 0}
 
     def encode(self, values: list) -> np.ndarray:
-        if not values:
-            return np.zeros(0, np.int32)
-        local, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
+        """Codes of raw JSON values (``msgspec.Raw``, empty where the field is absent)."""
+        out = np.zeros(len(values), np.int32)  # code 0: absent, the common case
+        if not any(values):
+            return out
+        at = np.flatnonzero(np.fromiter(map(bool, values), bool, len(values)))
+        present = list(map(bytes, map(values.__getitem__, at.tolist())))
+        local, uniques = pd.factorize(np.array(present, dtype=object), use_na_sentinel=False)
         raw, code = self._raw, self.code
         table = np.fromiter((raw[u] if u in raw else raw.setdefault(u, code(compact_json(u)))
                              for u in uniques), dtype=np.int32, count=len(uniques))
-        return table[local]
+        out[at] = table[local]
+        return out
 
 
 class Columns:
@@ -322,6 +328,8 @@ class Columns:
         ext = int_column(list(map(_EXT, args)), flags, "External id")
         legacy = int_column(list(map(_EXT_LEGACY, args)), flags, "External id")
         dims = list(map(_DIMS, args))
+        if any(map(_DIMS_LEGACY, args)):
+            dims = [d or a.input_dims_legacy for d, a in zip(dims, args)]
         part = {
             "ph": self.phs.encode(list(map(_PH, events))),
             "cat": self.cats.encode(list(map(_CAT, events))),
@@ -336,11 +344,11 @@ class Columns:
             "device": int_column(list(map(_DEVICE, args)), flags, "device number"),
             "stream": int_column(list(map(_STREAM, args)), flags, "stream number"),
             "bytes": _bytes_column(args, flags),
-            "kind": self.names.encode(_copy_hints(args)),
-            "grid": blob(list(map(bytes, map(_GRID, args)))),
-            "block": blob(list(map(bytes, map(_BLOCK, args)))),
-            "dims": blob([bytes(d) or bytes(a.input_dims_legacy) for d, a in zip(dims, args)]),
-            "types": blob(list(map(bytes, map(_TYPES, args)))),
+            "kind": _copy_hints(args, self.names),
+            "grid": blob(list(map(_GRID, args))),
+            "block": blob(list(map(_BLOCK, args))),
+            "dims": blob(dims),
+            "types": blob(list(map(_TYPES, args))),
         }
         for key, arr in part.items():
             self._parts.setdefault(key, []).append(arr)
