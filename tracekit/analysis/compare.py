@@ -1,0 +1,431 @@
+"""Compare 2..N traces of the same model: runtimes, before/after, GPUs.
+
+Each side is one trace in its own window (the same step rule as ``summary``), cut into
+units -- GPU activities on a device basis, ops (self time, layers, nodes) otherwise -- the
+units the summary adds up, so each side's rows sum exactly to its summary total. Units get
+a key at the chosen level and rows are matched by key:
+
+- ``group``: the taxonomy group.
+- ``op``: the operator kind, one spelling for the frameworks' names (``aten::layer_norm``,
+  ``LayerNormalization`` -> ``layernorm``; ``aten::addmm``, ``Gemm``, ``MatMul`` ->
+  ``matmul``). A fused layer (TensorRT ``Conv + Relu``) holds several kinds; kinds fused
+  together anywhere become one row on every side (``conv + relu``), so the fused layer is
+  matched to the several ops it replaced and the row lists the fused layers.
+- ``module``: the module path. PyTorch module ranges (class names) and ONNX node scopes
+  (attribute names) spell paths differently; when exact paths match little, rows are keyed
+  by the indices of the repeated blocks on the path (``stages.0/layers.1`` ~
+  ``ResNetStage_0.ResNetBottleNeckLayer_1``), which both spell.
+- ``kernel``: the kernel base name (ops on a side without GPU activity).
+
+A row every side has is matched; each side's ``matched_ns`` is the time in such rows.
+Unmatched rows stay in the result. Whether the sides are comparable at all (time bases,
+models, steps, batch and dtype) is in ``comparable``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from tracekit.analysis.breakdown import NO_MODULE, NO_OP, breakdown, group_order, time_basis
+from tracekit.analysis.compare_results import Comparable, CompareRow, Comparison, Side
+from tracekit.analysis.summary import gemm_totals
+from tracekit.analysis.window import Selection, select, select_range
+from tracekit.model import FUSED_SEP, Trace, TracekitError
+from tracekit.model.names import is_reformat, kernel_base_name, member_type
+from tracekit.taxonomy import normalize_op
+
+BY = ("group", "op", "module", "kernel")
+BASIS_FAMILY = {"device": "device time", "trt_layer": "TensorRT layer averages",
+                "cpu_self": "host CPU time", "ort_node": "host CPU time"}
+BLOCKS = "indices of repeated blocks on the module path"
+EXACT = "module path"
+OUTSIDE_BLOCKS = "(outside repeated blocks)"
+
+# operator kinds: the frameworks' spellings of one operator (names compacted: lower case,
+# namespace, underscores and a Backward suffix dropped), first match wins
+_KINDS = [(re.compile(p), kind) for p, kind in (
+    (r"^(convtranspose|convtranspose\dd|cudnnconvolutiontranspose)$", "convtranspose"),
+    (r"^(conv|conv\dd|convolution|cudnnconvolution|mkldnnconvolution|slowconv.*|thnnconv.*|"
+     r"qlinearconv|convinteger|fusedconv|nchwcconv|caskconvolution|convolutionoverrideable)$", "conv"),
+    (r"^(linear|addmm|mm|matmul|gemm|fusedgemm|fusedmatmul|matmulinteger|qlinearmatmul|bmm|"
+     r"baddbmm|einsum|fullyconnected|matrixmultiply|mkldnnlinear)$", "matmul"),
+    (r"^(batchnorm|batchnorm\dd|nativebatchnorm|batchnormimplindex|cudnnbatchnorm|"
+     r"miopenbatchnorm|batchnormalization|nativebatchnormlegitnoTraining)$", "batchnorm"),
+    (r"^(layernorm|nativelayernorm|layernormalization|simplifiedlayernormalization)$", "layernorm"),
+    (r"^(groupnorm|nativegroupnorm|groupnormalization)$", "groupnorm"),
+    (r"^(instancenorm|instancenormalization)$", "instancenorm"),
+    (r"^(rmsnorm|fusedrmsnorm|rmsnormalization)$", "rmsnorm"),
+    (r"^(relu|clampmin|threshold)$", "relu"),
+    (r"^(maxpool|maxpool\dd|maxpool\ddwithindices)$", "maxpool"),
+    (r"^(avgpool\dd|averagepool|adaptiveavgpool\dd|globalaveragepool)$", "avgpool"),
+    (r"^(softmax|safesoftmax)$", "softmax"),
+    (r"^(logsoftmax)$", "logsoftmax"),
+    (r"^(quantizelinear|quantizepertensor|quantizeperchannel)$", "quantize"),
+    (r"^(dequantizelinear|dequantize)$", "dequantize"),
+    (r"^(scaleddotproductattention|scaleddotproductflashattention|scaleddotproductefficientattention|"
+     r"multiheadattention|attention|sdpa)$", "attention"),
+)]
+
+
+class CompareError(TracekitError, ValueError):
+    """A comparison that cannot be made as asked (too few traces, labels that do not fit)."""
+
+
+def op_kind(name: str) -> str:
+    """One spelling for an operator across frameworks (see the module's doc)."""
+    compact = normalize_op(str(name)).replace("_", "").replace(" ", "").lower()
+    for pattern, kind in _KINDS:
+        if pattern.match(compact):
+            return kind
+    return compact or str(name)
+
+
+def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "group",
+            step=None, range_name: str | None = None) -> Comparison:
+    """Rows of ``traces`` matched at level ``by`` (group, op, module, kernel). ``labels``
+    name the sides (default: file names); ``step`` is the window of every side (a step
+    selection or a :class:`~tracekit.analysis.window.Window`; None: the summary's rule),
+    ``range_name`` narrows each to the ranges of that name."""
+    if by not in BY:
+        raise CompareError(f"--by must be one of {', '.join(BY)}")
+    if len(traces) < 2:
+        raise CompareError(f"compare needs at least two traces ({len(traces)} given)")
+    labels = list(labels) if labels else default_labels(traces)
+    if len(labels) != len(traces):
+        raise CompareError(f"{len(labels)} labels for {len(traces)} traces")
+    windows = [select(t, step) for t in traces]
+    if range_name is not None:
+        windows = [select_range(t, w, name=range_name) for t, w in zip(traces, windows)]
+    frames = [units(t, w) for t, w in zip(traces, windows)]
+    notes: list[str] = []
+    match = {"group": "taxonomy group", "op": "operator kind (fused kinds joined)",
+             "kernel": "kernel base name", "module": EXACT}[by]
+    if by == "op":
+        merge = fused_kinds(frames)
+        for f in frames:
+            f["key"] = [merge.get(k, k) for k in f["kind"]]
+    elif by == "module":
+        match = module_keys(frames)
+    else:
+        for f, t in zip(frames, traces):
+            f["key"] = f["group"] if by == "group" else f["kernel"]
+            if by == "kernel" and time_basis(t) != "device":
+                notes.append(f"{t.meta.get('path')}: no GPU activity; its kernel rows are its ops")
+    rows = match_rows(frames, traces[0] if by == "group" else None)
+    sides = [_side(t, w, f, lab, rows, i) for i, (t, w, f, lab) in
+             enumerate(zip(traces, windows, frames, labels))]
+    comparable = comparability(traces, windows, frames, sides)
+    return Comparison(by=by, match=match, sides=sides, rows=rows, comparable=comparable,
+                      notes=notes)
+
+
+def default_labels(traces: Sequence[Trace]) -> list[str]:
+    """File names; where two are alike, the folder above them too."""
+    paths = [str(t.meta.get("path") or f"trace {i + 1}") for i, t in enumerate(traces)]
+    names = [os.path.basename(p) or p for p in paths]
+    if len(set(names)) < len(names):
+        names = [os.path.join(os.path.basename(os.path.dirname(p)), os.path.basename(p))
+                 for p in paths]
+    if len(set(names)) < len(names):
+        names = [f"{i + 1}:{n}" for i, n in enumerate(names)]
+    return names
+
+
+# ---------------------------------------------------------------- units
+
+def units(trace: Trace, window: Selection) -> pd.DataFrame:
+    """One row per unit of time the summary adds up: GPU activities (device basis) or ops
+    (their self time), with group, is_gemm, ns, the op's name, kind, module and fused
+    members, and the kernel base name."""
+    ops = trace.ops
+    if time_basis(trace) == "device":
+        k = window.kernels
+        op = k["op"].to_numpy()
+        has = op >= 0
+        frame = pd.DataFrame({"group": k["group"].astype(str).to_numpy(),
+                              "is_gemm": k["is_gemm"].to_numpy(bool),
+                              "ns": k["dur_ns"].to_numpy(np.int64), "op": op})
+        kernel = np.asarray([kernel_base_name(n) for n in k["name"].astype(str)], dtype=object)
+        row = ops.iloc[np.where(has, op, 0)] if len(ops) else None
+    else:
+        o = window.ops
+        frame = pd.DataFrame({"group": o["group"].astype(str).to_numpy(),
+                              "is_gemm": o["is_gemm"].to_numpy(bool),
+                              "ns": o["self_ns"].to_numpy(np.int64), "op": o["id"].to_numpy()})
+        has = np.ones(len(o), bool)
+        row = o
+        kernel = None
+    n = len(frame)
+    name = np.full(n, NO_OP, dtype=object)
+    module = np.full(n, NO_MODULE, dtype=object)
+    kind = np.full(n, NO_OP, dtype=object)
+    fused = np.full(n, "", dtype=object)
+    if row is not None and n:
+        names = row["name"].astype(str).to_numpy()
+        types = row["op_type"].astype(str).to_numpy()
+        mods = row["module"].astype(str).to_numpy()
+        fus = row["fused"].astype(str).to_numpy()
+        source = str(trace.meta.get("source") or "")
+        cache: dict[tuple[str, str, str], tuple[str, str]] = {}
+        for i in np.flatnonzero(has):
+            triple = (names[i], types[i], fus[i])
+            if triple not in cache:
+                cache[triple] = _kind(source, *triple)
+            kind[i], fused[i] = cache[triple]
+            name[i] = names[i]
+            module[i] = mods[i] or NO_MODULE
+    frame["name"], frame["kind"], frame["fused"], frame["module"] = name, kind, fused, module
+    frame["kernel"] = kernel if kernel is not None else kind
+    return frame
+
+
+def _kind(source: str, name: str, op_type: str, fused: str) -> tuple[str, str]:
+    """(operator kind, fused kinds joined by " + " or "") of one op."""
+    if source == "trt" and is_reformat(name):
+        return "reformat", ""
+    members = [m for m in fused.split(FUSED_SEP) if m and not _TENSOR.search(m)] if fused else []
+    if len(members) > 1:
+        kinds = list(dict.fromkeys(op_kind(member_type(m)) for m in members))
+        # Q/DQ and copies fused into a layer are plumbing: the layer stays its compute's
+        # row (a quantized conv and a quantized GEMM stay apart)
+        joined = [k for k in kinds if k not in _PLUMBING] or kinds[:1]
+        return joined[0], (" + ".join(joined) if len(joined) > 1 else "")
+    if source == "trt":
+        return op_kind(member_type(members[0] if members else name) or op_type), ""
+    if source == "ort" and op_type:
+        return op_kind(op_type), ""
+    return op_kind(name), ""
+
+
+_TENSOR = re.compile(r"\.(weight|bias)$|^onnx::", re.IGNORECASE)  # weights named in a fused layer
+_PLUMBING = frozenset({"quantize", "dequantize", "reformat", "identity", "reshape", "cast",
+                       "transpose", "shuffle", "copy", "squeeze", "unsqueeze", "flatten"})
+
+
+def fused_kinds(frames: list[pd.DataFrame]) -> dict[str, str]:
+    """{kind: merged key} joining the kinds that share a fused layer on any side
+    (union-find, so ``conv + relu`` and ``conv + add + relu`` become one row)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    order: dict[str, int] = {}
+    for f in frames:
+        for joined in f.loc[f["fused"] != "", "fused"].unique():
+            kinds = joined.split(" + ")
+            for k in kinds:
+                order.setdefault(k, len(order))
+            for k in kinds[1:]:
+                a, b = find(kinds[0]), find(k)
+                if a != b:
+                    parent[b] = a
+    members: dict[str, list[str]] = {}
+    for k in order:
+        members.setdefault(find(k), []).append(k)
+    return {k: " + ".join(members[find(k)]) for k in order}
+
+
+# ---------------------------------------------------------------- module keys
+
+_INDEX = re.compile(r"^(?:.*_)?(\d+)$")
+
+
+def _components(path: str) -> list[str]:
+    return [p for p in re.split(r"[/.]", path) if p]
+
+
+def block_key(path: str) -> str:
+    """The indices of repeated blocks on a module path: ``/model/stages.0/layers.1/conv``
+    and ``Model.ResNetStage_0.ResNetBottleNeckLayer_1.Conv2d`` -> ``[0.1]``."""
+    if path == NO_MODULE:
+        return NO_MODULE
+    found = [m.group(1) for m in map(_INDEX.match, _components(path)) if m]
+    return f"[{'.'.join(found)}]" if found else OUTSIDE_BLOCKS
+
+
+def module_keys(frames: list[pd.DataFrame]) -> str:
+    """Key the units by exact module path, or by block indices when those match clearly
+    more of the time on every side; returns the method in words."""
+    exact = [f["module"].map(lambda p: "/".join(_components(p)) if p != NO_MODULE else p)
+             for f in frames]
+    blocks = [f["module"].map(block_key) for f in frames]
+
+    def matched(keys: list[pd.Series]) -> float:
+        """Mean share of the sides' time in keys every side has (the mean, so that one
+        side without module paths does not hide what the others share)."""
+        common = set.intersection(*(set(k[f["ns"] > 0]) for k, f in zip(keys, frames)))
+        shares = [f["ns"][k.isin(common)].sum() / max(int(f["ns"].sum()), 1)
+                  for k, f in zip(keys, frames)]
+        return float(np.mean(shares))
+
+    use_blocks = matched(blocks) > matched(exact) + 0.05
+    for f, e, b in zip(frames, exact, blocks):
+        f["key"] = (b if use_blocks else e).to_numpy()
+    return BLOCKS if use_blocks else EXACT
+
+
+# ---------------------------------------------------------------- rows
+
+def match_rows(frames: list[pd.DataFrame], first: Trace | None = None) -> list[CompareRow]:
+    """One row per key over all sides; groups in taxonomy order (``first``'s), other
+    keys by their largest time on any side."""
+    n = len(frames)
+    per: list[pd.DataFrame] = []
+    for f in frames:
+        g = f.groupby("key", sort=False)
+        per.append(pd.DataFrame({"ns": g["ns"].sum(), "count": g.size()}))
+    keys = list(dict.fromkeys(k for p in per for k in p.index))
+    info = [_row_info(f) for f in frames]
+    rows = []
+    for key in keys:
+        ns = [int(p["ns"].get(key, 0)) for p in per]
+        count = [int(p["count"].get(key, 0)) for p in per]
+        present = [key in p.index for p in per]
+        group = next((info[i][0].get(key, "") for i in range(n) if present[i]), "")
+        rows.append(CompareRow(key=str(key), group=group, ns=ns, count=count, present=present,
+                               matched=all(present),
+                               names=[info[i][1].get(key, "") for i in range(n)],
+                               fused=[info[i][2].get(key, "") for i in range(n)]))
+    if first is not None:
+        order = {g: i for i, g in enumerate(group_order(first))}
+        rows.sort(key=lambda r: order.get(r.key, len(order)))
+    else:
+        rows.sort(key=lambda r: (not r.matched, -max(r.ns), r.key))
+    return rows
+
+
+def _row_info(f: pd.DataFrame) -> tuple[dict, dict, dict]:
+    """Per key: the group and the name holding most time, and its fused layers in words."""
+    if not len(f):
+        return {}, {}, {}
+    group = (f.groupby(["key", "group"], sort=False)["ns"].sum().reset_index()
+             .sort_values("ns", ascending=False).drop_duplicates("key"))
+    name = (f.groupby(["key", "name"], sort=False)["ns"].sum().reset_index()
+            .sort_values("ns", ascending=False).drop_duplicates("key"))
+    fused: dict[str, str] = {}
+    layers = f[f["fused"] != ""]
+    if len(layers):
+        ops = layers.drop_duplicates(["key", "op"])
+        for key, part in ops.groupby("key", sort=False):
+            kinds = list(dict.fromkeys(part["fused"]))
+            fused[key] = f"{len(part)} fused layer{'s' if len(part) != 1 else ''} ({'; '.join(kinds[:4])}" \
+                         f"{'; ...' if len(kinds) > 4 else ''})"
+    return dict(zip(group["key"], group["group"])), dict(zip(name["key"], name["name"])), fused
+
+
+def _side(trace: Trace, window: Selection, frame: pd.DataFrame, label: str,
+          rows: list[CompareRow], i: int) -> Side:
+    groups = breakdown(trace, window, "group")
+    split = gemm_totals(trace, window, groups)
+    total = int(split["total_ns"])
+    counts = frame.groupby("group", sort=False).size()
+    matched = sum(r.ns[i] for r in rows if r.matched)
+    return Side(label=label, path=trace.meta.get("path"), source=trace.meta.get("source"),
+                time_basis=time_basis(trace), window=window.describe(),
+                steps=[int(s) for s in window.steps], total_ns=total,
+                compute_ns=int(split["compute_ns"]), gemm_ns=int(split["gemm_ns"]),
+                non_gemm_ns=int(split["non_gemm_ns"]),
+                communication_ns=int(split["communication_ns"]), matched_ns=int(matched),
+                matched_share=(matched / total) if total else None, units=int(len(frame)),
+                ops=int(len(window.ops)),
+                groups={str(g): int(ns) for g, ns in zip(groups["name"], groups["total_ns"])},
+                group_counts={str(g): int(counts.get(g, 0)) for g in groups["name"]})
+
+
+# ---------------------------------------------------------------- comparability
+
+def comparability(traces: list[Trace], windows: list[Selection], frames: list[pd.DataFrame],
+                  sides: list[Side]) -> Comparable:
+    """Why the sides may not be comparable (each reason one line); "identical" when every
+    side holds the same events in its window."""
+    labels = [s.label for s in sides]
+    if all(_same(frames[0], f) for f in frames[1:]):
+        return Comparable(ok=True, identical=True,
+                          reasons=[f"identical: {', '.join(labels)} hold the same events in "
+                                   "their windows; every difference is zero"])
+    reasons = []
+    families = [BASIS_FAMILY.get(s.time_basis, s.time_basis) for s in sides]
+    if len(set(families)) > 1:
+        reasons.append("different time bases (" + _pairs(labels, families) +
+                       "): compare shares, not times")
+    steps = [len(w.steps) for w in windows]
+    if len(set(steps)) > 1 and all(steps):
+        reasons.append(f"different step counts in the windows ({_pairs(labels, steps)}): "
+                       "totals are not per step; compare shares or pick --step")
+    dropped = [bool(w.dropped_steps) for w in windows]
+    if len(set(dropped)) > 1:
+        reasons.append("warm-up handled differently (" + _pairs(
+            labels, ["warm-up dropped" if d else "no warm-up dropped" for d in dropped]) + ")")
+    runs = [run_facts(t) for t in traces]
+    for fact in ("model", "batch", "seq", "image_size", "dtype", "precision"):
+        values = [r.get(fact) for r in runs]
+        if all(v is not None for v in values) and len({str(v) for v in values}) > 1:
+            reasons.append(f"different {fact} ({_pairs(labels, values)})")
+    overlap = _overlap(frames)
+    if overlap is not None and overlap < 0.5:
+        reasons.append(f"module trees barely overlap ({overlap:.0%} of the time is in block "
+                       "paths every side has): different models?")
+    return Comparable(ok=not reasons, reasons=reasons)
+
+
+def _pairs(labels: list[str], values: list) -> str:
+    return ", ".join(f"{lab}: {v}" for lab, v in zip(labels, values))
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    if len(a) != len(b) or int(a["ns"].sum()) != int(b["ns"].sum()):
+        return False
+    cols = ["ns", "group", "name", "kernel"]
+    return bool((a[cols].to_numpy() == b[cols].to_numpy()).all())
+
+
+def _overlap(frames: list[pd.DataFrame]) -> float | None:
+    """The least share of a side's time in module blocks every side has; None unless
+    every side names modules for most of its time."""
+    keys = [f["module"].map(block_key) for f in frames]
+    for k, f in zip(keys, frames):
+        total = int(f["ns"].sum())
+        if not total or f["ns"][k != NO_MODULE].sum() < 0.5 * total:
+            return None
+    common = set.intersection(*(set(k[k != NO_MODULE]) for k in keys))
+    return float(min(f["ns"][k.isin(common)].sum() / f["ns"][k != NO_MODULE].sum()
+                     for k, f in zip(keys, frames)))
+
+
+def run_facts(trace: Trace) -> dict:
+    """What the run was, where the trace or a collector's sidecar says: model, batch,
+    seq, image_size, dtype; TensorRT: the precision most layer time ran in."""
+    facts: dict = {}
+    collected = trace.meta.get("collected")
+    if not isinstance(collected, dict):
+        collected = _sidecar(trace.meta.get("path"))
+    for key in ("model", "batch", "seq", "image_size", "dtype"):
+        if isinstance(collected, dict) and collected.get(key) is not None:
+            facts[key] = collected[key]
+    if trace.meta.get("source") == "trt" and len(trace.ops):
+        ops = trace.ops[trace.ops["is_gemm"].to_numpy(bool)]
+        if len(ops):
+            by = ops.groupby(ops["precision"].astype(str), observed=True)["dur_ns"].sum()
+            if len(by) and by.idxmax():
+                facts["precision"] = str(by.idxmax())
+    return facts
+
+
+def _sidecar(path) -> dict | None:
+    """The collectors' ``<trace>.meta.json`` beside a trace, if it is there and readable."""
+    if not path:
+        return None
+    try:
+        with open(f"{path}.meta.json", encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
