@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_top_argument(p, "rows in op/kernel/module tables")
     add_step_argument(p)
     add_json_argument(p)
+    p.add_argument("--plot", metavar="FILE.svg",
+                   help="also draw the time per group as an SVG figure (needs tracekit[report])")
     p.add_argument("--explain", action="store_true",
                    help="per group: the rules that put time there, the top names, and every "
                         "op-level vs kernel-level disagreement with its time")
@@ -48,6 +50,8 @@ def run(args) -> int:
         if args.by != "group":
             tables.append(analysis.breakdown(trace, window, args.by).head(args.top))
     combined = analysis.combine(summaries) if len(summaries) > 1 else None
+    if getattr(args, "plot", None):
+        _plot(args.plot, combined or summaries[0], {g for t in traces for g in analysis.gemm_groups(t)})
     if args.json:
         docs = [s.to_dict() for s in summaries]
         for doc, table in zip(docs, tables):
@@ -63,6 +67,19 @@ def run(args) -> int:
         summary_text.render(combined, console, gemm_groups=gemm_groups)
     return 0
 
+
+
+def _plot(path: str, summary, gemm_groups: set[str]) -> None:
+    """The time per group of one trace (or of several combined) as an SVG file."""
+    import os
+    import sys
+
+    from tracekit.report import figures, svg
+
+    title = ", ".join(os.path.basename(str(p)) for p in (summary.path if isinstance(summary.path, list)
+                                                        else [summary.path]))
+    svg.write(figures.breakdown(summary, gemm_groups, title), path)
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def _explain(traces, args) -> int:

@@ -1,0 +1,118 @@
+"""The numbers of a report: one :class:`Entry` per trace, holding its labels and its
+typed :class:`~tracekit.analysis.results.Summary` (the same numbers as ``summary --json``),
+plus the fusion and transfer results where the trace has them. Figures, tables and CSV
+read entries only, so every output shows the same numbers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tracekit.analysis.results import FusionReport, Summary, TransferReport
+
+TOP_OPS = 10
+
+
+@dataclass
+class Entry:
+    path: str
+    model: str
+    runtime: str
+    batch: int | None
+    seq: int | None
+    device: str
+    dtype: str | None
+    format: str
+    source: str
+    summary: Summary
+    fusion: FusionReport | None = None
+    transfers: TransferReport | None = None
+    gemm_groups: frozenset = frozenset()
+
+    @property
+    def steps(self) -> int:
+        """Steps (or runs) the summary's window holds; 1 when the trace has none."""
+        return max(len(self.summary.steps), 1)
+
+    def per_step_ms(self, ns: int | float | None) -> float:
+        return (ns or 0) / self.steps / 1e6
+
+    @property
+    def point(self) -> str:
+        """Where the trace sits on a batch axis: b4, b4 s128; - without a batch."""
+        if self.batch is None:
+            return "-"
+        return f"b{self.batch}" + (f" s{self.seq}" if self.seq else "")
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.model, self.batch or 0, self.seq or 0, self.runtime, self.path)
+
+
+def build(traces: list, labels: list[dict], top: int = TOP_OPS) -> list[Entry]:
+    """One entry per loaded trace (``labels``: each trace's, from report.inputs.labels_of),
+    in model, batch, seq, runtime order."""
+    from tracekit.analysis import gemm_groups, select, summarize
+
+    entries = []
+    for trace, lab in zip(traces, labels):
+        summary = summarize(trace, top=top, window=select(trace, None))
+        meta = trace.meta
+        entries.append(Entry(path=str(meta.get("path")), model=str(lab["model"]),
+                             runtime=str(lab["runtime"]), batch=_int(lab.get("batch")),
+                             seq=_int(lab.get("seq")), device=str(lab.get("device") or ""),
+                             dtype=lab.get("dtype"), format=str(meta.get("format") or ""),
+                             source=str(meta.get("source") or ""), summary=summary,
+                             fusion=_fusion(trace), transfers=_transfers(trace, summary),
+                             gemm_groups=frozenset(gemm_groups(trace))))
+    return sorted(entries, key=lambda e: e.sort_key)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _fusion(trace) -> FusionReport | None:
+    if str(trace.meta.get("source")) != "trt":
+        return None
+    from tracekit.analysis.fusion import fusion_report
+
+    return fusion_report(trace)
+
+
+def _transfers(trace, summary: Summary) -> TransferReport | None:
+    """Copies and CPU fallback: for ONNX Runtime traces and traces with copies."""
+    if str(trace.meta.get("source")) != "ort" and not summary.groups.get("Transfer"):
+        return None
+    from tracekit.analysis.transfers import report
+
+    result = report(trace, step=None)
+    empty = not (result.transfers.by_direction or result.fallback.applies
+                 or result.transfers.ort_memcpy_nodes)
+    return None if empty else result
+
+
+def models(entries: list[Entry]) -> list[str]:
+    return list(dict.fromkeys(e.model for e in entries))
+
+
+def runtimes(entries: list[Entry]) -> list[str]:
+    order = ("torch", "torch-compile", "onnxruntime", "tensorrt")
+    found = list(dict.fromkeys(e.runtime for e in entries))
+    return sorted(found, key=lambda r: (order.index(r) if r in order else len(order), r))
+
+
+def non_gemm_groups(entries: list[Entry], gemm: set[str]) -> list[str]:
+    """Non-GEMM groups with time anywhere, largest total first (Communication apart)."""
+    totals: dict[str, float] = {}
+    for e in entries:
+        for group, ns in e.summary.groups.items():
+            if group not in gemm and group != "Communication" and ns:
+                totals[group] = totals.get(group, 0) + e.per_step_ms(ns)
+    return sorted(totals, key=lambda g: -totals[g])
+
+
+def gemm_group_names(entries: list[Entry]) -> set[str]:
+    """Groups that are GEMM-based in any of these traces (their time is in gemm_ns)."""
+    return {g for e in entries for g in e.gemm_groups}
