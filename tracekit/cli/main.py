@@ -9,6 +9,7 @@ import sys
 import warnings
 
 from tracekit.cli import collect as collect_cmd
+from tracekit.cli import compare as compare_cmd
 from tracekit.cli import demo as demo_cmd
 from tracekit.cli import export as export_cmd
 from tracekit.cli import fallback as fallback_cmd
@@ -19,7 +20,8 @@ from tracekit.cli import taxonomy as taxonomy_cmd
 from tracekit.cli import tui as tui_cmd
 
 EXIT_USAGE = 2
-SUBCOMMANDS = {"demo": demo_cmd, "summary": summary_cmd, "fallback": fallback_cmd, "fusion": fusion_cmd,
+SUBCOMMANDS = {"demo": demo_cmd, "summary": summary_cmd, "compare": compare_cmd,
+               "fallback": fallback_cmd, "fusion": fusion_cmd,
                "export": export_cmd, "collect": collect_cmd, "report": report_cmd,
                "taxonomy": taxonomy_cmd, "tui": tui_cmd}
 
