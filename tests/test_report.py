@@ -143,6 +143,18 @@ def test_sweep_csv_equals_summary_json_of_every_trace(sweep_report):
         assert sum(mine.values()) == int(row["total_ns"])  # the groups add up
 
 
+def test_runtime_comparison_sides_add_up_to_each_trace_total(sweep_report):
+    _, out = sweep_report
+    traces = {r["path"]: r for r in read_csv(out / "csv" / "traces.csv")}
+    sides: dict = {}
+    for row in read_csv(out / "csv" / "comparison.csv"):
+        sides.setdefault(row["path"], []).append(float(row["ms_per_step"]))
+    assert set(sides) == set(traces)  # both models ran under both runtimes
+    for path, ms in sides.items():
+        steps = len(traces[path]["steps"].split())
+        assert sum(ms) * steps * 1e6 == pytest.approx(int(traces[path]["total_ns"]), rel=1e-9)
+
+
 def test_sweep_provenance_table_shows_the_summary_numbers(sweep_report):
     _, out = sweep_report
     page = Page((out / "report.html").read_text())

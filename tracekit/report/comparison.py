@@ -1,9 +1,6 @@
-"""Runtime comparison per model: at each batch size, every runtime's time per group.
-
-Built from the per-trace Summaries (each side's groups add up to its summary total).
-``tracekit.analysis.compare`` matches traces row by row; when its API settles, only
-:func:`model_comparisons` needs to read its ``Comparison.sides`` / ``rows`` instead.
-"""
+"""Runtime comparison per model: at each batch size, every runtime's time per group, from
+:func:`tracekit.analysis.compare.compare` by group (each side's rows add up to its summary
+total), with compare's reasons why the sides may not be comparable."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,35 +37,34 @@ class ModelComparison:
 def model_comparisons(entries: list[Entry]) -> list[ModelComparison]:
     """One comparison per model that ran under more than one runtime."""
     gemm = dataset.gemm_group_names(entries)
+    order = dataset.runtimes(entries)
     out = []
     for model in dataset.models(entries):
         mine = [e for e in entries if e.model == model]
         if len({e.runtime for e in mine}) < 2:
             continue
-        points = []
-        for point in dict.fromkeys(e.point for e in mine):
-            here = [e for e in mine if e.point == point]
-            sides = [Side(e.runtime, e.path, e.summary.total_ns, e.summary.gemm_ns, e.summary.non_gemm_ns,
-                          {g: e.per_step_ms(ns) for g, ns in e.summary.groups.items() if ns}, e.steps)
-                     for e in sorted(here, key=lambda e: dataset.runtimes(entries).index(e.runtime))]
-            points.append(Point(point, sides, _reasons(here)))
+        points = [_point(point, [e for e in mine if e.point == point], order)
+                  for point in dict.fromkeys(e.point for e in mine)]
         groups = sorted({g for p in points for s in p.sides for g in s.ms},
                         key=lambda g: (g not in gemm, -sum(s.ms.get(g, 0) for p in points for s in p.sides)))
         out.append(ModelComparison(model, groups, points))
     return out
 
 
-def _reasons(entries: list[Entry]) -> list[str]:
-    """What differs between the sides besides the runtime (the time each one measures)."""
-    reasons = []
-    bases = {e.summary.time_basis for e in entries}
-    if len(bases) > 1:
-        reasons.append(f"different time bases ({', '.join(sorted(bases))}): each side times "
-                       "what its profiler records")
-    dtypes = {e.dtype for e in entries if e.dtype}
-    if len(dtypes) > 1:
-        reasons.append(f"different dtypes ({', '.join(sorted(dtypes))})")
-    devices = {e.device for e in entries if e.device}
-    if len(devices) > 1:
-        reasons.append(f"different devices ({', '.join(sorted(devices))})")
-    return reasons
+def _point(point: str, entries: list[Entry], order: list[str]) -> Point:
+    """The runtimes at one batch point side by side; a runtime alone is shown, not compared."""
+    from tracekit.analysis.compare import compare
+
+    entries = sorted(entries, key=lambda e: order.index(e.runtime))
+    if len(entries) < 2:
+        e = entries[0]
+        ms = {g: e.per_step_ms(ns) for g, ns in e.summary.groups.items() if ns}
+        return Point(point, [Side(e.runtime, e.path, e.summary.total_ns, e.summary.gemm_ns,
+                                  e.summary.non_gemm_ns, ms, e.steps)], ["only one runtime"])
+    result = compare([e.trace for e in entries], labels=[e.runtime for e in entries], by="group")
+    sides = []
+    for i, (e, side) in enumerate(zip(entries, result.sides)):
+        steps = max(len(side.steps), 1)
+        ms = {row.key: row.ns[i] / steps / 1e6 for row in result.rows if row.ns[i]}
+        sides.append(Side(e.runtime, e.path, side.total_ns, side.gemm_ns, side.non_gemm_ns, ms, steps))
+    return Point(point, sides, [] if result.comparable.ok else list(result.comparable.reasons))

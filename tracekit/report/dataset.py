@@ -4,7 +4,7 @@ plus the fusion and transfer results where the trace has them. Figures, tables a
 read entries only, so every output shows the same numbers."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tracekit.analysis.results import FusionReport, Summary, TransferReport
 
@@ -26,6 +26,7 @@ class Entry:
     fusion: FusionReport | None = None
     transfers: TransferReport | None = None
     gemm_groups: frozenset = frozenset()
+    trace: object = field(default=None, repr=False)  # the loaded trace, for compare
 
     @property
     def steps(self) -> int:
@@ -62,7 +63,7 @@ def build(traces: list, labels: list[dict], top: int = TOP_OPS) -> list[Entry]:
                              dtype=lab.get("dtype"), format=str(meta.get("format") or ""),
                              source=str(meta.get("source") or ""), summary=summary,
                              fusion=_fusion(trace), transfers=_transfers(trace, summary),
-                             gemm_groups=frozenset(gemm_groups(trace))))
+                             gemm_groups=frozenset(gemm_groups(trace)), trace=trace))
     return sorted(entries, key=lambda e: e.sort_key)
 
 
