@@ -13,12 +13,27 @@ import re
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def clean(text, limit: int | None = None) -> str:
+def clean(text, limit: int | None = None, middle: bool = False) -> str:
+    """``text`` safe to print, at most ``limit`` characters: cut at the end, or with
+    ``middle`` in the middle, keeping both ends (a kernel's namespace and its arguments, a
+    module path's root and its leaf)."""
     s = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
                     else f"\\u{ord(m.group()):04x}", str(text))
     if limit is not None and len(s) > limit:
-        s = s[: max(limit - 1, 1)] + "…"
+        s = middle_cut(s, limit) if middle else s[: max(limit - 1, 1)] + "…"
     return s
+
+
+def middle_cut(s: str, limit: int) -> str:
+    """``s`` cut to ``limit`` characters by an ellipsis in the middle; the end keeps the
+    larger half, since that is where names differ (``...layers.11.mlp``)."""
+    if len(s) <= limit:
+        return s
+    if limit < 3:
+        return s[:max(limit - 1, 0)] + "…"
+    tail = (limit - 1) // 2 + (limit - 1) % 2
+    head = limit - 1 - tail
+    return s[:head] + "…" + s[len(s) - tail:]
 
 
 # C0 is left out: JSON encoders escape it inside strings, and newlines outside are layout

@@ -17,6 +17,7 @@ from tracekit.analysis import transfers as transfers_mod
 from tracekit.analysis.breakdown import group_order
 from tracekit.analysis.window import Selection, Window, trace_start
 from tracekit.model import intervals
+from tracekit.model.names import kernel_base_name
 from tracekit.report import fmt
 
 BY = ("group", "op", "module", "shape")  # what `g` cycles through on the Operators screen
@@ -139,8 +140,10 @@ def op_table(trace, scope: Scope, by: str) -> pd.DataFrame:
 
 
 def kernel_table(trace, scope: Scope) -> pd.DataFrame:
-    """Rows for the Kernels screen: ``analysis.kernel_table``."""
-    return analysis.kernel_table(trace, window(trace, scope))
+    """Rows for the Kernels screen: ``analysis.kernel_table``, with each kernel's base name
+    (``base_name``) to show; ``name`` stays the full name the drill-down and filter use."""
+    table = analysis.kernel_table(trace, window(trace, scope))
+    return table.assign(base_name=[kernel_base_name(n) for n in table["name"].astype(str)])
 
 
 # --------------------------------------------------------------------------- drill-down

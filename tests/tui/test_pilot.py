@@ -305,3 +305,26 @@ def test_names_are_plain_text(make_app, tmp_path):
             assert "\x1b" not in hit[0] and "\\x1b" in hit[0] and "[bold red]" in hit[0]
 
     run(go())
+
+
+def test_kernels_screen_shows_base_names_and_drills_into_the_full_name(make_app, decoder):
+    from tracekit.model.names import kernel_base_name
+
+    async def go():
+        app = make_app(decoder)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_loaded(pilot)
+            await pilot.press("3")
+            await pilot.pause()
+            k = app.screen
+            assert list(k.view["base_name"]) == [kernel_base_name(n) for n in k.view["name"]]
+            assert (k.view["base_name"] != k.view["name"]).any()
+            table = k.query_one("#table")
+            first = table.get_row_at(0)[0].plain
+            full = str(k.view["name"].iloc[0])
+            assert first == kernel_base_name(full) or "…" in first
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen.drill.title == f"kernel: {full}"
+
+    run(go())

@@ -14,13 +14,13 @@ from rich.table import Table
 from rich.text import Text
 
 from tracekit.analysis.results import CombinedSummary, Device, Row, Summary
+from tracekit.model.names import kernel_base_name
 from tracekit.model.vocab import basis_unit
 from tracekit.report.fmt import bar, count, devices, duration, in_unit, ms, pct, time_unit
 from tracekit.safe_text import clean
 
 GEMM_STYLE = "bold cyan"
 NON_GEMM_STYLE = "bold magenta"
-NAME_WIDTH = 60
 COMMUNICATION = "Communication"
 
 
@@ -162,32 +162,52 @@ def groups_table(summary: Summary, gemm_groups: set) -> Table:
 def rows_table(title: str, rows: pd.DataFrame | list[Row], first: str, basis: str,
                width: int = 120) -> Table:
     """Top rows of a breakdown. Below 100 columns the per-call columns (kernels per call,
-    mean) give way, so that operator names stay readable."""
+    mean) give way, so that operator names stay readable. A name never wraps: it is cut
+    in the middle to the width the numbers leave, keeping both ends; kernels show their
+    base name (the full name is in --json and the TUI's drill-down)."""
     wide = width >= 100
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, expand=True,
                   pad_edge=False)
-    table.add_column(first, overflow="fold", ratio=1, min_width=16)
-    table.add_column("group", no_wrap=True, max_width=13, overflow="ellipsis")
-    table.add_column("calls", justify="right", no_wrap=True)
-    if basis == "device" and wide:
-        table.add_column("krn/call", justify="right", no_wrap=True)
     records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
     unit, scale = time_unit(max((r["total_ns"] for r in records), default=0))
-    table.add_column(f"total {unit}", justify="right", no_wrap=True)
+    columns: list[tuple[str, list[str]]] = [("calls", [f"{r['calls']:,}" for r in records])]
+    if basis == "device" and wide:
+        columns.append(("krn/call", [f"{r['kernels_per_call']:.1f}" for r in records]))
+    columns.append((f"total {unit}", [in_unit(r["total_ns"], scale) for r in records]))
     if wide:
-        table.add_column("mean µs", justify="right", no_wrap=True)
-    table.add_column("share", justify="right", no_wrap=True)
-    for r in records:
-        cells = [_t(r["name"], limit=NAME_WIDTH * 3), _t(r["group"],
-                 GEMM_STYLE if r["is_gemm"] else ""), f"{r['calls']:,}"]
-        if basis == "device" and wide:
-            cells.append(f"{r['kernels_per_call']:.1f}")
-        cells.append(in_unit(r["total_ns"], scale))
-        if wide:
-            cells.append(f"{r['mean_ns'] / 1e3:,.1f}")
-        cells.append(pct(r["share"]))
-        table.add_row(*cells)
+        columns.append(("mean µs", [f"{r['mean_ns'] / 1e3:,.1f}" for r in records]))
+    columns.append(("share", [pct(r["share"]) for r in records]))
+    groups = [clean(r["group"], 13) for r in records]
+    # the other columns' widest cells; each column costs 3 more (padding, divider), the
+    # table 1 less (no padding at its edges)
+    used = sum(max([len(h), *map(len, cells)]) for h, cells in columns) + max([5, *map(len, groups)])
+    used += 3 * (len(columns) + 2) - 1
+    names = display_names([r["name"] for r in records], first)
+    name_w = max(width - used, 16)
+    table.add_column(first, no_wrap=True, ratio=1)
+    table.add_column("group", no_wrap=True, min_width=max([5, *map(len, groups)]))
+    for header, cells in columns:
+        table.add_column(header, justify="right", no_wrap=True,
+                         min_width=max([len(header), *map(len, cells)]))
+    for i, r in enumerate(records):
+        table.add_row(Text(clean(names[i], name_w, middle=True)),
+                      Text(groups[i], style=GEMM_STYLE if r["is_gemm"] else ""),
+                      *(cells[i] for _, cells in columns))
     return table
+
+
+def display_names(names: list, by: str) -> list[str]:
+    """Row names as tables show them: a kernel by its base name (``kernel_base_name``),
+    numbered where two rows share one."""
+    if by != "kernel":
+        return [str(n) for n in names]
+    base = [kernel_base_name(str(n)) for n in names]
+    seen: dict[str, int] = {}
+    out = []
+    for b in base:
+        seen[b] = seen.get(b, 0) + 1
+        out.append(b if base.count(b) == 1 else f"{b} #{seen[b]}")
+    return out
 
 
 def footer(summary: Summary) -> Text | None:

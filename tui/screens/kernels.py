@@ -10,7 +10,8 @@ from tui.screens.table_base import TableScreen
 
 class KernelsScreen(TableScreen):
     MODE = "kernels"
-    COLUMNS = [("name", "name", "text"), ("group", "group", "text"), ("count", "count", "int"),
+    # the base name (kernel_base_name); the full name is in the drill-down
+    COLUMNS = [("base_name", "kernel", "text"), ("group", "group", "text"), ("count", "count", "int"),
                ("total_ns", "total ms", "ms"), ("mean_ns", "mean", "ns"), ("share", "share", "pct"),
                ("op", "op", "text"), ("streams", "stream", "text"), ("grid", "grid", "text"),
                ("block", "block", "text"), ("bytes", "bytes", "bytes")]

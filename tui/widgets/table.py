@@ -15,10 +15,13 @@ class VimTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kw)
 
 
+NAME_KEYS = ("name", "base_name")  # the column that takes the room the numbers leave
+
+
 # column kinds -> how a cell is shown
 def cell(kind: str, value, limit: int = 80):
     if kind == "text":
-        return safe(value, limit=limit)
+        return safe(value, limit=limit, middle=True)
     if kind == "ns":
         return num(q.fmt_duration(int(value)))
     if kind == "ms":
@@ -57,5 +60,5 @@ def fill(table: DataTable, frame, columns=None, name_limit: int = 80) -> None:
     for key, label, _ in columns:
         table.add_column(label, key=key)
     for values in zip(*(frame[key].tolist() for key, _, _ in columns)) if len(frame) else []:
-        table.add_row(*(cell(kind, v, name_limit if key == "name" else 40)
+        table.add_row(*(cell(kind, v, name_limit if key in NAME_KEYS else 40)
                         for (key, _, kind), v in zip(columns, values)))

@@ -7,8 +7,9 @@ from rich.text import Text
 from tracekit.safe_text import clean
 
 
-def safe(s, style: str = "", limit: int | None = None) -> Text:
-    return Text(clean(s, limit=limit), style=style, no_wrap=True, overflow="ellipsis")
+def safe(s, style: str = "", limit: int | None = None, middle: bool = False) -> Text:
+    """``middle``: cut a long name in the middle, keeping both ends."""
+    return Text(clean(s, limit=limit, middle=middle), style=style, no_wrap=True, overflow="ellipsis")
 
 
 def num(s: str, style: str = "") -> Text:
