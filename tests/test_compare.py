@@ -352,3 +352,50 @@ def test_torch_compile_side_adds_up(collected, tmp_path):
         comparison = compare(traces, labels=["eager", "compile"], by=by)
         check_adds_up(traces, comparison)
     assert comparison.sides[1].matched_share is not None
+
+
+# ---------------------------------------------------------------- the study's tables
+
+def test_study_quantized_engine_qdq_time_and_growth(load):
+    paths = [trt_profile("A100__fp16"), trt_profile("A100__qat__")]
+    comparison = compare([load(p) for p in paths], labels=["fp16", "int8"])
+    (table,) = comparison.study.quantized
+    # from the profile JSON: standalone QuantizeLinear layers, and the layer counts
+    layers = [[e for e in json.loads(p.read_text())[1:] if "name" in e] for p in paths]
+    q = [e for e in layers[1] if re.fullmatch(r"(Quantize|Dequantize)Linear_\d+", e["name"])]
+    assert table.base == "fp16" and table.quantized == "int8"
+    assert table.qdq_ns == sum(round(e["averageMs"] * 1e6) for e in q) and table.qdq_ops == len(q) > 0
+    assert (table.ops_base, table.ops_quantized) == (len(layers[0]), len(layers[1]))
+    # ONNX nodes the layers name: fused names split on " + "; weights, reformat copies and
+    # what TensorRT made itself ("reshape_after_Gemm_48", "(Unnamed Layer* 306) [Shuffle]")
+    # left out
+    def onnx_node(m):
+        return not (m.startswith(("Reformatting", "copied_", "(Unnamed Layer")) or "_after_" in m
+                    or m.endswith((".weight", ".bias")))
+
+    nodes = [len({m for e in ls for m in e["name"].split(" + ") if onnx_node(m)}) for ls in layers]
+    assert (table.nodes_base, table.nodes_quantized) == tuple(nodes) and nodes[1] > nodes[0]
+    assert comparison.study.tensorrt == []  # no PyTorch or ONNX Runtime side
+
+
+def test_study_tensorrt_and_cpu_vs_gpu_tables(load, collected):
+    traces = [tracekit.load(str(collected["eager"]), cache=False), load(trt_profile("A100__fp16")),
+              load(corpus_file("trace_diff__control"))]
+    comparison = compare(traces, labels=["eager", "trt", "gpu"])
+    summaries = [summarize(t) for t in traces]
+    (trt,) = comparison.study.tensorrt
+    from tracekit.analysis.fusion import fusion_report
+
+    assert trt.before == "eager" and trt.after == "trt"
+    assert trt.fusion_rate == fusion_report(traces[1]).fusion_rate
+    assert (trt.non_gemm_before_ns, trt.non_gemm_after_ns) == (summaries[0].non_gemm_ns, summaries[1].non_gemm_ns)
+    for g in trt.groups:
+        a, b = summaries[0].groups.get(g.group, 0), summaries[1].groups.get(g.group, 0)
+        assert (g.before_ns, g.after_ns) == (a, b)
+        assert g.speedup == (pytest.approx(a / b) if a and b else None)
+    assert "different clocks" in trt.note
+    shifts = {s.gpu: s for s in comparison.study.cpu_vs_gpu}
+    assert set(shifts) == {"trt", "gpu"} and all(s.cpu == "eager" for s in shifts.values())
+    cpu_share = summaries[0].non_gemm_ns / summaries[0].compute_ns
+    gpu_share = summaries[2].non_gemm_ns / summaries[2].compute_ns
+    assert shifts["gpu"].shift_pt == pytest.approx((gpu_share - cpu_share) * 100)

@@ -120,8 +120,12 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
     sides = [_side(t, w, f, lab, rows, i) for i, (t, w, f, lab) in
              enumerate(zip(traces, windows, frames, labels))]
     comparable = comparability(traces, windows, frames, sides)
-    return Comparison(by=by, match=match, sides=sides, rows=rows, comparable=comparable,
-                      notes=notes)
+    result = Comparison(by=by, match=match, sides=sides, rows=rows, comparable=comparable,
+                        notes=notes)
+    from tracekit.analysis.compare_study import study  # it reads the sides made here
+
+    result.study = study(traces, result)
+    return result
 
 
 def default_labels(traces: Sequence[Trace]) -> list[str]:
@@ -360,10 +364,11 @@ def comparability(traces: list[Trace], windows: list[Selection], frames: list[pd
     if len(set(steps)) > 1 and all(steps):
         reasons.append(f"different step counts in the windows ({_pairs(labels, steps)}): "
                        "totals are not per step; compare shares or pick --step")
-    dropped = [bool(w.dropped_steps) for w in windows]
+    stepped = [i for i, w in enumerate(windows) if w.all_steps]  # formats with steps only
+    dropped = [bool(windows[i].dropped_steps) for i in stepped]
     if len(set(dropped)) > 1:
         reasons.append("warm-up handled differently (" + _pairs(
-            labels, ["warm-up dropped" if d else "no warm-up dropped" for d in dropped]) + ")")
+            [labels[i] for i in stepped], ["warm-up dropped" if d else "no warm-up dropped" for d in dropped]) + ")")
     runs = [run_facts(t) for t in traces]
     for fact in ("model", "batch", "seq", "image_size", "dtype", "precision"):
         values = [r.get(fact) for r in runs]

@@ -63,5 +63,63 @@ class Comparison(Record):
     sides: list[Side]
     rows: list[CompareRow]
     comparable: Comparable
-    study: dict | UnsetType = UNSET  # the study's tables where they apply (compare_study)
+    study: Study | UnsetType = UNSET  # the study's tables where they apply (compare_study)
     notes: list[str] = []
+
+
+# --------------------------------------------------------------------------- the study's tables
+
+class GroupSpeedup(Record):
+    group: str
+    before_ns: int
+    after_ns: int
+    speedup: float | None  # before / after; None when after is 0
+
+
+class TensorRTTable(Record):
+    """A TensorRT side against a PyTorch or ONNX Runtime side of the same model: the
+    fusion rate, non-GEMM time before and after, the speedup per group."""
+
+    before: str  # side labels
+    after: str
+    fusion_rate: float | None
+    non_gemm_nodes: int
+    non_gemm_fused: int
+    non_gemm_before_ns: int
+    non_gemm_after_ns: int
+    non_gemm_share_before: float | None
+    non_gemm_share_after: float | None
+    total_speedup: float | None
+    groups: list[GroupSpeedup]
+    note: str = ""
+
+
+class ShareShift(Record):
+    """A CPU-only side against a GPU side: the non-GEMM share of compute on each."""
+
+    cpu: str
+    gpu: str
+    non_gemm_share_cpu: float | None
+    non_gemm_share_gpu: float | None
+    shift_pt: float | None  # GPU share minus CPU share, in percentage points
+
+
+class QuantizedTable(Record):
+    """A quantized side against an unquantized one: Q/DQ time and how the op count grew."""
+
+    base: str
+    quantized: str
+    qdq_ns: int
+    qdq_share: float | None
+    qdq_ops: int
+    ops_base: int
+    ops_quantized: int
+    op_growth: float | None  # ops_quantized / ops_base
+    nodes_base: int | None = None  # TensorRT: ONNX nodes the engine's layers name
+    nodes_quantized: int | None = None
+
+
+class Study(Record):
+    tensorrt: list[TensorRTTable] = []
+    cpu_vs_gpu: list[ShareShift] = []
+    quantized: list[QuantizedTable] = []

@@ -102,7 +102,8 @@ def rows_table(comparison: Comparison, rows: list[CompareRow], shares: bool, tit
             cells.append(_t(row.group))
         cells += [_cell(row.ns[i], s.total_ns, shares, row.present[i]) for i, s in enumerate(sides)]
         cells += [_delta(row.ns[0], row.ns[-1], sides[0].total_ns, sides[-1].total_ns, shares),
-                  _ratio(row.ns[0], row.ns[-1]), _t(_note(comparison, row))]
+                  _ratio(row.ns[0], row.ns[-1], sides[0].total_ns, sides[-1].total_ns, shares),
+                  _t(_note(comparison, row))]
         table.add_row(*cells)
     if totals:
         cells = [Text("total (every row)", style="bold")]
@@ -110,7 +111,7 @@ def rows_table(comparison: Comparison, rows: list[CompareRow], shares: bool, tit
             cells.append(Text(""))
         cells += [Text(duration(s.total_ns), style="bold") for s in sides]
         cells += [_delta(sides[0].total_ns, sides[-1].total_ns, 1, 1, False),
-                  _ratio(sides[0].total_ns, sides[-1].total_ns), Text("")]
+                  _ratio(sides[0].total_ns, sides[-1].total_ns, 1, 1, False), Text("")]
         table.add_row(*cells, end_section=False)
     return table
 
@@ -131,10 +132,11 @@ def _delta(a: int, b: int, ta: int, tb: int, shares: bool) -> Text:
                 style="red" if d > 0 else "green" if d < 0 else "")
 
 
-def _ratio(a: int, b: int) -> Text:
-    if not a:
-        return Text("new" if b else "-")
-    r = b / a
+def _ratio(a: int, b: int, ta: int, tb: int, shares: bool) -> Text:
+    """last / first: of times, or of shares when the sides' times are on different bases."""
+    if not a or not b:
+        return Text("new" if b else "gone" if a else "-")
+    r = (b / tb) / (a / ta) if shares and ta and tb else b / a
     return Text(f"{r:.2f}×" if r >= 0.1 else f"{r:.2g}×")
 
 
