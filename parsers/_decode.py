@@ -16,7 +16,7 @@ import sys
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from multiprocessing import get_context
+from multiprocessing import current_process, get_context
 from operator import attrgetter
 from typing import Any, Union
 
@@ -486,6 +486,8 @@ def worker_count(n_events: int) -> int:
     """Processes to decode ``n_events`` with: the cores this process may use, or
     ``$TRACEKIT_WORKERS``; 1 for small arrays and where fork is not the safe default."""
     if n_events < PARALLEL_MIN_EVENTS or not sys.platform.startswith("linux"):
+        return 1
+    if current_process().daemon:  # a daemonic worker (a cluster's) may not have children
         return 1
     try:
         wanted = int(os.environ.get("TRACEKIT_WORKERS", "0"))

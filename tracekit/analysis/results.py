@@ -20,28 +20,38 @@ class Record(msgspec.Struct, kw_only=True):
     """A Struct that also reads like the dict it encodes to."""
 
     def __getitem__(self, key: str) -> Any:
-        if key not in self.__struct_fields__:
-            raise KeyError(key)
-        value = getattr(self, key)
+        name = _field_of(type(self), key)
+        value = UNSET if name is None else getattr(self, name)
         if value is UNSET:
             raise KeyError(key)
         return value
 
     def __contains__(self, key: object) -> bool:
-        return key in self.__struct_fields__ and getattr(self, key) is not UNSET
+        name = _field_of(type(self), key)
+        return name is not None and getattr(self, name) is not UNSET
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default
 
     def keys(self) -> list[str]:
-        return [k for k in self.__struct_fields__ if k in self]
+        """The JSON keys ("from" for a field named ``from_``) of the fields that are set."""
+        return [k for k in self.__struct_encode_fields__ if k in self]
 
     def items(self) -> list[tuple[str, Any]]:
-        return [(k, getattr(self, k)) for k in self.keys()]
+        return [(k, self[k]) for k in self.keys()]
 
     def to_dict(self) -> dict:
         """The JSON-ready dict (nested results too)."""
         return to_builtins(self)
+
+
+def _field_of(cls: type, key: object) -> str | None:
+    """The field behind a JSON key (a field may be renamed: ``from_`` is "from")."""
+    fields = cls.__struct_fields__  # type: ignore[attr-defined]
+    if key in fields:
+        return key  # type: ignore[return-value]
+    encoded = cls.__struct_encode_fields__  # type: ignore[attr-defined]
+    return fields[encoded.index(key)] if key in encoded else None
 
 
 def to_builtins(obj: Any) -> Any:
@@ -101,6 +111,17 @@ class WindowInfo(Record):
     outside: Outside | UnsetType = UNSET  # device time basis only
 
 
+class DeviceBusy(Record):
+    """One device in :attr:`GpuBusy.per_device` (:func:`~tracekit.analysis.busy.device_busy`)."""
+
+    device: int
+    kernel_ns: int
+    busy_ns: int
+    span_ns: int
+    idle_ns: int
+    streams: int
+
+
 class GpuBusy(Record):
     """Busy time: ``busy_ns`` (at least one device busy) of ``span_ns`` (first start to
     last end over all devices); ``device_busy_ns`` sums the devices' own busy time,
@@ -113,7 +134,7 @@ class GpuBusy(Record):
     device_busy_ns: int
     device_span_ns: int
     concurrent_ns: int  # kernel time overlapping other streams
-    per_device: list[dict]
+    per_device: list[DeviceBusy]
 
 
 class Device(Record):
@@ -199,19 +220,64 @@ class CombinedSummary(Totals):
 
 # --------------------------------------------------------------------------- transfers
 
+class CopyOp(Record):
+    """An op whose copies took time in one direction."""
+
+    op: str
+    count: int
+    time_ns: int
+    bytes: int
+
+
+class CopyDirection(Record):
+    """Copies in one direction (``unknown`` when the trace does not say which)."""
+
+    direction: str
+    count: int
+    bytes: int
+    time_ns: int
+    bandwidth_gbps: float | None
+    share_of_device_time: float | None
+    ops: list[CopyOp]
+
+
+class NodeTime(Record):
+    count: int
+    time_ns: int
+
+
 class Transfers(Record):
     device_time_ns: int
-    by_direction: list[dict]
+    by_direction: list[CopyDirection]
     host_device_ns: int
-    ort_memcpy_nodes: dict
+    ort_memcpy_nodes: dict[str, NodeTime]  # ONNX Runtime Memcpy node type -> its time
+
+
+class SyncCall(Record):
+    """One blocking runtime call by name; ``op``: the op whose calls caused the most of
+    the GPU idle time after them."""
+
+    name: str
+    count: int
+    host_ns: int
+    gpu_idle_after_ns: int
+    op: str
 
 
 class Synchronizations(Record):
-    calls: list[dict]
+    calls: list[SyncCall]
     count: int
     host_ns: int
     gpu_idle_after_ns: int
     device_sync_events: int
+
+
+class FallbackNode(Record):
+    name: str
+    op_type: str
+    calls: int
+    time_ns: int
+    share: float | None  # of run latency
 
 
 class Fallback(Record):
@@ -221,7 +287,7 @@ class Fallback(Record):
     gpu_providers: list[str]
     run_latency_ns: int
     applies: bool
-    nodes: list[dict]
+    nodes: list[FallbackNode]
     fallback_ns: int
     memcpy_ns: int
     fallback_share: float | None | UnsetType = UNSET  # only where a GPU provider ran
@@ -241,6 +307,123 @@ class TransferReport(Record):
 
 # --------------------------------------------------------------------------- fusion
 
+class NodeCounts(Record):
+    """The ONNX nodes the layers name: GEMM-based, and the rest fused or standalone."""
+
+    total: int
+    gemm: int
+    non_gemm: int
+    non_gemm_fused: int
+    non_gemm_standalone: int
+
+
+class GemmLayers(Record):
+    count: int
+    total_ns: int
+    with_fused_non_gemm: int
+
+
+class NonGemmLayers(Record):
+    count: int
+    total_ns: int
+    share: float | None
+    by_group: dict[str, int]
+
+
+class FusedLayer(Record):
+    """A layer that runs several ONNX nodes."""
+
+    name: str
+    group: str
+    is_gemm: bool
+    layer_type: str
+    precision: str
+    dur_ns: int
+    nodes: list[str]
+    node_types: list[str]
+    fused_non_gemm: list[str]
+
+
+class ReformatLayer(Record):
+    name: str
+    kind: str  # layout, qdq or noop
+    layer_type: str
+    origin: str
+    precision: str
+    dur_ns: int
+    from_: str = msgspec.field(name="from")  # input tensor format
+    to: str
+
+
+class CountTime(Record):
+    count: int
+    total_ns: int
+
+
+class Reformats(Record):
+    count: int
+    total_ns: int
+    share: float | None
+    by_kind: dict[str, CountTime]
+    layers: list[ReformatLayer]
+
+
+class PrecisionTime(Record):
+    layers: int = 0
+    total_ns: int = 0
+    gemm_ns: int = 0
+    share: float | None = None
+
+
+class LayerTime(Record):
+    """One layer of :attr:`FusionReport.per_layer`; ``nodes``: how many ONNX nodes it runs."""
+
+    name: str
+    layer_type: str
+    op_type: str
+    group: str
+    is_gemm: bool
+    precision: str
+    dur_ns: int
+    nodes: int
+
+
+class RemovedNode(Record):
+    name: str
+    op_type: str
+
+
+class Removed(Record):
+    """ONNX nodes in no layer (``--onnx``); only ``model``, ``available`` and ``reason``
+    when the model could not be read."""
+
+    model: str
+    available: bool
+    reason: str | UnsetType = UNSET
+    model_nodes: int | UnsetType = UNSET
+    unnamed_model_nodes: int | UnsetType = UNSET
+    removed_count: int | UnsetType = UNSET
+    removed_by_type: dict[str, int] | UnsetType = UNSET
+    removed: list[RemovedNode] | UnsetType = UNSET
+    non_gemm_model_nodes: int | UnsetType = UNSET
+    non_gemm_removed: int | UnsetType = UNSET
+    non_gemm_fused_or_removed_rate: float | None | UnsetType = UNSET
+    layer_nodes_not_in_model: list[str] | UnsetType = UNSET
+    notes: list[str] | UnsetType = UNSET
+
+
+class Region(Record):
+    """A compiled (Myelin) region and the group the ONNX model's nodes between its ends give it."""
+
+    name: str
+    ends: list[list[str]]  # (first, last) node of each ForeignNode in its name
+    nodes: int
+    group_before: str
+    group: str
+    dur_ns: int
+    op_types: dict[str, int]
+
+
 class FusionReport(Record):
     """``tracekit fusion``: what TensorRT fused (see :mod:`tracekit.analysis.fusion`)."""
 
@@ -250,17 +433,89 @@ class FusionReport(Record):
     total_ns: int
     node_lists: str
     partial_layers: int
-    nodes: dict[str, int]
+    nodes: NodeCounts
     fusion_rate: float | None
     fused_into_gemm: dict[str, int]
     fused_into_non_gemm: dict[str, int]
     standalone_non_gemm: dict[str, int]
-    gemm_layers: dict
-    non_gemm_layers: dict
-    fused_layers: list[dict]
-    reformats: dict
-    precision: dict
-    per_layer: list[dict]
-    removed: dict | None
-    regions: list[dict] | None
+    gemm_layers: GemmLayers
+    non_gemm_layers: NonGemmLayers
+    fused_layers: list[FusedLayer]
+    reformats: Reformats
+    precision: dict[str, PrecisionTime]
+    per_layer: list[LayerTime]
+    removed: Removed | None
+    regions: list[Region] | None
     notes: list[str]
+
+
+# --------------------------------------------------------------------------- explain
+
+class RuleTime(Record):
+    rule: str  # kind, pattern and file:line of a taxonomy rule
+    ns: int
+
+
+class NameTime(Record):
+    name: str
+    ns: int
+
+
+class GroupReasons(Record):
+    """One group of ``summary --explain``: its time, the rules that put it there, the top names."""
+
+    group: str
+    ns: int
+    share: float
+    rules: list[RuleTime]
+    top: list[NameTime]
+
+
+class Disagreement(Record):
+    """A kernel whose base name alone says another group than the one the precedence gave."""
+
+    kernel: str  # base name
+    full_name: str
+    op: str
+    group: str
+    by_kernel_name: str
+    ns: int
+    share: float
+
+
+class Explanation(Record):
+    """``summary --explain`` (:func:`~tracekit.analysis.explain.explain`)."""
+
+    path: Any
+    time_basis: str
+    total_ns: int
+    groups: list[GroupReasons]
+    disagreements: list[Disagreement]
+
+
+# --------------------------------------------------------------------------- ranks
+
+class RankRow(Record):
+    """One rank of a multi-rank job: what tells a straggler apart (see
+    :mod:`tracekit.analysis.ranks`)."""
+
+    rank: Any  # the trace's rank, else its position among the inputs
+    path: str
+    steps: int
+    step_ns: int | None  # mean duration of the selected steps; None: not step-based
+    total_ns: int
+    busy_ns: int | None  # GPU busy/idle: device time basis only
+    idle_ns: int | None
+    communication_ns: int
+    exposed_communication_ns: int | None
+
+
+class RankTable(Record):
+    """Every rank side by side, with the median and who lies above it."""
+
+    rows: list[RankRow]
+    median_step_ns: int | None
+    median_busy_ns: int | None
+    slowest: Any  # rank with the longest mean step (else the most busy time)
+    stragglers: list[Any]  # ranks whose mean step exceeds the median by more than `threshold`
+    threshold: float

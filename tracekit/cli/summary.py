@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from tracekit.cli import ranks
 from tracekit.cli.common import (
     add_json_argument,
     add_loading_arguments,
@@ -32,6 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="per group: the rules that put time there, the top names, and every "
                         "op-level vs kernel-level disagreement with its time")
     add_loading_arguments(p)
+    ranks.add_arguments(p)
 
 
 def run(args) -> int:
@@ -40,6 +42,8 @@ def run(args) -> int:
     from tracekit import analysis
     from tracekit.report import json_report, summary_text
 
+    if ranks.wanted(args):  # a folder or several files: one rank per process or worker
+        return ranks.run(args)
     traces = load_traces(args)
     if getattr(args, "explain", False):
         return _explain(traces, args)

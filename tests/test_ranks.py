@@ -1,0 +1,103 @@
+"""``tracekit summary`` over ranks: a folder of per-rank corpus traces summarized on local
+processes and on a Dask LocalCluster, checked against each rank summarized on its own and
+against the step times read from the raw JSON."""
+from __future__ import annotations
+
+import json
+import re
+import statistics
+
+import pytest
+
+import tracekit
+from tests.conftest import corpus_file, raw_events
+from tracekit import cache, ranks
+from tracekit.cli.main import main
+
+RANKS = ("timeline_analysis__sampled_rank-0", "trace_filter__sampled_rank-1")
+
+
+@pytest.fixture(scope="module")
+def rank_dir(tmp_path_factory):
+    """A job's folder of ranks: links to the corpus files (read in place) plus a stray file."""
+    folder = tmp_path_factory.mktemp("ranks")
+    for fragment in RANKS:
+        path = corpus_file(fragment)
+        (folder / path.name).symlink_to(path)
+    (folder / "notes.txt").write_text("not a trace")
+    return folder
+
+
+def _summary_json(capsys, *args) -> dict:
+    capsys.readouterr()
+    assert main(["summary", *map(str, args), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _selected_step_means(path) -> float:
+    """Mean ProfilerStep duration (ns) under the default rule (all but the first of
+    several steps), from the raw events."""
+    events, _ = raw_events(path)
+    steps = sorted((int(m.group(1)), e["dur"]) for e in events
+                   if e.get("ph") == "X" and (m := re.fullmatch(r"ProfilerStep#(\d+)", str(e.get("name")))))
+    chosen = steps[1:] if len(steps) > 1 else steps
+    return statistics.mean(d for _, d in chosen) * 1000
+
+
+def test_folder_of_ranks_in_parallel(rank_dir, tmp_path, capsys):
+    out = _summary_json(capsys, rank_dir, "--cache-dir", tmp_path)
+    paths = [corpus_file(f) for f in RANKS]
+    assert [t["path"] for t in out["traces"]] == [str(rank_dir / p.name) for p in paths]
+    for doc, path in zip(out["traces"], paths):
+        alone = tracekit.load(path, cache=False).summary()
+        assert doc["total_ns"] == alone.total_ns and doc["groups"] == alone.groups
+    combined = out["combined"]
+    assert combined["total_ns"] == sum(t["total_ns"] for t in out["traces"])
+    rows = out["ranks"]["rows"]
+    assert [r["rank"] for r in rows] == [0, 1]
+    for row, doc, path in zip(rows, out["traces"], paths):
+        assert row["step_ns"] == pytest.approx(_selected_step_means(path), abs=1)
+        assert row["busy_ns"] == doc["gpu"]["busy_ns"] and row["idle_ns"] == doc["gpu"]["idle_ns"]
+        assert row["communication_ns"] == doc["communication_ns"] > 0
+    med = statistics.median(r["step_ns"] for r in rows)
+    assert out["ranks"]["stragglers"] == [r["rank"] for r in rows if r["step_ns"] > med * 1.05]
+    assert out["ranks"]["slowest"] == max(rows, key=lambda r: r["step_ns"])["rank"]
+    # the ranks were normalized once and cached as Arrow: a worker reads them back
+    for path in paths:
+        assert cache.load(str(rank_dir / path.name), tmp_path, parser="kineto:1") is not None
+
+
+def test_dask_cluster_gives_the_same_result(rank_dir, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    local = _summary_json(capsys, rank_dir, "--cache-dir", tmp_path)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        on_dask = _summary_json(capsys, rank_dir, "--cache-dir", tmp_path,
+                                "--scheduler", cluster.scheduler_address)
+    assert on_dask == local
+
+
+def test_rank_table_text(rank_dir, tmp_path, capsys):
+    assert main(["summary", str(rank_dir), "--cache-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "Ranks (2)" in text and "Combined over 2 traces" in text and "slowest rank: " in text
+
+
+def test_bad_rank_is_one_line(tmp_path, capsys):
+    (tmp_path / "rank0.json").write_text('{"traceEvents": [')
+    good = corpus_file(RANKS[0])
+    assert main(["summary", str(tmp_path / "rank0.json"), str(good), "--cache-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "rank0.json" in err[0] and "Traceback" not in err[0]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["summary", str(empty)]) == 2
+    assert "no trace files" in capsys.readouterr().err
+
+
+def test_unreachable_scheduler_is_one_line(capsys, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(ranks, "CONNECT_TIMEOUT", "1s")
+    good = corpus_file(RANKS[0])
+    assert main(["summary", str(good), "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err

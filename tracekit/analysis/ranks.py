@@ -1,0 +1,46 @@
+"""Ranks side by side: per rank its step time, GPU busy and idle time and communication,
+and which ranks lag (stragglers), from each rank's summary and its selected steps."""
+from __future__ import annotations
+
+import statistics
+
+from tracekit.analysis.results import RankRow, RankTable, Summary
+from tracekit.analysis.window import Selection
+
+STRAGGLER = 0.05  # a mean step this much above the median marks a straggler
+
+
+def rank_row(summary: Summary, window: Selection, position: int) -> RankRow:
+    """The row of one rank; ``position`` stands in for a rank the trace does not name."""
+    ranges = window.ranges
+    steps = ranges[ranges["kind"] == "step"] if ranges is not None else None
+    if window.steps and steps is not None:
+        steps = steps[steps["step"].isin(window.steps)]
+    n = 0 if steps is None else len(steps)
+    gpu = summary.gpu if summary.time_basis == "device" else None
+    return RankRow(
+        rank=summary.rank if summary.rank is not None else position,
+        path=str(summary.path), steps=n,
+        step_ns=int(steps["dur_ns"].mean()) if steps is not None and n else None,
+        total_ns=summary.total_ns,
+        busy_ns=getattr(gpu, "busy_ns", None), idle_ns=getattr(gpu, "idle_ns", None),
+        communication_ns=summary.communication_ns,
+        exposed_communication_ns=summary.exposed_communication_ns,
+    )
+
+
+def rank_table(rows: list[RankRow], threshold: float = STRAGGLER) -> RankTable:
+    """The ranks with the median step and busy time, the slowest rank and the stragglers."""
+    steps = [r.step_ns for r in rows if r.step_ns is not None]
+    busy = [r.busy_ns for r in rows if r.busy_ns is not None]
+    med_step = int(statistics.median(steps)) if steps else None
+    med_busy = int(statistics.median(busy)) if busy else None
+    slowest = None
+    if steps:
+        slowest = max((r for r in rows if r.step_ns is not None), key=lambda r: r.step_ns or 0).rank
+    elif busy:
+        slowest = max((r for r in rows if r.busy_ns is not None), key=lambda r: r.busy_ns or 0).rank
+    stragglers = [r.rank for r in rows if med_step and r.step_ns is not None
+                  and r.step_ns > med_step * (1 + threshold)]
+    return RankTable(rows=rows, median_step_ns=med_step, median_busy_ns=med_busy,
+                     slowest=slowest, stragglers=stragglers, threshold=threshold)
