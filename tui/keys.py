@@ -48,10 +48,13 @@ TABLE: tuple[Entry, ...] = (
           (_k("app", "x", "clear_span", "Clear span"),)),
     Entry("everywhere", "e", "export the current selection to Perfetto",
           (_k("app", "e", "export", "Export", footer=4),)),
-    Entry("everywhere", "?", "this help",
-          (_k("app", "question_mark", "help", "Help", footer=2),)),
+    Entry("everywhere", "?", "this help", (
+        _k("app", "question_mark", "help", "Help", footer=2),
+        _k("compare_app", "question_mark", "help", "Help", footer=2),
+    )),
     Entry("everywhere", "q", "quit", (
         _k("app", "q", "quit", "Quit", footer=1),
+        _k("compare_app", "q", "quit", "Quit", footer=1),
         _k("loading", "q,escape", "app.quit", "Quit", footer=1),
     )),
     Entry("everywhere", "escape", "close a dialog / go back", (
@@ -91,6 +94,12 @@ TABLE: tuple[Entry, ...] = (
     )),
     # a DataTable row selection (enter) opens the drill-down
     Entry("tables", "enter", "drill into the row: calls, kernels, module path, shapes"),
+    # tracekit tui A B ...: the compare screen (its table takes the table keys above)
+    Entry("compare", "a", "absolute times / shares of each side's total",
+          (_k("compare", "a", "toggle_share", "Abs/share", footer=1),)),
+    Entry("compare", "enter", "drill into a group: its operators matched across the traces"),
+    Entry("compare", "escape backspace", "back from a group to the group table",
+          (_k("compare", "escape,backspace", "back", "Back", footer=2),)),
     Entry("timeline", "← →  h l", "move the cursor", (
         _k("timeline", "left,h", "move(-1)", "Cursor left"),
         _k("timeline", "right,l", "move(1)", "Cursor right"),

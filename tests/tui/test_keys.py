@@ -20,6 +20,8 @@ OWNERS = {
     "operators": ("tui.screens.operators", "OperatorsScreen"),
     "table": ("tui.widgets.table", "VimTable"),
     "timeline": ("tui.widgets.timeline", "TimelineView"),
+    "compare": ("tui.screens.compare", "CompareScreen"),
+    "compare_app": ("tui.compare_app", "CompareApp"),
 }
 
 
