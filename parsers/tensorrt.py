@@ -79,6 +79,8 @@ _BOM = b"\xef\xbb\xbf"
 _PROFILE_HEAD = re.compile(rb'\[\s*\{\s*"count"\s*:\s*\d')
 _TIMES_HEAD = re.compile(rb'\[\s*\{\s*"(?:' + b"|".join(k.encode() for k in TIMES_KEYS) + rb'|enqueueMs)"\s*:')
 _LAYERS_HEAD = re.compile(rb'\{\s*"(Layers|Bindings)"\s*:')
+# trt-engine-explorer's device metadata (<stem>.metadata.json): read beside a profile, never alone
+_METADATA_HEAD = re.compile(rb'\{\s*"device_information"\s*:|\[\s*\{\s*"Name"\s*:\s*"[^"]*"\s*,\s*"Compute')
 
 # ---------------------------------------------------------------- ONNX op types
 # The parser must not import the taxonomy; this small local knowledge only chooses which
@@ -200,6 +202,8 @@ def kind_of(head: bytes) -> str | None:
         return "layers"
     if trtexec_log.is_log(text):
         return "log"
+    if _METADATA_HEAD.match(text) or (text.startswith(b"{") and b'"device_information"' in text):
+        return "metadata"
     return None
 
 
@@ -322,6 +326,9 @@ def parse(path, progress=None, layers=None) -> list[Trace]:
         raise TraceError(path, "not a TensorRT trtexec export (expected a profile "
                                "[{\"count\": N}, ...], layer info {\"Layers\": ...}, times array "
                                "or trtexec console log)")
+    if kind == "metadata":
+        raise TraceError(path, "is trt-engine-explorer device metadata, not a profile: pass the "
+                               f"profile JSON beside it ({_metadata_profile(path)})")
     files = companions(path, layers=layers, kind=kind)
     messages: list[str] = []
     notes: list[str] = []
@@ -386,6 +393,18 @@ def parse(path, progress=None, layers=None) -> list[Trace]:
     meta = _meta(path, kind, files, profile, info, times, details, ops, notes)
     meta.warnings = messages
     return [Trace(ops=ops, meta=meta)]
+
+
+def _metadata_profile(path: str) -> str:
+    """The profile that a ``<stem>[.profile].metadata.json`` belongs to, named as a path to
+    pass (the one on disk when there is one)."""
+    name = os.path.basename(path)
+    stem = re.sub(r"(?:[._-]profile)?[._-]metadata\.json(?:\.gz)?$", "", name, flags=re.IGNORECASE)
+    for candidate in (f"{stem}.profile.json", f"{stem}.profile.json.gz"):
+        full = os.path.join(os.path.dirname(path), candidate)
+        if os.path.isfile(full):
+            return full
+    return os.path.join(os.path.dirname(path), f"{stem}.profile.json")
 
 
 def _expected(path: str, role: str) -> str:

@@ -133,6 +133,7 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: 
         traces = _parse(module, path, report, options)
         for trace in traces:  # whatever the format: no out-of-range time goes further
             checks.validate(trace, trace.meta.path or path)
+        _check_ranks(path, traces)
     messages = [str(w.message) for w in caught if issubclass(w.category, TraceWarning)]
     for trace in traces:
         trace.meta.warnings = list(messages)
@@ -141,6 +142,20 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: 
     if use_cache:
         trace_cache.store(inputs, traces, cache_dir, _parser_tag(module))
     return traces
+
+
+def _check_ranks(path: str, traces) -> None:
+    """Traces of one archive that claim the same rank: their per-rank summaries and a
+    combined one would mix them up, so say so (once, naming the members)."""
+    seen: dict = {}
+    for trace in traces:
+        if trace.meta.rank is not None:
+            seen.setdefault(trace.meta.rank, []).append(os.path.basename(str(trace.meta.path)))
+    for rank, members in seen.items():
+        if len(members) > 1:
+            warnings.warn(TraceWarning(
+                f"{path}: {len(members)} traces claim rank {rank} ({', '.join(members[:4])}); "
+                "their summaries are shown apart, but which GPU each profiled is unclear"), stacklevel=4)
 
 
 def _bound_input(path: str, max_size) -> bool:
