@@ -22,7 +22,7 @@ import pandas as pd
 
 from parsers import _io
 from parsers._decode import Columns, Header, decode_events, gc_paused, recover_truncated, split_events
-from parsers._shared import copy_column, sorted_steps, step_at
+from parsers._shared import copy_column, dotted_paths, match_launch, sorted_steps, step_at
 from tracekit.model import (
     KERNELS,
     LAUNCHES,
@@ -340,7 +340,8 @@ def _device_side(ev: _Events, host: _Host, columns: Columns) -> _Device:
     i_k = np.flatnonzero(ev.kernel)
     k_corr = _flow_bind(c, ev.ph, ev.role, ev.ts_ns, i_k, c["correlation"][i_k], start_ph="f")
     k_flow = (c["correlation"][i_k] < 0) & (k_corr >= 0)
-    k_launch = _match_launch(k_corr, ev.ts_ns[i_k], host.l_corr, host.l_ts)
+    # ids alone: a GPU event's pid is its device, not the process that launched it
+    k_launch = match_launch(k_corr, ev.ts_ns[i_k], host.l_corr, host.l_ts)
     # A launch outside every op (a CUDA/HIP graph replay, cuLaunchKernelEx from a python
     # function) stands in for the op of what it launched, under its module/annotation path.
     stand_in = np.zeros(len(host.i_l), bool)
@@ -395,7 +396,7 @@ def _ops_table(ev: _Events, host: _Host, dev: _Device, op_step: np.ndarray, blob
         pid=c["pid"][o_ev], tid=c["tid"][o_ev],
         parent=np.concatenate([op_nest.parent, np.full(len(s_idx), -1, np.int64)]),
         depth=np.concatenate([op_nest.depth, np.zeros(len(s_idx), op_nest.depth.dtype)]),
-        range=o_range, module=_module_paths(gather(path_codes, o_range, -1), ranges["path"].cat.categories),
+        range=o_range, module=_module_column(gather(path_codes, o_range, -1), ranges["path"].cat.categories),
         shapes=categorical_of(c["dims"][o_ev], blobs), dtypes=categorical_of(c["types"][o_ev], blobs),
         provider=constant("CPU", n_ops), source=constant(SOURCE, n_ops),
         external_id=c["external_id"][o_ev], step=op_step,
@@ -421,7 +422,8 @@ def _kernels_table(ev: _Events, dev: _Device, k_step: np.ndarray, blobs: list) -
 
 # ---------------------------------------------------------------- helpers
 
-def _module_paths(codes: np.ndarray, categories) -> pd.Categorical:
+def _module_column(codes: np.ndarray, categories) -> pd.Categorical:
+    """ops.module from the path code of each op's innermost range ("" for -1: none)."""
     labels = list(categories)
     if "" not in labels:
         labels.append("")
@@ -472,35 +474,6 @@ def _flow_bind(c, ph, role, ts_ns, idx, corr, start_ph: str) -> np.ndarray:
     return corr
 
 
-def _match_launch(k_corr, k_ts, l_corr, l_ts) -> np.ndarray:
-    """Launch row for each device activity, by correlation id.
-
-    Correlation ids are unique within one profiled process; where a file holds several
-    (ids repeat), the latest launch at or before the activity's start wins.
-    """
-    out = np.full(len(k_corr), -1, np.int64)
-    valid = k_corr >= 0
-    if not valid.any() or len(l_corr) == 0:
-        return out
-    lidx = pd.Index(l_corr)
-    if lidx.is_unique:
-        pos = lidx.get_indexer(k_corr[valid])
-        out[valid] = pos
-        return out
-    launches = pd.DataFrame({"corr": l_corr, "ts": l_ts, "row": np.arange(len(l_corr))}).sort_values("ts")
-    q = np.flatnonzero(valid)
-    kernels = pd.DataFrame({"corr": k_corr[q], "ts": k_ts[q], "q": q}).sort_values("ts")
-    merged = pd.merge_asof(kernels, launches, on="ts", by="corr", direction="backward")
-    rows = merged["row"].to_numpy(dtype=float)
-    out[merged["q"].to_numpy()] = np.where(np.isnan(rows), -1, rows).astype(np.int64)
-    # Activities that start before any launch with their id (clock skew): nearest launch.
-    still = q[out[q] < 0]
-    if len(still):
-        first = launches.drop_duplicates("corr").set_index("corr")["row"]
-        out[still] = first.reindex(k_corr[still]).fillna(-1).to_numpy(np.int64)
-    return out
-
-
 def _copy_kinds(names, columns, c, i_k, k_role) -> pd.Categorical:
     """HtoD/DtoH/... from the activity name ("Memcpy HtoD (Pageable -> Device)") or the
     ``kind`` argument (ROCm)."""
@@ -530,16 +503,15 @@ def _host_ranges(c, names, i_r, ts_ns, dur_ns, r_thread, sel_steps, sel_module):
     # Steps get their own group code so they never enclose anything.
     group = np.where(r_is_path, group, r_thread.max(initial=0) + 1 + np.arange(len(i_r)))
     r_nest = nest(r_ts, r_ts + r_dur, group)
-    path = labels.astype(object).copy()
     depth = r_nest.depth
-    for level in range(1, int(depth.max(initial=0)) + 1):
-        at = np.flatnonzero(depth == level)
-        path[at] = path[r_nest.parent[at]] + "." + labels[at]
+    name = pd.Categorical(labels)
+    path, paths = dotted_paths(name.codes, [str(x) for x in name.categories], r_nest.parent, depth,
+                               r_is_path)
     ranges = make_table(
         RANGES, len(i_r),
-        name=pd.Categorical(labels), kind=pd.Categorical(kind), ts_ns=r_ts, dur_ns=r_dur,
+        name=name, kind=pd.Categorical(kind), ts_ns=r_ts, dur_ns=r_dur,
         pid=c["pid"][i_r], tid=c["tid"][i_r], depth=depth, parent=r_nest.parent,
-        path=pd.Categorical(np.where(r_is_path, path, "")),
+        path=pd.Categorical(np.asarray(paths, dtype=object)[path]),
     )
     return ranges, r_nest, r_is_path
 

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from parsers import _io
-from parsers._shared import copy_column, copy_kind, sorted_steps, step_at
+from parsers._shared import copy_column, copy_kind, dotted_paths, match_launch, sorted_steps, step_at
 from parsers._sqlite import (
     MAGIC,
     Budget,
@@ -251,7 +251,8 @@ def _build(db: Database, path: str, progress) -> Trace:
     op_nest = nest(o_ts, o_end, o_thread)
     o_parent, o_depth = op_nest.parent, op_nest.depth
     o_ann = nv["annotation"][o]
-    o_path, paths = _module_paths(nv["name"][o], o_ann, o_parent, o_depth)
+    o_path, paths = dotted_paths(np.asarray(nv["name"].codes)[o], [str(c) for c in nv["name"].categories],
+                                 o_parent, o_depth, o_ann)
     o_type = np.where(nv["compiled"][o], COMPILED_REGION, "")
     o_step = step_at(steps, o_ts)
 
@@ -260,8 +261,8 @@ def _build(db: Database, path: str, progress) -> Trace:
     l_step = step_at(steps, api["ts"])
 
     # ---- kernels -> launches (correlation within the process) -> ops ----
-    k_launch = _match_launch(acts["pkey"], acts["corr"], acts["ts"],
-                             api["pkey"], api["corr"], api["ts"], acts["has_pid"])
+    k_launch = match_launch(acts["corr"], acts["ts"], api["corr"], api["ts"],
+                            k_process=acts["pkey"], l_process=api["pkey"])
     k_op = gather(l_op, k_launch, -1)
     k_step = gather(l_step, k_launch, -1)
     orphan = k_launch < 0
@@ -622,35 +623,6 @@ def _api_name(name: str) -> str:
     return API_VERSION_SUFFIX.sub("", name)
 
 
-def _match_launch(k_pkey, k_corr, k_ts, l_pkey, l_corr, l_ts, k_has_pid) -> np.ndarray:
-    """API-call row of each GPU activity: same correlationId in the same process; where an
-    id repeats, the latest call at or before the activity's start (else the nearest)."""
-    out = np.full(len(k_corr), -1, np.int64)
-    if len(l_corr) == 0 or len(k_corr) == 0:
-        return out
-    calls = pd.DataFrame({"p": l_pkey, "c": l_corr, "ts": l_ts, "row": np.arange(len(l_corr))})
-    calls = calls[calls["c"] >= 0].sort_values("ts", kind="stable")
-    calls_have_pid = bool((l_pkey >= 0).any())
-    for scoped in (True, False):
-        # unscoped only where the activity or the calls do not say which process
-        who = k_has_pid if scoped else (~k_has_pid if calls_have_pid else np.ones(len(k_corr), bool))
-        q = np.flatnonzero((k_corr >= 0) & who & (out < 0))
-        if len(q) == 0:
-            continue
-        by = ["p", "c"] if scoped else ["c"]
-        acts = pd.DataFrame({"p": k_pkey[q], "c": k_corr[q], "ts": k_ts[q], "q": q}).sort_values("ts", kind="stable")
-        right = calls if scoped else calls.drop(columns="p")
-        for direction in ("backward", "nearest"):
-            todo = acts[out[acts["q"].to_numpy()] < 0]
-            if todo.empty:
-                break
-            merged = pd.merge_asof(todo, right, on="ts", by=by, direction=direction)
-            rows = merged["row"].to_numpy(dtype=float)
-            hit = ~np.isnan(rows)
-            out[merged["q"].to_numpy()[hit]] = rows[hit].astype(np.int64)
-    return out
-
-
 # ---------------------------------------------------------------- NVTX
 
 def _nvtx(db: Database, meta: TraceMeta) -> dict:
@@ -707,45 +679,6 @@ def _nvtx(db: Database, meta: TraceMeta) -> dict:
             "tid": np.where(has, g & PID_MASK, -1), "name": name_cat,
             "shapes": categorical_from_text(shapes), "step_num": step_of[codes],
             "annotation": ~operator[codes], "compiled": compiled[codes]}
-
-
-def _module_paths(name: pd.Categorical, annotation: np.ndarray, parent: np.ndarray,
-                  depth: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Dotted path of the module/annotation ranges enclosing each op, itself included when
-    it is one ("LlamaDecoderLayer.LlamaRMSNorm"); operator ranges add nothing. Strings
-    are built once per distinct path, level by level."""
-    n = len(parent)
-    labels = [str(c) for c in name.categories]
-    codes = np.asarray(name.codes).astype(np.int64)
-    paths = [""]
-    index: dict[tuple[int, int], int] = {}
-    by_text = {"": 0}
-    out = np.zeros(n, np.int64)
-    if n == 0:
-        return out, paths
-    for level in range(int(depth.max()) + 1):
-        at = np.flatnonzero(depth == level)
-        base = out[parent[at]] if level else np.zeros(len(at), np.int64)
-        out[at] = base
-        ann = at[annotation[at]]
-        if not len(ann):
-            continue
-        key = (base[annotation[at]] << 32) | codes[ann]
-        uniq, inverse = np.unique(key, return_inverse=True)
-        new = np.empty(len(uniq), np.int64)
-        for i, k in enumerate(uniq.tolist()):
-            pair = (k >> 32, k & 0xFFFFFFFF)
-            if pair not in index:
-                prefix = paths[pair[0]]
-                text = f"{prefix}.{labels[pair[1]]}" if prefix else labels[pair[1]]
-                # names with dots can spell one path two ways ("a.b" + "c", "a" + "b.c")
-                if text not in by_text:
-                    by_text[text] = len(paths)
-                    paths.append(text)
-                index[pair] = by_text[text]
-            new[i] = index[pair]
-        out[ann] = new[inverse.reshape(-1)]
-    return out, paths
 
 
 def _ranges(nv, o, o_ann, o_parent, o_path, paths, is_step, steps, syncs) -> pd.DataFrame:
