@@ -79,6 +79,25 @@ def test_each_side_adds_up_to_its_summary_total(load, pair, by):
         assert side.matched_ns == sum(r.ns[i] for r in comparison.rows if all(r.present))
 
 
+def test_range_narrows_every_side_as_a_window_does(load, capsys):
+    """--range NAME: each side adds up to the summary of the same window (the default step
+    rule, narrowed to the ranges of that name), from the kernel table as well."""
+    from tracekit.analysis import select_range
+
+    paths = PAIRS["hta-diff"]()
+    traces = [load(p) for p in paths]
+    comparison = compare(traces, by="group", range_name="## forward ##")
+    for i, (trace, side) in enumerate(zip(traces, comparison.sides)):
+        window = select_range(trace, select(trace, None), name="## forward ##")
+        assert 0 < sum(r.ns[i] for r in comparison.rows) == side.total_ns == \
+            summarize(trace, window=window).total_ns == raw_total(trace, window)
+        assert side.total_ns < summarize(trace).total_ns and "range ## forward ##" in side.window
+    assert cli_main.main(["compare", *map(str, paths), "--range", "no such range"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tracekit: error:") and "\n" not in err
+    assert f"{paths[0]}: range 'no such range' is not in the trace" in err
+
+
 @pytest.mark.parametrize("pair", ["hta-diff", "nsys-2-3"])
 def test_group_matched_share_by_a_second_method(load, pair):
     """Groups every side has, counted from the kernel tables with pandas alone."""
@@ -351,7 +370,10 @@ def test_torch_compile_side_adds_up(collected, tmp_path):
     for by in ("group", "op", "module"):
         comparison = compare(traces, labels=["eager", "compile"], by=by)
         check_adds_up(traces, comparison)
-    assert comparison.sides[1].matched_share is not None
+    # the module rows: the compiled graph's range is no module of the model
+    assert comparison.sides[1].matched_share == 0.0
+    assert any(r.startswith("module rows cannot match much: compile has module paths for 0%")
+               for r in comparison.comparable.reasons)
 
 
 # ---------------------------------------------------------------- the study's tables

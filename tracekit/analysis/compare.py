@@ -34,7 +34,7 @@ import pandas as pd
 from tracekit.analysis.breakdown import NO_MODULE, NO_OP, breakdown, group_order, time_basis
 from tracekit.analysis.compare_results import Comparable, CompareRow, Comparison, Side
 from tracekit.analysis.summary import gemm_totals
-from tracekit.analysis.window import Selection, select, select_range
+from tracekit.analysis.window import Selection, StepError, select, select_range
 from tracekit.model import FUSED_SEP, Trace, TracekitError
 from tracekit.model.names import is_reformat, kernel_base_name, member_type
 from tracekit.taxonomy import normalize_op
@@ -98,9 +98,7 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
     labels = list(labels) if labels else default_labels(traces)
     if len(labels) != len(traces):
         raise CompareError(f"{len(labels)} labels for {len(traces)} traces")
-    windows = [select(t, step) for t in traces]
-    if range_name is not None:
-        windows = [select_range(t, w, name=range_name) for t, w in zip(traces, windows)]
+    windows = [_window(t, step, range_name) for t in traces]
     frames = [units(t, w) for t, w in zip(traces, windows)]
     notes: list[str] = []
     match = {"group": "taxonomy group", "op": "operator kind (fused kinds joined)",
@@ -119,13 +117,22 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
     rows = match_rows(frames, traces[0] if by == "group" else None)
     sides = [_side(t, w, f, lab, rows, i) for i, (t, w, f, lab) in
              enumerate(zip(traces, windows, frames, labels))]
-    comparable = comparability(traces, windows, frames, sides)
+    comparable = comparability(traces, windows, frames, sides, by)
     result = Comparison(by=by, match=match, sides=sides, rows=rows, comparable=comparable,
                         notes=notes)
     from tracekit.analysis.compare_study import study  # it reads the sides made here
 
     result.study = study(traces, result)
     return result
+
+
+def _window(trace: Trace, step, range_name: str | None) -> Selection:
+    """The trace's window; a step or range it lacks is an error naming the file."""
+    try:
+        window = select(trace, step)
+        return window if range_name is None else select_range(trace, window, name=range_name)
+    except StepError as exc:
+        raise StepError(f"{trace.meta.get('path')}: {exc}") from None
 
 
 def default_labels(traces: Sequence[Trace]) -> list[str]:
@@ -146,46 +153,61 @@ def units(trace: Trace, window: Selection) -> pd.DataFrame:
     """One row per unit of time the summary adds up: GPU activities (device basis) or ops
     (their self time), with group, is_gemm, ns, the op's name, kind, module and fused
     members, and the kernel base name."""
-    ops = trace.ops
     if time_basis(trace) == "device":
         k = window.kernels
         op = k["op"].to_numpy()
-        has = op >= 0
-        frame = pd.DataFrame({"group": k["group"].astype(str).to_numpy(),
-                              "is_gemm": k["is_gemm"].to_numpy(bool),
+        frame = pd.DataFrame({"group": _strings(k["group"]), "is_gemm": k["is_gemm"].to_numpy(bool),
                               "ns": k["dur_ns"].to_numpy(np.int64), "op": op})
-        kernel = np.asarray([kernel_base_name(n) for n in k["name"].astype(str)], dtype=object)
-        row = ops.iloc[np.where(has, op, 0)] if len(ops) else None
+        base = {n: kernel_base_name(n) for n in _strings(k["name"].drop_duplicates())}
+        kernel = np.asarray([base[n] for n in _strings(k["name"])], dtype=object)
     else:
         o = window.ops
-        frame = pd.DataFrame({"group": o["group"].astype(str).to_numpy(),
-                              "is_gemm": o["is_gemm"].to_numpy(bool),
+        frame = pd.DataFrame({"group": _strings(o["group"]), "is_gemm": o["is_gemm"].to_numpy(bool),
                               "ns": o["self_ns"].to_numpy(np.int64), "op": o["id"].to_numpy()})
-        has = np.ones(len(o), bool)
-        row = o
         kernel = None
-    n = len(frame)
-    name = np.full(n, NO_OP, dtype=object)
-    module = np.full(n, NO_MODULE, dtype=object)
-    kind = np.full(n, NO_OP, dtype=object)
-    fused = np.full(n, "", dtype=object)
-    if row is not None and n:
-        names = row["name"].astype(str).to_numpy()
-        types = row["op_type"].astype(str).to_numpy()
-        mods = row["module"].astype(str).to_numpy()
-        fus = row["fused"].astype(str).to_numpy()
-        source = str(trace.meta.get("source") or "")
-        cache: dict[tuple[str, str, str], tuple[str, str]] = {}
-        for i in np.flatnonzero(has):
-            triple = (names[i], types[i], fus[i])
-            if triple not in cache:
-                cache[triple] = _kind(source, *triple)
-            kind[i], fused[i] = cache[triple]
-            name[i] = names[i]
-            module[i] = mods[i] or NO_MODULE
-    frame["name"], frame["kind"], frame["fused"], frame["module"] = name, kind, fused, module
-    frame["kernel"] = kernel if kernel is not None else kind
+    described = _describe_ops(trace, frame["op"].to_numpy())
+    for column, values in described.items():
+        frame[column] = values
+    frame["kernel"] = kernel if kernel is not None else frame["kind"].to_numpy()
     return frame
+
+
+def _describe_ops(trace: Trace, op: np.ndarray) -> dict[str, np.ndarray]:
+    """name, kind, fused kinds and module of the ops ``op`` (row ids; -1: none), each
+    distinct (name, op type, fused) decided once."""
+    n = len(op)
+    out = {"name": np.full(n, NO_OP, dtype=object), "kind": np.full(n, NO_OP, dtype=object),
+           "fused": np.full(n, "", dtype=object), "module": np.full(n, NO_MODULE, dtype=object)}
+    has = op >= 0
+    if not has.any():
+        return out
+    ops = trace.ops
+    ids = op[has]
+    names, types, fused, modules = (_strings(ops[c])[ids] for c in ("name", "op_type", "fused", "module"))
+    source = str(trace.meta.get("source") or "")
+    triples = pd.DataFrame({"name": names, "type": types, "fused": fused})
+    codes, uniques = pd.MultiIndex.from_frame(triples).factorize()
+    decided = [_kind(source, *u) for u in uniques]
+    out["name"][has] = names
+    out["kind"][has] = np.asarray([d[0] for d in decided], dtype=object)[codes]
+    out["fused"][has] = np.asarray([d[1] for d in decided], dtype=object)[codes]
+    # torch.compile's "## Call CompiledFxGraph <hash> ##" range names no module of the model
+    out["module"][has] = np.where((modules == "") | _compiled(modules), NO_MODULE, modules)
+    return out
+
+
+def _compiled(modules: np.ndarray) -> np.ndarray:
+    return np.asarray([m.startswith("## ") and "Compiled" in m for m in modules], dtype=bool) \
+        if len(modules) else np.zeros(0, bool)
+
+
+def _strings(column: pd.Series) -> np.ndarray:
+    """A column's values as an object array of str (categoricals through their codes)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        cats = np.asarray(column.cat.categories.astype(str), dtype=object)
+        codes = column.cat.codes.to_numpy()
+        return np.where(codes >= 0, cats[np.maximum(codes, 0)], "").astype(object)
+    return column.astype(str).to_numpy(dtype=object)
 
 
 def _kind(source: str, name: str, op_type: str, fused: str) -> tuple[str, str]:
@@ -347,9 +369,10 @@ def _side(trace: Trace, window: Selection, frame: pd.DataFrame, label: str,
 # ---------------------------------------------------------------- comparability
 
 def comparability(traces: list[Trace], windows: list[Selection], frames: list[pd.DataFrame],
-                  sides: list[Side]) -> Comparable:
+                  sides: list[Side], by: str = "group") -> Comparable:
     """Why the sides may not be comparable (each reason one line); "identical" when every
-    side holds the same events in its window."""
+    side holds the same events in its window. ``by="module"`` adds sides whose time is
+    mostly outside any module path (a compiled region, a format without module ranges)."""
     labels = [s.label for s in sides]
     if all(_same(frames[0], f) for f in frames[1:]):
         return Comparable(ok=True, identical=True,
@@ -374,6 +397,12 @@ def comparability(traces: list[Trace], windows: list[Selection], frames: list[pd
         values = [r.get(fact) for r in runs]
         if all(v is not None for v in values) and len({str(v) for v in values}) > 1:
             reasons.append(f"different {fact} ({_pairs(labels, values)})")
+    if by == "module":
+        bare = [(s.label, _module_share(f)) for s, f in zip(sides, frames)]
+        bare = [(label, share) for label, share in bare if share is not None and share < 0.5]
+        if bare:
+            reasons.append("module rows cannot match much: " + ", ".join(
+                f"{label} has module paths for {share:.0%} of its time" for label, share in bare))
     overlap = _overlap(frames)
     if overlap is not None and overlap < 0.5:
         reasons.append(f"module trees barely overlap ({overlap:.0%} of the time is in block "
@@ -390,6 +419,11 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
         return False
     cols = ["ns", "group", "name", "kernel"]
     return bool((a[cols].to_numpy() == b[cols].to_numpy()).all())
+
+
+def _module_share(f: pd.DataFrame) -> float | None:
+    total = int(f["ns"].sum())
+    return float(f["ns"][f["module"] != NO_MODULE].sum() / total) if total else None
 
 
 def _overlap(frames: list[pd.DataFrame]) -> float | None:
