@@ -269,7 +269,7 @@ def test_kernel_table_is_empty_without_gpu_activity(load):
 # ------------------------------------------------------------------------ drill-downs
 
 @pytest.mark.parametrize("which", ALL_TRACES)
-@pytest.mark.parametrize("by", ["op", "module", "shape"])
+@pytest.mark.parametrize("by", ["op", "module", "instance", "shape"])
 def test_row_calls_add_up_to_their_breakdown_rows(which, by, load):
     trace = load(path_of(which))
     win = analysis.select(trace, None)

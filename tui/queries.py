@@ -20,7 +20,7 @@ from tracekit.model import intervals
 from tracekit.model.names import kernel_base_name
 from tracekit.report import fmt
 
-BY = ("group", "op", "module", "shape")  # what `g` cycles through on the Operators screen
+BY = ("group", "op", "module", "instance", "shape")  # what `g` cycles through on the Operators screen
 
 
 # --------------------------------------------------------------------------- scope
@@ -135,8 +135,13 @@ def transfer_report(trace, scope: Scope, top: int = 10) -> dict:
 # --------------------------------------------------------------------------- tables
 
 def op_table(trace, scope: Scope, by: str) -> pd.DataFrame:
-    """Rows for the Operators screen: ``analysis.breakdown(by)``."""
-    return analysis.breakdown(trace, window(trace, scope), by)
+    """Rows for the Operators screen: ``analysis.breakdown(by)``, with the ``label`` to
+    show (a module class path with its instance count: ``Encoder.Layer.Attention ×16``)."""
+    table = analysis.breakdown(trace, window(trace, scope), by)
+    names = table["name"].astype(str)
+    if "instances" in table:
+        return table.assign(label=[f"{n} ×{c}" if c > 1 else n for n, c in zip(names, table["instances"])])
+    return table.assign(label=names)
 
 
 def kernel_table(trace, scope: Scope) -> pd.DataFrame:
@@ -170,7 +175,7 @@ def _relative(frame: pd.DataFrame, t0: int, columns: list[str]) -> pd.DataFrame:
 def drill(trace, scope: Scope, by: str, row: dict, limit: int = 200) -> Drill:
     """Enter on an Operators row: ``analysis.row_calls``."""
     r = analysis.row_calls(trace, window(trace, scope), by, str(row["name"]))
-    columns = ["start_ns", "dur_ns", "self_ns", "step"] + (["op"] if by == "module" else []) \
+    columns = ["start_ns", "dur_ns", "self_ns", "step"] + (["op"] if by in ("module", "instance") else []) \
         + ["module", "shapes", "dtypes"]
     calls = _relative(r.calls, trace_start(trace), columns)
     lines = [_calls_line(analysis.time_basis(trace), len(calls), r)]

@@ -81,12 +81,12 @@ def test_operators_sort_filter_groupby_drill(make_app, decoder):
             assert ops.search == "MM"
             await pilot.press("escape")  # clears
             assert ops.search == "" and len(ops.view) > 3
-            # group by cycles op -> module -> shape -> group
+            # group by cycles op -> module (class) -> instance -> shape -> group
             seen = []
-            for _ in range(3):
+            for _ in range(4):
                 await pilot.press("g")
                 seen.append(ops.by)
-            assert seen == ["module", "shape", "group"]
+            assert seen == ["module", "instance", "shape", "group"]
             assert "Normalization" in set(ops.view["name"])
             # enter on a group row: its operators
             await pilot.press("escape")

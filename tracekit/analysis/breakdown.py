@@ -11,8 +11,9 @@ import pandas as pd
 
 from tracekit.analysis.window import Selection
 from tracekit.model import Trace
+from tracekit.model.names import module_class_path
 
-BY = ("group", "op", "kernel", "module", "shape")
+BY = ("group", "op", "kernel", "module", "instance", "shape")
 NO_OP = "(no operator)"
 NO_MODULE = "(no module)"
 NO_SHAPE = "(no shapes)"
@@ -36,7 +37,10 @@ def group_order(trace: Trace) -> list[str]:
 def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFrame:
     """One row per group / op / kernel name / module path / op input shape, largest first
     (groups in taxonomy order). Columns: name, group, is_gemm, calls, kernels, total_ns,
-    mean_ns, share, kernels_per_call. ``by="shape"`` names a row by the op name and its
+    mean_ns, share, kernels_per_call. ``by="module"`` aggregates every instance of a module
+    into its class path (:func:`~tracekit.model.names.module_class_path`) and adds
+    ``instances``, how many module paths the row holds; ``by="instance"`` has one row per
+    module path. ``by="shape"`` names a row by the op name and its
     input shapes (:func:`shape_key`: ``"aten::mm [[8, 64], [64, 64]]"``; GPU activities
     without an op: ``"(no operator) (no shapes)"``)."""
     if by not in BY:
@@ -44,7 +48,12 @@ def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFram
     basis = time_basis(trace)
     shapes = by == "shape"
     frame = _device_frame(trace, window, shapes) if basis == "device" else _op_frame(window, shapes)
-    if by == "group":
+    if by == "module":
+        frame["module_class"] = class_paths(frame["module"])
+        key = ["module_class", "group"]
+    elif by == "instance":
+        key = ["module", "group"]
+    elif by == "group":
         key = ["group"]
     elif by == "kernel":
         if basis != "device":
@@ -53,8 +62,10 @@ def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFram
     else:
         key = [by, "group"]
     grouped = frame.groupby(key, observed=True, sort=False)
-    table = grouped.agg(total_ns=("dur_ns", "sum"), kernels=("is_kernel", "sum"),
-                        calls=("call", "nunique")).reset_index()
+    sums = dict(total_ns=("dur_ns", "sum"), kernels=("is_kernel", "sum"), calls=("call", "nunique"))
+    if by == "module":
+        sums["instances"] = ("module", "nunique")
+    table = grouped.agg(**sums).reset_index()
     total = int(frame["dur_ns"].sum())
     if by == "group":
         table["name"] = table["group"].astype(str)
@@ -76,7 +87,19 @@ def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFram
     table["mean_ns"] = (table["total_ns"] / table["calls"].clip(lower=1)).astype(np.int64)
     table["share"] = table["total_ns"] / total if total else 0.0
     table["kernels_per_call"] = table["kernels"] / table["calls"].clip(lower=1)
+    if by == "module":
+        table["instances"] = table["instances"].astype(np.int64)
+        return table[COLUMNS + ["instances"]].reset_index(drop=True)
     return table[COLUMNS].reset_index(drop=True)
+
+
+def class_paths(modules) -> np.ndarray:
+    """:func:`~tracekit.model.names.module_class_path` of each module path (each distinct
+    path once)."""
+    values = pd.Series(np.asarray(modules, dtype=object)).astype(str)
+    distinct = values.unique()
+    mapping = {m: module_class_path(m) for m in distinct}
+    return values.map(mapping).to_numpy(dtype=object)
 
 
 def gemm_groups(trace: Trace) -> set[str]:

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tracekit.analysis.breakdown import NO_MODULE, NO_OP, NO_SHAPE, _gemm_flags, shape_key
+from tracekit.analysis.breakdown import NO_MODULE, NO_OP, NO_SHAPE, _gemm_flags, class_paths, shape_key
 from tracekit.analysis.window import Selection
 from tracekit.model import Trace
 
 KERNEL_COLUMNS = ["name", "kind", "group", "is_gemm", "op", "streams", "grid", "block", "count",
                   "total_ns", "mean_ns", "share", "bytes"]
-DRILL_BY = ("op", "module", "shape")
+DRILL_BY = ("op", "module", "instance", "shape")
 CALL_COLUMNS = ["id", "ts_ns", "dur_ns", "self_ns", "step", "op", "module", "shapes", "dtypes"]
 INSTANCE_COLUMNS = ["id", "ts_ns", "dur_ns", "stream", "op", "module", "grid", "block", "bytes", "link"]
 
@@ -106,7 +106,7 @@ def row_calls(trace: Trace, window: Selection, by: str, name: str) -> RowCalls:
         raise ValueError(f"by must be one of {', '.join(DRILL_BY)}")
     ops, k = window.ops, window.kernels
     sel = ops[_op_keys(ops, by) == name]
-    if by == "module" and len(k):
+    if by in ("module", "instance") and len(k):
         launched = sel[np.isin(sel["id"].to_numpy(), k["op"].to_numpy())]
         sel = launched if len(launched) else sel
     mine = np.isin(k["op"].to_numpy(), sel["id"].to_numpy())
@@ -132,9 +132,10 @@ def _op_keys(ops: pd.DataFrame, by: str) -> np.ndarray:
     """Each op's row name in ``breakdown(by=...)``."""
     if by == "shape":
         return shape_key(ops["name"].to_numpy(), ops["shapes"].to_numpy())
-    if by == "module":
+    if by in ("module", "instance"):
         modules = ops["module"].astype(str).to_numpy()
-        return np.where(modules == "", NO_MODULE, modules)
+        modules = np.where(modules == "", NO_MODULE, modules)
+        return class_paths(modules) if by == "module" else modules
     return ops["name"].astype(str).to_numpy()
 
 

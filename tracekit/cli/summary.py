@@ -15,7 +15,7 @@ from tracekit.cli.common import (
 
 # tracekit.analysis.breakdown.BY, spelled out so that parsing arguments imports no pandas
 # (tests/test_analysis.py checks they agree); rich too is imported only to print
-BY = ("group", "op", "kernel", "module", "shape")
+BY = ("group", "op", "kernel", "module", "instance", "shape")
 
 HELP = "Where the time goes: GEMM vs non-GEMM, per group, top operators."
 
@@ -23,7 +23,9 @@ HELP = "Where the time goes: GEMM vs non-GEMM, per group, top operators."
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_trace_arguments(p)
     p.add_argument("--by", choices=BY, default="group",
-                   help="what the main table breaks time down by (default: group)")
+                   help="what the main table breaks time down by (default: group; module: "
+                        "every instance of a module class on one row, instance: one row per "
+                        "module path)")
     add_top_argument(p, "rows in op/kernel/module tables")
     add_step_argument(p)
     add_json_argument(p)

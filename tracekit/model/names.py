@@ -286,3 +286,24 @@ def main_member(types: list[str], is_gemm: Callable[[str], bool] | None = None) 
         if t and test(t):
             return i
     return -1
+
+
+_PATH_PART = re.compile(r"([./])")
+_INSTANCE = re.compile(r"(?:_\d+)+$")
+
+
+def module_class_path(path: str) -> str:
+    """A module path without its instance numbers, so that every instance of a layer shares
+    one row: ``Model_0.Encoder_0.Layer_3.Attention_0`` -> ``Model.Encoder.Layer.Attention``;
+    ``/model/layers.0/attn`` -> ``/model/layers/attn``; ``model.layers.11.mlp`` ->
+    ``model.layers.mlp``. Parts that are only a number go, with the separator before them."""
+    parts = _PATH_PART.split(str(path))
+    out: list[str] = []
+    for i in range(0, len(parts), 2):
+        part = parts[i]
+        if part.isdigit() and i:
+            continue
+        if i:
+            out.append(parts[i - 1])
+        out.append(_INSTANCE.sub("", part) or part)
+    return "".join(out)

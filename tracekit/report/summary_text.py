@@ -182,7 +182,8 @@ def rows_table(title: str, rows: pd.DataFrame | list[Row], first: str, basis: st
     # table 1 less (no padding at its edges)
     used = sum(max([len(h), *map(len, cells)]) for h, cells in columns) + max([5, *map(len, groups)])
     used += 3 * (len(columns) + 2) - 1
-    names = display_names([r["name"] for r in records], first)
+    names = display_names([r["name"] for r in records], first,
+                          [r.get("instances") for r in records] if first == "module" else None)
     name_w = max(width - used, 16)
     table.add_column(first, no_wrap=True, ratio=1)
     table.add_column("group", no_wrap=True, min_width=max([5, *map(len, groups)]))
@@ -196,9 +197,12 @@ def rows_table(title: str, rows: pd.DataFrame | list[Row], first: str, basis: st
     return table
 
 
-def display_names(names: list, by: str) -> list[str]:
+def display_names(names: list, by: str, instances: list | None = None) -> list[str]:
     """Row names as tables show them: a kernel by its base name (``kernel_base_name``),
-    numbered where two rows share one."""
+    numbered where two rows share one; a module class path with its instance count
+    (``Encoder.Layer.Attention ×16``)."""
+    if by == "module" and instances is not None:
+        return [f"{n} ×{c}" if c and c > 1 else str(n) for n, c in zip(names, instances)]
     if by != "kernel":
         return [str(n) for n in names]
     base = [kernel_base_name(str(n)) for n in names]

@@ -14,7 +14,7 @@ from tui.screens.table_base import TableScreen
 class OperatorsScreen(TableScreen):
     MODE = "operators"
     BINDINGS = keys.bindings("operators")
-    COLUMNS = [("name", "name", "text"), ("group", "group", "text"), ("calls", "calls", "int"),
+    COLUMNS = [("label", "name", "text"), ("group", "group", "text"), ("calls", "calls", "int"),
                ("total_ns", "total ms", "ms"), ("mean_ns", "mean", "ns"), ("share", "share", "pct"),
                ("kernels_per_call", "kern/call", "float")]
     SORTS = ["total_ns", "calls", "mean_ns", "kernels_per_call", "name"]

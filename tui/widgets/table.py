@@ -15,7 +15,7 @@ class VimTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kw)
 
 
-NAME_KEYS = ("name", "base_name")  # the column that takes the room the numbers leave
+NAME_KEYS = ("name", "base_name", "label")  # the column that takes the room the numbers leave
 
 
 # column kinds -> how a cell is shown
