@@ -143,8 +143,22 @@ def default_labels(traces: Sequence[Trace]) -> list[str]:
         names = [os.path.join(os.path.basename(os.path.dirname(p)), os.path.basename(p))
                  for p in paths]
     if len(set(names)) < len(names):
-        names = [f"{i + 1}:{n}" for i, n in enumerate(names)]
-    return names
+        return [f"{i + 1}:{n}" for i, n in enumerate(names)]
+    return _shorten(names)
+
+
+def _shorten(names: list[str], width: int = 24) -> list[str]:
+    """Long names that share a beginning and an end (corpus files, run folders) keep
+    what tells them apart, cut at a separator: ``...A100__fp16__resnet.onnx.engine.profile.json``
+    and ``...A100__fp32__...`` -> ``fp16__resnet``, ``fp32__resnet``."""
+    if max(map(len, names)) <= width:
+        return names
+    head = os.path.commonprefix(names)
+    tail = os.path.commonprefix([n[::-1] for n in names])[::-1]
+    cut = max((head.rfind(c) for c in "_/.-"), default=-1) + 1
+    end = min((i for i in (tail.find(c) for c in "_/.-") if i >= 0), default=len(tail))
+    short = [n[cut:len(n) - (len(tail) - end)].strip("_.-/") for n in names]
+    return short if all(short) and len(set(short)) == len(short) else names
 
 
 # ---------------------------------------------------------------- units
