@@ -50,21 +50,25 @@ class Entry:
 
 def build(traces: list, labels: list[dict], top: int = TOP_OPS) -> list[Entry]:
     """One entry per loaded trace (``labels``: each trace's, from report.inputs.labels_of),
-    in model, batch, seq, runtime order."""
+    in model, batch, seq, runtime order. Traces are summarized in parallel."""
+    from tracekit.report.parallel import map_forked
+
+    entries = map_forked(lambda i: _entry(traces[i], labels[i], top), range(len(traces)))
+    for entry, trace in zip(entries, traces):
+        entry.trace = trace
+    return sorted(entries, key=lambda e: e.sort_key)
+
+
+def _entry(trace, lab: dict, top: int) -> Entry:
     from tracekit.analysis import gemm_groups, select, summarize
 
-    entries = []
-    for trace, lab in zip(traces, labels):
-        summary = summarize(trace, top=top, window=select(trace, None))
-        meta = trace.meta
-        entries.append(Entry(path=str(meta.get("path")), model=str(lab["model"]),
-                             runtime=str(lab["runtime"]), batch=_int(lab.get("batch")),
-                             seq=_int(lab.get("seq")), device=str(lab.get("device") or ""),
-                             dtype=lab.get("dtype"), format=str(meta.get("format") or ""),
-                             source=str(meta.get("source") or ""), summary=summary,
-                             fusion=_fusion(trace), transfers=_transfers(trace, summary),
-                             gemm_groups=frozenset(gemm_groups(trace)), trace=trace))
-    return sorted(entries, key=lambda e: e.sort_key)
+    summary = summarize(trace, top=top, window=select(trace, None))
+    meta = trace.meta
+    return Entry(path=str(meta.get("path")), model=str(lab["model"]), runtime=str(lab["runtime"]),
+                 batch=_int(lab.get("batch")), seq=_int(lab.get("seq")), device=str(lab.get("device") or ""),
+                 dtype=lab.get("dtype"), format=str(meta.get("format") or ""),
+                 source=str(meta.get("source") or ""), summary=summary, fusion=_fusion(trace),
+                 transfers=_transfers(trace, summary), gemm_groups=frozenset(gemm_groups(trace)))
 
 
 def _int(value) -> int | None:
@@ -83,8 +87,10 @@ def _fusion(trace) -> FusionReport | None:
 
 
 def _transfers(trace, summary: Summary) -> TransferReport | None:
-    """Copies and CPU fallback: for ONNX Runtime traces and traces with copies."""
-    if str(trace.meta.get("source")) != "ort" and not summary.groups.get("Transfer"):
+    """Copies and CPU fallback: for traces with copies and ONNX Runtime sessions with a GPU
+    provider (CPU fallback and Memcpy nodes need one)."""
+    gpu_session = any(p != "CPUExecutionProvider" for p in trace.meta.get("providers") or [])
+    if not (str(trace.meta.get("source")) == "ort" and gpu_session) and not summary.groups.get("Transfer"):
         return None
     from tracekit.analysis.transfers import report
 

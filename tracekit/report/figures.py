@@ -12,6 +12,7 @@ from tracekit.report.dataset import Entry
 from tracekit.report.svg import label, pyplot, to_svg
 
 MS_PER_STEP = "time per step (ms)"
+COMPARISON_COLUMNS = 3  # models per row of the runtime comparison
 EDGE = "#1f2937"
 
 
@@ -30,11 +31,21 @@ def _slots(entries: list[Entry]) -> tuple[dict, list, list]:
     return xs, ticks, spans
 
 
-def _panels(plt, n: int, rows: int, slots: int, height: float = 3.0):
-    width = min(max(3.2, 0.42 * slots + 1.4), 11.0)
-    fig, axes = plt.subplots(rows, n, figsize=(min(width * n, 26.0), height * rows),
-                             squeeze=False, sharey="row")
+def _panels(plt, widths: list[int], rows: int, height: float = 3.0):
+    """A grid with a column per runtime, each as wide as its number of bars."""
+    width = min(max(0.42 * sum(widths) + 1.4 * len(widths), 4.0), 26.0)
+    fig, axes = plt.subplots(rows, len(widths), figsize=(width, height * rows), squeeze=False,
+                             sharey="row", gridspec_kw={"width_ratios": [max(w, 2) for w in widths]})
     return fig, axes
+
+
+def _by_runtime(entries: list[Entry]) -> list[tuple[str, list[Entry], tuple]]:
+    """(runtime, its entries, its slots): each panel holds only the models it ran."""
+    out = []
+    for runtime in dataset.runtimes(entries):
+        mine = [e for e in entries if e.runtime == runtime]
+        out.append((runtime, mine, _slots(mine)))
+    return out
 
 
 def _stacked(point: str) -> str:
@@ -53,39 +64,43 @@ def _x_axis(ax, ticks, spans, xlabel: str = "batch size, per model") -> None:
     ax.set_xlim(-0.6, max((t for t, _ in ticks), default=0) + 0.6)
 
 
-def _bar(ax, x, height, bottom, color, hatch, name, legend: dict) -> None:
-    bars = ax.bar(x, height, 0.8, bottom=bottom, color=color, hatch=hatch, edgecolor=EDGE,
-                  linewidth=0.5, label=name)
-    legend.setdefault(name, bars)
+def _stack(ax, xs: list[float], parts: list[tuple], legend: dict) -> None:
+    """Stacked bars at ``xs``: ``parts`` is (name, heights, colour, hatch) bottom up; one
+    matplotlib call per part, not per bar."""
+    base = [0.0] * len(xs)
+    for name, heights, color, hatch in parts:
+        if not any(heights):
+            continue
+        keep = [i for i, h in enumerate(heights) if h]  # no empty rectangles to draw
+        bars = ax.bar([xs[i] for i in keep], [heights[i] for i in keep], 0.8, bottom=[base[i] for i in keep],
+                      color=color, hatch=hatch, edgecolor=EDGE, linewidth=0.5, label=name)
+        legend.setdefault(name, bars)
+        base = [b + h for b, h in zip(base, heights)]
 
 
 def gemm_split(entries: list[Entry]) -> str:
     """GEMM vs non-GEMM (and communication) per trace: ms per step on top, shares below."""
     plt = pyplot()
-    runtimes = dataset.runtimes(entries)
-    xs, ticks, spans = _slots(entries)
-    fig, axes = _panels(plt, len(runtimes), 2, len(ticks))
+    panels = _by_runtime(entries)
+    fig, axes = _panels(plt, [len(slots[1]) for _, _, slots in panels], 2)
     legend: dict = {}
-    for col, runtime in enumerate(runtimes):
+    kinds = (("GEMM-based", "gemm_ns", colors.GEMM_COLOR, colors.GEMM_HATCH),
+             ("non-GEMM", "non_gemm_ns", colors.NON_GEMM_COLOR, colors.NON_GEMM_HATCH),
+             ("communication", "communication_ns", colors.COMMUNICATION_COLOR, colors.COMMUNICATION_HATCH))
+    for col, (runtime, mine, (xs, ticks, spans)) in enumerate(panels):
         top, bottom = axes[0][col], axes[1][col]
-        for e in (e for e in entries if e.runtime == runtime):
-            s, x = e.summary, xs[e.model, e.point]
-            parts = [("GEMM-based", s.gemm_ns, colors.GEMM_COLOR, colors.GEMM_HATCH),
-                     ("non-GEMM", s.non_gemm_ns, colors.NON_GEMM_COLOR, colors.NON_GEMM_HATCH),
-                     ("communication", s.communication_ns, colors.COMMUNICATION_COLOR,
-                      colors.COMMUNICATION_HATCH)]
-            base_ms = base_share = 0.0
-            for name, ns, color, hatch in parts:
-                if not ns:
-                    continue
-                share = 100 * ns / s.total_ns if s.total_ns else 0.0
-                _bar(top, x, e.per_step_ms(ns), base_ms, color, hatch, name, legend)
-                _bar(bottom, x, share, base_share, color, hatch, name, legend)
-                if share >= 12:
-                    bottom.text(x, base_share + share / 2, f"{share:.0f}%", ha="center", va="center",
-                                fontsize=7, bbox=dict(boxstyle="round,pad=0.15", fc="white", lw=0))
-                base_ms += e.per_step_ms(ns)
-                base_share += share
+        x = [xs[e.model, e.point] for e in mine]
+        ns = {field: [getattr(e.summary, field) for e in mine] for _, field, _, _ in kinds}
+        totals = [e.summary.total_ns or 1 for e in mine]
+        _stack(top, x, [(n, [e.per_step_ms(v) for e, v in zip(mine, ns[f])], c, h) for n, f, c, h in kinds],
+               legend)
+        shares = {f: [100 * v / t for v, t in zip(ns[f], totals)] for _, f, _, _ in kinds}
+        _stack(bottom, x, [(n, shares[f], c, h) for n, f, c, h in kinds], legend)
+        gemm = shares["gemm_ns"]
+        for xi, g in zip(x, gemm):  # the GEMM share, written where the bar has room
+            if g >= 12:
+                bottom.text(xi, g / 2, f"{g:.0f}%", ha="center", va="center", fontsize=7, color="white",
+                            fontweight="bold")
         top.set_title(label(runtime))
         top.set_xticks([])
         bottom.set_ylim(0, 100)
@@ -100,21 +115,15 @@ def gemm_split(entries: list[Entry]) -> str:
 def non_gemm_groups(entries: list[Entry]) -> str:
     """Non-GEMM time by group per trace, stacked: which non-GEMM group dominates."""
     plt = pyplot()
-    runtimes = dataset.runtimes(entries)
+    panels = _by_runtime(entries)
     groups = dataset.non_gemm_groups(entries, dataset.gemm_group_names(entries))
-    xs, ticks, spans = _slots(entries)
-    fig, axes = _panels(plt, len(runtimes), 1, len(ticks), height=3.6)
+    fig, axes = _panels(plt, [len(slots[1]) for _, _, slots in panels], 1, height=3.6)
     legend: dict = {}
-    for col, runtime in enumerate(runtimes):
+    for col, (runtime, mine, (xs, ticks, spans)) in enumerate(panels):
         ax = axes[0][col]
-        for e in (e for e in entries if e.runtime == runtime):
-            base = 0.0
-            for group in groups:
-                ms = e.per_step_ms(e.summary.groups.get(group, 0))
-                if ms:
-                    _bar(ax, xs[e.model, e.point], ms, base, colors.group_color(group),
-                         colors.group_hatch(group), label(group, 30), legend)
-                    base += ms
+        parts = [(label(g, 30), [e.per_step_ms(e.summary.groups.get(g, 0)) for e in mine],
+                  colors.group_color(g), colors.group_hatch(g)) for g in groups]
+        _stack(ax, [xs[e.model, e.point] for e in mine], parts, legend)
         ax.set_title(label(runtime))
         _x_axis(ax, ticks, spans)
     axes[0][0].set_ylabel(f"non-GEMM {MS_PER_STEP}")
@@ -133,34 +142,36 @@ def runtime_comparison(comparisons: list) -> str:
     """Per model, every runtime's time by group side by side at each batch size
     (``comparisons``: report.comparison.ModelComparison, one per model)."""
     plt = pyplot()
-    n = len(comparisons)
+    cols = min(len(comparisons), COMPARISON_COLUMNS)
+    rows = -(-len(comparisons) // cols)
     widest = max((sum(len(p.sides) for p in c.points) for c in comparisons), default=1)
-    fig, axes = plt.subplots(1, n, figsize=(min(max(3.4, 0.5 * widest + 1.6) * n, 26.0), 3.8),
+    fig, axes = plt.subplots(rows, cols, figsize=(min(max(3.4, 0.5 * widest + 1.6) * cols, 26.0), 4.2 * rows),
                              squeeze=False)
+    for ax in axes.flat[len(comparisons):]:
+        ax.set_visible(False)
     legend: dict = {}
-    for ax, comp in zip(axes[0], comparisons):
+    for ax, comp in zip(axes.flat, comparisons):
         ticks, spans, x = [], [], 0.0
+        sides = []
         for point in comp.points:
             first = x
             for side in point.sides:
-                base = 0.0
-                for group in comp.groups:
-                    ms = side.ms.get(group, 0.0)
-                    if ms:
-                        _bar(ax, x, ms, base, colors.group_color(group), colors.group_hatch(group),
-                             label(group, 30), legend)
-                        base += ms
+                sides.append(side)
                 ticks.append((x, side.runtime))
                 x += 1
             spans.append((first, x - 1, point.point))
             x += 0.6
+        parts = [(label(g, 30), [side.ms.get(g, 0.0) for side in sides], colors.group_color(g),
+                  colors.group_hatch(g)) for g in comp.groups]
+        _stack(ax, [t for t, _ in ticks], parts, legend)
         ax.set_xticks([t for t, _ in ticks], [label(r, 16) for _, r in ticks], rotation=35, ha="right")
         for first, last, point in spans:
             ax.annotate(label(point, 16).replace(" ", ", "), xy=((first + last) / 2, 1), xycoords=("data", "axes fraction"),
                         xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8)
         ax.set_title(label(comp.model), pad=14)
         ax.set_xlabel("runtime, per batch size")
-    axes[0][0].set_ylabel(MS_PER_STEP)
+        ax.set_ylabel(MS_PER_STEP)
+    fig.tight_layout()
     _legend_right(fig, legend, "group", [g for c in comparisons for g in c.groups])
     return to_svg(fig, "runtime-comparison")
 
@@ -173,7 +184,7 @@ def amdahl(entries: list[Entry]) -> str:
     """Amdahl's bound per trace: the end-to-end speedup if GEMM time went to zero."""
     plt = pyplot()
     xs, ticks, spans = _slots(entries)
-    fig, axes = _panels(plt, 1, 1, len(ticks), height=3.2)
+    fig, axes = _panels(plt, [len(ticks)], 1, height=3.2)
     ax = axes[0][0]
     for i, runtime in enumerate(dataset.runtimes(entries)):
         name = label(runtime)

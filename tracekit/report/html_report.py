@@ -7,6 +7,7 @@ from tracekit.report import dataset, figures, html_tables
 from tracekit.report.comparison import ModelComparison
 from tracekit.report.dataset import Entry
 from tracekit.report.html_tables import esc
+from tracekit.report.parallel import map_forked
 
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:2em auto;max-width:1400px;
@@ -25,20 +26,32 @@ def figure(fid: str, svg: str, caption: str) -> str:
     return f'<figure id="{fid}">{svg}<figcaption>{caption}</figcaption></figure>'
 
 
+def draw(entries: list[Entry], comparisons: list[ModelComparison]) -> dict[str, str]:
+    """Every figure's SVG by name, drawn in parallel (each figure is independent)."""
+    builders = {"gemm": lambda: figures.gemm_split(entries),
+                "non-gemm": lambda: figures.non_gemm_groups(entries),
+                "amdahl": lambda: figures.amdahl(entries)}
+    if comparisons:
+        builders["comparison"] = lambda: figures.runtime_comparison(comparisons)
+    names = list(builders)
+    return dict(zip(names, map_forked(lambda name: builders[name](), names)))
+
+
 def render(entries: list[Entry], comparisons: list[ModelComparison], title: str = "tracekit report") -> str:
     """The page, as text."""
+    svgs = draw(entries, comparisons)
     body = [f"<h1>{esc(title)}</h1>", _intro(entries)]
     body.append(_section("gemm", "GEMM vs non-GEMM", figure(
-        "fig-gemm-split", figures.gemm_split(entries),
+        "fig-gemm-split", svgs["gemm"],
         "Time per step of every trace split into GEMM-based (GEMM, convolution, attention), non-GEMM "
         "and communication, grouped by model with a bar per batch size, one panel per runtime. "
-        "Top: milliseconds per step; bottom: shares of the total.")))
+        "Top: milliseconds per step; bottom: shares of the total, the GEMM share written on the bar.")))
     body.append(_section("non-gemm", "Non-GEMM time by group", figure(
-        "fig-non-gemm-groups", figures.non_gemm_groups(entries),
+        "fig-non-gemm-groups", svgs["non-gemm"],
         "Non-GEMM time per step by group, stacked: which non-GEMM group dominates each model.")))
-    body.append(_comparison(comparisons))
+    body.append(_comparison(comparisons, svgs.get("comparison", "")))
     body.append(_section("amdahl", "Top non-GEMM operators and Amdahl's bound", figure(
-        "fig-amdahl", figures.amdahl(entries),
+        "fig-amdahl", svgs["amdahl"],
         "Speedup of the whole run if GEMM-based time went to zero: total / (total - GEMM). "
         "A value near 1 means non-GEMM work bounds the run.") + html_tables.top_ops(entries)))
     body.extend(_optional_sections(entries))
@@ -64,7 +77,7 @@ def _intro(entries: list[Entry]) -> str:
             "of each input below.</p>")
 
 
-def _comparison(comparisons: list[ModelComparison]) -> str:
+def _comparison(comparisons: list[ModelComparison], svg: str) -> str:
     if not comparisons:
         return _section("comparison", "Runtime comparison",
                         "<p class=note>No model ran under more than one runtime.</p>")
@@ -72,7 +85,7 @@ def _comparison(comparisons: list[ModelComparison]) -> str:
              for c in comparisons for p in c.points if p.reasons]
     caveat = f"<p class=note>Caveats:</p><ul>{''.join(notes)}</ul>" if notes else ""
     return _section("comparison", "Runtime comparison", figure(
-        "fig-runtime-comparison", figures.runtime_comparison(comparisons),
+        "fig-runtime-comparison", svg,
         "Per model and batch size, each runtime's time per step by group (eager vs compile vs "
         "ONNX Runtime vs TensorRT).") + caveat)
 
