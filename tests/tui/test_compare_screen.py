@@ -106,3 +106,17 @@ def test_a_missing_trace_is_a_message_not_a_traceback(cache_dir, tmp_path):
             await pilot.press("q")
 
     asyncio.run(go())
+
+
+async def _compared(pilot):
+    await wait_compared(pilot)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (140, 45)], ids=["80x24", "140x45"])
+def test_snapshot(snap_compare, cache_dir, size):
+    """Looks of the group table (update with --snapshot-update after a deliberate change)."""
+    from tui.compare_app import CompareApp
+
+    app = CompareApp(engines(), labels=["fp16", "fp32"], cache_dir=cache_dir)
+    assert snap_compare(app, terminal_size=size, run_before=_compared)

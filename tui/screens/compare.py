@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from tracekit.analysis.compare_results import CompareRow, Comparison
 from tracekit.report.compare_text import as_shares
+from tracekit.safe_text import clean
 from tui import keys
 from tui import queries as q
 from tui.widgets.bars import block_bar
@@ -40,7 +41,7 @@ class CompareScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "compare"
+        self.sub_title = clean(" vs ".join(s.label for s in self.groups.sides), limit=100)
         self.redraw()
 
     # data -----------------------------------------------------------------------
