@@ -14,7 +14,6 @@ import os
 import re
 import sys
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import current_process, get_context
 from operator import attrgetter
@@ -505,6 +504,8 @@ def parallel_decode(raws: list, columns: "Columns", workers: int, progress=None)
     """Decode ``raws`` into ``columns`` with ``workers`` processes: this one decodes the
     first run of chunks while forked workers decode the others into their own
     :class:`Columns`, whose columns come back as numpy arrays and are merged in order."""
+    from concurrent.futures import ProcessPoolExecutor  # only large files pay its import
+
     total = len(raws)
     chunks = -(-total // CHUNK)
     # Whole chunks per run (the chunking of one pass); this process, which also merges,

@@ -1373,3 +1373,15 @@ def test_classify_cli_names_the_rule(capsys):
     lines = text.splitlines()
     assert lines[op["line"] - 1].strip() == "[[ops]]"
     assert 'group = "Convolution"' in lines[op["line"]]
+
+
+def test_packaged_patterns_all_compile():
+    """The packaged rules compile their patterns on first use; each one must be valid."""
+    import re
+
+    from tracekit.taxonomy import Taxonomy
+
+    patterns = [p.pattern for r in Taxonomy.default().rules for p in r.patterns]
+    assert len(patterns) > 100
+    for p in patterns:
+        re.compile(p, re.IGNORECASE)
