@@ -248,6 +248,19 @@ def test_names_from_traces_are_escaped_on_the_page_and_in_csv(tmp_path):
     assert any(r["name"].startswith("<script>") and "\x1b" not in r["name"] for r in top)
 
 
+def test_two_runs_of_one_configuration_get_a_bar_each(tmp_path):
+    first = hostile_trace(tmp_path)
+    (tmp_path / "again").mkdir()
+    second = tmp_path / "again" / first.name  # the same model name, runtime and batch
+    second.write_text(first.read_text().replace('"dur": 30', '"dur": 60'))
+    code, _, err = cli("report", first, second, "-o", tmp_path / "r.html", "--csv", tmp_path / "csv",
+                       "--no-cache")
+    assert code == 0, err
+    page = Page((tmp_path / "r.html").read_text())
+    assert "#2" in page.figures["fig-gemm-split"]
+    assert len(read_csv(tmp_path / "csv" / "traces.csv")) == 2
+
+
 # --------------------------------------------------------------------------- summary --plot
 
 def test_summary_plot_writes_an_svg_with_groups_and_axis_label(tmp_path, tiny_sweep):

@@ -27,6 +27,7 @@ class Entry:
     transfers: TransferReport | None = None
     gemm_groups: frozenset = frozenset()
     trace: object = field(default=None, repr=False)  # the loaded trace, for compare
+    repeat: int = 0  # how many entries before this one have the same model, runtime and point
 
     @property
     def steps(self) -> int:
@@ -38,14 +39,14 @@ class Entry:
 
     @property
     def point(self) -> str:
-        """Where the trace sits on a batch axis: b4, b4 s128; - without a batch."""
-        if self.batch is None:
-            return "-"
-        return f"b{self.batch}" + (f" s{self.seq}" if self.seq else "")
+        """Where the trace sits on a batch axis: b4, b4 s128; - without a batch; a second
+        run of the same configuration gets #2."""
+        point = "-" if self.batch is None else f"b{self.batch}" + (f" s{self.seq}" if self.seq else "")
+        return point + (f" #{self.repeat + 1}" if self.repeat else "")
 
     @property
     def sort_key(self) -> tuple:
-        return (self.model, self.batch or 0, self.seq or 0, self.runtime, self.path)
+        return (self.model, self.batch or 0, self.seq or 0, self.repeat, self.runtime, self.path)
 
 
 def build(traces: list, labels: list[dict], top: int = TOP_OPS) -> list[Entry]:
@@ -54,8 +55,12 @@ def build(traces: list, labels: list[dict], top: int = TOP_OPS) -> list[Entry]:
     from tracekit.report.parallel import map_forked
 
     entries = map_forked(lambda i: _entry(traces[i], labels[i], top), range(len(traces)))
+    seen: dict[tuple, int] = {}
     for entry, trace in zip(entries, traces):
         entry.trace = trace
+        key = (entry.model, entry.runtime, entry.point)  # two runs of one configuration: two bars
+        entry.repeat = seen.get(key, 0)
+        seen[key] = entry.repeat + 1
     return sorted(entries, key=lambda e: e.sort_key)
 
 
