@@ -125,7 +125,7 @@ def test_export_passes_capture_to_the_loader(tmp_path):
     assert "missing.json" in result.stderr and "no such file" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["summary", "fallback", "fusion", "export", "tui"])
+@pytest.mark.parametrize("command", ["summary", "fallback", "fusion", "export", "tui", "report"])
 def test_every_command_that_loads_declares_every_loading_option(command):
     import argparse
 
