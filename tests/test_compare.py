@@ -226,6 +226,12 @@ def test_json_carries_sides_rows_and_comparable(capsys):
     assert set(doc["comparable"]) >= {"ok", "reasons"}
 
 
+def test_one_trace_is_not_a_comparison(capsys):
+    assert cli_main.main(["compare", str(corpus_file("trace_compare__base"))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "tracekit: error: compare needs at least two traces (1 given)"
+
+
 def test_labels_must_fit_the_traces(capsys):
     paths = [corpus_file("trace_compare__base"), corpus_file("trace_compare__test")]
     assert cli_main.main(["compare", *map(str, paths), "--label", "only-one"]) == 2

@@ -5,6 +5,7 @@ engines, escape goes back."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -43,6 +44,9 @@ def test_compare_screen_groups_shares_and_drill(cache_dir):
 
     paths = engines()
     summaries = [tracekit.load(str(p), cache_dir=cache_dir).summary() for p in paths]
+    # fused layers per engine, from the profiles: names joining nodes, reformat copies aside
+    fused = [sum(1 for e in json.loads(p.read_text())[1:]
+                 if " + " in e.get("name", "") and not e["name"].startswith("Reformatting")) for p in paths]
 
     async def go():
         app = CompareApp(paths, labels=["fp16", "fp32"], cache_dir=cache_dir)
@@ -73,7 +77,8 @@ def test_compare_screen_groups_shares_and_drill(cache_dir):
             await pilot.press("enter")
             await pilot.pause()
             ops = table_rows(app)
-            assert any(r[0].startswith("conv + relu") for r in ops)
+            conv = next(r for r in ops if r[0].startswith("conv + relu"))
+            assert conv[-1] == f"fp16 {fused[0]}, fp32 {fused[1]}"  # fused layers per engine
             assert "operators of Convolution" in app.screen.query_one("#cmp-info").render().plain
             await pilot.press("escape")
             await pilot.pause()

@@ -67,6 +67,9 @@ class CompareScreen(Screen):
             table.add_column(safe(s.label, limit=24), key=f"side{i}")
         table.add_column("delta", key="delta")
         table.add_column("ratio", key="ratio")
+        fused = self.group is not None and any(any(r.fused) for r in self.rows)
+        if fused:  # which sides ran the row as fused layers (the key names the kinds)
+            table.add_column("fused layers", key="fused")
         top = max((self.value(r, i) for r in self.rows for i in range(len(sides))), default=0.0)
         for row in self.rows:
             color = group_color(row.group)
@@ -74,6 +77,9 @@ class CompareScreen(Screen):
             for i in range(len(sides)):
                 cells.append(self.cell(row, i, top, color))
             cells += [self.delta(row), self.ratio(row)]
+            if fused:
+                cells.append(safe(", ".join(f"{s.label} {f.split(' fused', 1)[0]}"
+                                            for s, f in zip(sides, row.fused) if f), style="dim", limit=40))
             table.add_row(*cells)
         self.query_one("#cmp-info", Static).update(self.info())
 
