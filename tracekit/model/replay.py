@@ -69,28 +69,61 @@ def attach(replay: Trace, capture: Trace) -> dict[str, Any]:
     classification). Returns what was mapped: graphs captured, replays and their kernels
     mapped, replays left as they were and why."""
     graphs = captured_graphs(capture)
-    k, la = replay.kernels, replay.launches
     stats: dict[str, Any] = {"graphs_captured": len(graphs), "graph_sizes": sorted({len(g) for g in graphs}),
              "replays": 0, "replays_mapped": 0, "kernels_mapped": 0, "kernels_mapped_ns": 0,
              "replays_unmatched": 0, "replays_ambiguous": 0}
-    if not len(k) or not len(la):
+    if not len(replay.kernels) or not len(replay.launches):
         return stats
+    plan = _plan(replay, capture, graphs, stats)
+    if not plan:
+        return stats
+    c_op = capture.launches["op"].to_numpy()
+    src, pos = _issuing_ops(capture, np.concatenate([c_op[g] for _, _, g in plan]))
+    copies, first = _copies(replay, capture, plan, src, pos)
+    k = replay.kernels
+    new_op = k["op"].to_numpy().copy()
+    dur = k["dur_ns"].to_numpy()
+    for r, (_, rows, g) in enumerate(plan):
+        issued = c_op[g]
+        ok = issued >= 0
+        new_op[rows[ok]] = first[r] + pos[issued[ok]]
+        stats["replays_mapped"] += 1
+        stats["kernels_mapped"] += int(ok.sum())
+        stats["kernels_mapped_ns"] += int(dur[rows[ok]].sum())
+    columns = {}
+    for col, kind in OPS.items():
+        a, b = replay.ops[col], copies[col]
+        if kind == "cat":
+            columns[col] = union_categoricals([a.array, b.array])
+        else:
+            columns[col] = np.concatenate([a.to_numpy(), b.to_numpy()])
+    replay.ops = pd.DataFrame(columns)
+    k["op"] = new_op
+    return stats
+
+
+_Plan = list[tuple[int, np.ndarray, np.ndarray]]  # (replay launch row, kernel rows in node order, capture launch rows)
+
+
+def _plan(replay: Trace, capture: Trace, graphs: list[np.ndarray], stats: dict[str, Any]) -> _Plan:
+    """Each graph replay with the one captured graph it replays; replays that match none,
+    or several different ones, are counted in ``stats`` and left out."""
+    k, la = replay.kernels, replay.launches
     launch = k["launch"].to_numpy()
     names = la["name"].astype(str).to_numpy()
     is_graph = np.array([bool(GRAPH_LAUNCH.search(n)) for n in names])
     on_graph = (launch >= 0) & is_graph[np.maximum(launch, 0)]
     if not on_graph.any():
-        return stats
+        return []
     c_op = capture.launches["op"].to_numpy()
     c_names = capture.ops["name"].astype(str).to_numpy()
     by_size: dict[int, list[np.ndarray]] = {}
     for g in graphs:
         by_size.setdefault(len(g), []).append(g)
-
     order = np.lexsort((k["id"].to_numpy(), k["ts_ns"].to_numpy(), launch))
     order = order[on_graph[order]]
     bounds = np.flatnonzero(np.diff(launch[order])) + 1
-    plan = []  # (replay launch row, kernel rows in node order, capture launch rows)
+    plan = []
     for rows in np.split(order, bounds):
         stats["replays"] += 1
         candidates = by_size.get(len(rows), [])
@@ -102,11 +135,13 @@ def attach(replay: Trace, capture: Trace) -> dict[str, Any]:
             stats["replays_ambiguous"] += 1
         else:
             plan.append((int(launch[rows[0]]), rows, candidates[0]))
-    if not plan:
-        return stats
+    return plan
 
-    # the issuing ops and every caller above them, copied once per replay
-    used = np.unique(np.concatenate([c_op[g] for _, _, g in plan]))
+
+def _issuing_ops(capture: Trace, issued: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The capture's ops that issued work and every caller above them: their rows, and
+    each capture op's position among them (-1: not copied)."""
+    used = np.unique(issued)
     used = used[used >= 0]
     parent = capture.ops["parent"].to_numpy()
     keep = np.zeros(len(capture.ops), bool)
@@ -118,7 +153,16 @@ def attach(replay: Trace, capture: Trace) -> dict[str, Any]:
     src = np.flatnonzero(keep)
     pos = np.full(len(capture.ops), -1, np.int64)
     pos[src] = np.arange(len(src))
+    return src, pos
 
+
+def _copies(replay: Trace, capture: Trace, plan: _Plan, src: np.ndarray,
+            pos: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The ops ``src`` of the capture (``pos``: each one's place among them), copied once
+    per replay under the replay's own op, at its launch's time with no duration; and the
+    id of each replay's first copy."""
+    la = replay.launches
+    parent = capture.ops["parent"].to_numpy()
     base, n, reps = len(replay.ops), len(src), len(plan)
     lrows = np.array([lrow for lrow, _, _ in plan], np.int64)
     owner = la["op"].to_numpy()[lrows]
@@ -145,22 +189,4 @@ def attach(replay: Trace, capture: Trace) -> dict[str, Any]:
         step=per_replay(la["step"].to_numpy()[lrows]),
         **{col: per_op(col) for col in ("name", "module", "shapes", "dtypes", "provider", "source", "op_type")},
     )
-    new_op = k["op"].to_numpy().copy()
-    dur = k["dur_ns"].to_numpy()
-    for r, (_, rows, g) in enumerate(plan):
-        issued = c_op[g]
-        ok = issued >= 0
-        new_op[rows[ok]] = first[r] + pos[issued[ok]]
-        stats["replays_mapped"] += 1
-        stats["kernels_mapped"] += int(ok.sum())
-        stats["kernels_mapped_ns"] += int(dur[rows[ok]].sum())
-    columns = {}
-    for col, kind in OPS.items():
-        a, b = replay.ops[col], copies[col]
-        if kind == "cat":
-            columns[col] = union_categoricals([a.array, b.array])
-        else:
-            columns[col] = np.concatenate([a.to_numpy(), b.to_numpy()])
-    replay.ops = pd.DataFrame(columns)
-    k["op"] = new_op
-    return stats
+    return copies, first
