@@ -261,6 +261,20 @@ def test_two_runs_of_one_configuration_get_a_bar_each(tmp_path):
     assert len(read_csv(tmp_path / "csv" / "traces.csv")) == 2
 
 
+def test_bad_inputs_and_outputs_are_one_line(tmp_path):
+    trace = hostile_trace(tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "index.json").write_text("{not json")
+    cases = [(["report", tmp_path / "missing.json"], "no such file or folder"),
+             (["report", tmp_path / "empty"], "no trace files found"),
+             (["report", tmp_path / "bad"], "not a sweep index"),
+             (["report", trace, "-o", tmp_path / "no" / "dir" / "r.html"], "cannot write")]
+    for argv, words in cases:
+        code, _, err = cli(*argv, "--no-cache")
+        assert code == 2 and words in err and len(err.strip().splitlines()) == 1, (argv, err)
+
+
 # --------------------------------------------------------------------------- summary --plot
 
 def test_summary_plot_writes_an_svg_with_groups_and_axis_label(tmp_path, tiny_sweep):

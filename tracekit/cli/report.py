@@ -35,11 +35,16 @@ def run(args) -> int:
     entries = dataset.build(traces, labels, top=args.top)
     comparisons = model_comparisons(entries)
     page = html_report.render(entries, comparisons, title=args.title)
-    with open(args.output, "w", encoding="utf-8") as f:
-        f.write(page)
-    wrote = [args.output]
-    if args.csv:
-        wrote += csv_report.write(args.csv, entries, comparisons)
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(page)
+        wrote = [args.output]
+        if args.csv:
+            wrote += csv_report.write(args.csv, entries, comparisons)
+    except OSError as exc:
+        from tracekit.model.errors import TraceError
+
+        raise TraceError(exc.filename or args.output, f"cannot write: {exc.strerror or exc}") from None
     print(f"wrote {', '.join(wrote)} ({len(entries)} traces)", file=sys.stderr)
     return 0
 
