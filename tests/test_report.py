@@ -259,6 +259,9 @@ def test_two_runs_of_one_configuration_get_a_bar_each(tmp_path):
     page = Page((tmp_path / "r.html").read_text())
     assert "#2" in page.figures["fig-gemm-split"]
     assert len(read_csv(tmp_path / "csv" / "traces.csv")) == 2
+    # the same inputs give the same page, byte for byte (no dates, no random ids)
+    assert cli("report", first, second, "-o", tmp_path / "again.html", "--no-cache")[0] == 0
+    assert (tmp_path / "again.html").read_bytes() == (tmp_path / "r.html").read_bytes()
 
 
 def test_bad_inputs_and_outputs_are_one_line(tmp_path):

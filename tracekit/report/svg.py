@@ -48,7 +48,7 @@ def to_svg(fig, name: str) -> str:
     plt = pyplot()
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": name}):
-        fig.savefig(buf, format="svg", bbox_inches="tight")
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})  # same input, same page
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]
