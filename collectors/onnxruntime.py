@@ -71,7 +71,8 @@ def collect(model: str | None, out: str, *, onnx_path=None, size=None, batch=1, 
     meta.update(collector="onnxruntime", runtime="onnxruntime", device=device,
                 providers_requested=list(providers), providers_used=sess.get_providers(),
                 graph_optimization=optimization, runs=warmup + steps, warmup_runs=warmup,
-                note="every run is in the profile; the first warmup_runs are warm-up",
+                note="every run is in the profile; the first warmup_runs are warm-up, and "
+                     "tracekit's default step rule drops exactly those (it reads this file)",
                 wall_s=round(wall, 3), inputs={k: list(v.shape) for k, v in feeds.items()},
                 versions=versions("onnxruntime", "onnx", "torch", "transformers"), trace=out)
     write_json(sidecar(out), meta)

@@ -34,6 +34,7 @@ device->host / host->device copies.
 """
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from typing import Any
 
 import msgspec
 import numpy as np
+import orjson
 import pandas as pd
 
 from parsers import _io
@@ -76,7 +78,7 @@ FORMAT = "ONNX Runtime profiling JSON"
 NAME = "onnxruntime"
 DESCRIPTION = "ONNX Runtime profiling JSON"
 OPTIONS: tuple[str, ...] = ()
-VERSION = 1
+VERSION = 2
 CATEGORIES = ("Session", "Node", "Kernel", "Api")  # profiler_common.h event_category_names_
 SESSION, NODE, KERNEL, API, OTHER = range(5)
 SUFFIXES = ("_kernel_time", "_fence_before", "_fence_after")
@@ -160,7 +162,31 @@ def parse(path, progress=None) -> list[Trace]:
     traces = []
     while members:
         traces.append(parse_member(members.pop(0), progress))
+    warmup = _collector_warmup(path)
+    if warmup is not None:
+        for trace in traces:
+            trace.meta.extras["warmup_steps"] = warmup
     return traces
+
+
+def companions(path) -> list[str]:
+    """The sidecar ``<profile>.meta.json`` tracekit's collector writes beside a profile."""
+    side = os.fspath(path) + ".meta.json"
+    return [side] if os.path.isfile(side) else []
+
+
+def _collector_warmup(path) -> int | None:
+    """How many of the profile's first runs tracekit's collector ran as warm-up (its
+    sidecar's ``warmup_runs``), so that the default step rule drops exactly those; None
+    without a sidecar that says so."""
+    for side in companions(path):
+        try:
+            doc = orjson.loads(_io.read_bytes(side))
+        except (OSError, orjson.JSONDecodeError, TraceError):
+            return None
+        n = doc.get("warmup_runs") if isinstance(doc, dict) else None
+        return n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
+    return None
 
 
 def parse_member(member: _io.Member, progress=None) -> Trace:

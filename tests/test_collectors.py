@@ -139,7 +139,13 @@ def test_onnxruntime_profiles_an_existing_onnx_file(cli, tmp_path):
                "--warmup", "0", "--keep-onnx", onnx_file, "-o", first) == 0
     out = tmp_path / "again.json"
     assert cli("onnxruntime", "--onnx", onnx_file, "--steps", "2", "-o", out) == 0
-    assert tracekit.load(str(out), cache=False).summary()["total_ns"] > 0
+    summary = tracekit.load(str(out), cache=False).summary()
+    assert summary["total_ns"] > 0
+    # the warm-up runs the collector says it ran are the ones the summary drops
+    meta = json.loads((tmp_path / "again.json.meta.json").read_text())
+    assert meta["runs"] == 4 and len(summary.window.all_steps) == 4
+    assert summary.window.dropped_steps == summary.window.all_steps[:meta["warmup_runs"]]
+    assert summary.steps == summary.window.all_steps[meta["warmup_runs"]:]
 
 
 def test_quantize_int8_runs_on_cpu(cli, tmp_path):

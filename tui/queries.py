@@ -20,7 +20,7 @@ from tracekit.model import intervals
 from tracekit.model.names import kernel_base_name
 from tracekit.report import fmt
 
-BY = ("group", "op", "module", "instance", "shape")  # what `g` cycles through on the Operators screen
+BY = ("group", "op", "module", "instance", "shape", "step")  # what `g` cycles through on the Operators screen
 
 
 # --------------------------------------------------------------------------- scope
@@ -118,7 +118,8 @@ def overview(trace, scope: Scope, top: int = 8) -> Overview:
         groups=groups, top_non_gemm=top_rows,
         gpu=gpu.per_device if gpu else [],
         speedup=summary.gemm_free_speedup,
-        warnings=list(trace.meta.warnings),
+        # an outlier step first: it weighs on every figure of the overview
+        warnings=[summary.step_outlier] * bool(summary.step_outlier) + list(trace.meta.warnings),
         communication_ns=summary.communication_ns,
         exposed_communication_ns=summary.exposed_communication_ns,
         device_rows=list(summary.devices) if gpu else [],

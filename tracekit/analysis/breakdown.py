@@ -13,7 +13,8 @@ from tracekit.analysis.window import Selection
 from tracekit.model import Trace
 from tracekit.model.names import module_class_path
 
-BY = ("group", "op", "kernel", "module", "instance", "shape")
+BY = ("group", "op", "kernel", "module", "instance", "shape", "step")
+NO_STEP = "(outside steps)"
 NO_OP = "(no operator)"
 NO_MODULE = "(no module)"
 NO_SHAPE = "(no shapes)"
@@ -40,7 +41,8 @@ def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFram
     mean_ns, share, kernels_per_call. ``by="module"`` aggregates every instance of a module
     into its class path (:func:`~tracekit.model.names.module_class_path`) and adds
     ``instances``, how many module paths the row holds; ``by="instance"`` has one row per
-    module path. ``by="shape"`` names a row by the op name and its
+    module path. ``by="step"`` has one row per step and group (``step 3``; events outside
+    every step are ``(outside steps)``), in step order. ``by="shape"`` names a row by the op name and its
     input shapes (:func:`shape_key`: ``"aten::mm [[8, 64], [64, 64]]"``; GPU activities
     without an op: ``"(no operator) (no shapes)"``)."""
     if by not in BY:
@@ -48,7 +50,11 @@ def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFram
     basis = time_basis(trace)
     shapes = by == "shape"
     frame = _device_frame(trace, window, shapes) if basis == "device" else _op_frame(window, shapes)
-    if by == "module":
+    if by == "step":
+        steps = window.kernels["step"] if basis == "device" else window.ops["step"]
+        frame["step"] = steps.to_numpy()
+        key = ["step", "group"]
+    elif by == "module":
         frame["module_class"] = class_paths(frame["module"])
         key = ["module_class", "group"]
     elif by == "instance":
@@ -71,6 +77,13 @@ def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFram
         table["name"] = table["group"].astype(str)
         order = {g: i for i, g in enumerate(group_order(trace))}
         table = table.sort_values("group", key=lambda s: s.astype(str).map(order).fillna(1e9))
+    elif by == "step":
+        step = table["step"].to_numpy()
+        table["name"] = np.where(step >= 0, np.char.add("step ", step.astype(str)), NO_STEP)
+        order = {g: i for i, g in enumerate(group_order(trace))}
+        table["_g"] = table["group"].astype(str).map(order).fillna(1e9)
+        table["_s"] = np.where(step >= 0, step, np.iinfo(np.int64).max)
+        table = table.sort_values(["_s", "_g"], kind="stable")
     else:
         table["name"] = table[key[0]].astype(str)
         table = table.sort_values(["total_ns", "name"], ascending=[False, True])

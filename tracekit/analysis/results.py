@@ -205,6 +205,10 @@ class Summary(Totals):
     gpu: GpuBusy | UnsetType = UNSET  # device time basis only
     launch_overhead: LaunchOverhead | UnsetType = UNSET  # device time basis only
     capture: dict | UnsetType = UNSET  # graph replays mapped to a capture trace
+    # time per step of the window (step number as text -> ns), and the one line about a
+    # step far from the others ("" when none): analysis.steps
+    step_ns: dict[str, int] = {}
+    step_outlier: str = ""
 
 
 class CombinedSummary(Totals):

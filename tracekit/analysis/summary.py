@@ -15,6 +15,7 @@ from tracekit.analysis.breakdown import breakdown, time_basis
 from tracekit.analysis.busy import device_busy, exposed_length, union_length
 from tracekit.analysis.explain import other_warning
 from tracekit.analysis.results import UNSET, CombinedSummary, Device, GpuBusy, LaunchOverhead, Row, Summary, WindowInfo
+from tracekit.analysis.steps import outlier_line, step_totals
 from tracekit.analysis.transfers import SYNC_CALL
 from tracekit.analysis.window import Selection, outside_window, select
 from tracekit.model import Trace
@@ -73,6 +74,7 @@ def summarize(trace: Trace, step=None, top: int = 10, window: Selection | None =
     info = WindowInfo(description=window.describe(), whole_trace=window.whole_trace,
                       all_steps=window.all_steps, dropped_steps=window.dropped_steps)
     warnings = list(trace.meta.warnings)
+    per_step = step_totals(trace, window)
     device = basis == "device"
     if device:
         info.outside = outside_window(trace, window)
@@ -101,6 +103,8 @@ def summarize(trace: Trace, step=None, top: int = 10, window: Selection | None =
         gpu=_gpu(k) if device else UNSET,
         launch_overhead=_launch_overhead(window, ops_table, top) if device else UNSET,
         capture=dict(trace.meta.capture) if trace.meta.capture is not None else UNSET,
+        step_ns={str(s): ns for s, ns in per_step.items()},
+        step_outlier=outlier_line(per_step),
     )
 
 

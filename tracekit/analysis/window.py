@@ -7,7 +7,8 @@ parts are filters that each give one mask per table; they intersect, and nothing
 is ever clipped (an op or kernel that crosses an edge is kept whole).
 
 Steps (DESIGN.md, "Steps"): ``None`` is the default rule -- when a trace has several
-steps, all of them but the first (warm-up); with one step, that step; with none,
+steps, all of them but the warm-up (the first, or as many as the collector that wrote the
+trace says it ran as warm-up: :func:`warmup_steps`); with one step, that step; with none,
 everything. ``"all"`` keeps every event, inside a step or not. Which default a command
 uses is the command's choice: ``summary``, ``fallback`` and the TUI pass ``None``,
 ``export`` passes ``"all"``.
@@ -116,7 +117,8 @@ class Selection:
             return "whole trace" + (f" ({n} step{'s' if n != 1 else ''})" if n else "")
         text = "step " + _compact(self.steps) if len(self.steps) == 1 else "steps " + _compact(self.steps)
         if self.dropped_steps:
-            text += f" (warm-up step {_compact(self.dropped_steps)} dropped; --step all keeps it)"
+            word = "step" if len(self.dropped_steps) == 1 else "steps"
+            text += f" (warm-up {word} {_compact(self.dropped_steps)} dropped; --step all keeps it)"
         return text
 
 
@@ -177,7 +179,8 @@ def _steps(trace: Trace, step) -> tuple[list[int] | None, list[int], list[int]]:
             return None, all_steps, []
         if len(all_steps) == 1:
             return list(all_steps), all_steps, []
-        return list(all_steps[1:]), all_steps, list(all_steps[:1])
+        n = warmup_steps(trace, len(all_steps))
+        return list(all_steps[n:]), all_steps, list(all_steps[:n])
     if _is_all(step):
         return None, all_steps, []
     chosen = parse_steps(step)
@@ -186,6 +189,15 @@ def _steps(trace: Trace, step) -> tuple[list[int] | None, list[int], list[int]]:
         have = _compact(all_steps) if all_steps else "none"
         raise StepError(f"step {_compact(missing)} is not in the trace (steps: {have})")
     return chosen, all_steps, []
+
+
+def warmup_steps(trace: Trace, n_steps: int) -> int:
+    """How many first steps the default rule drops: what the collector that wrote the
+    trace ran as warm-up (``meta.extras["warmup_steps"]``, e.g. ONNX Runtime runs), else
+    one; never every step."""
+    n = trace.meta.extras.get("warmup_steps", 1)
+    n = n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else 1
+    return min(n, n_steps - 1)
 
 
 def _is_all(step) -> bool:

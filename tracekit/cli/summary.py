@@ -15,7 +15,7 @@ from tracekit.cli.common import (
 
 # tracekit.analysis.breakdown.BY, spelled out so that parsing arguments imports no pandas
 # (tests/test_analysis.py checks they agree); rich too is imported only to print
-BY = ("group", "op", "kernel", "module", "instance", "shape")
+BY = ("group", "op", "kernel", "module", "instance", "shape", "step")
 
 HELP = "Where the time goes: GEMM vs non-GEMM, per group, top operators."
 
@@ -25,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=BY, default="group",
                    help="what the main table breaks time down by (default: group; module: "
                         "every instance of a module class on one row, instance: one row per "
-                        "module path)")
+                        "module path, step: groups x steps)")
     add_top_argument(p, "rows in op/kernel/module tables")
     add_step_argument(p)
     add_json_argument(p)
@@ -54,7 +54,8 @@ def run(args) -> int:
         window = analysis.select(trace, args.step)  # None: every step but the warm-up
         summaries.append(analysis.summarize(trace, top=args.top, window=window))
         if args.by != "group":
-            tables.append(analysis.breakdown(trace, window, args.by).head(args.top))
+            table = analysis.breakdown(trace, window, args.by)  # every step: groups x steps
+            tables.append(table if args.by == "step" else table.head(args.top))
     combined = analysis.combine(summaries) if len(summaries) > 1 else None
     if getattr(args, "plot", None):
         _plot(args.plot, combined or summaries[0], {g for t in traces for g in analysis.gemm_groups(t)})

@@ -197,6 +197,51 @@ def rows_table(title: str, rows: pd.DataFrame | list[Row], first: str, basis: st
     return table
 
 
+def step_table(rows: pd.DataFrame, summary: Summary, width: int = 120) -> Table:
+    """Groups x steps: one row per step, a column per group (the largest that fit the
+    width; the rest in "other"), the step's total and its ratio to the median step."""
+    pivot = rows.pivot_table(index="name", columns="group", values="total_ns", aggfunc="sum",
+                             sort=False, fill_value=0)
+    pivot = pivot.reindex(index=list(dict.fromkeys(rows["name"])),
+                          columns=list(dict.fromkeys(rows["group"])), fill_value=0)
+    totals = pivot.sum(axis=1)
+    unit, scale = time_unit(int(totals.max()) if len(totals) else 0)
+    by_size = list(pivot.sum(axis=0).sort_values(ascending=False, kind="stable").index)
+    # what the step names, "other", total and "vs median" take; each column costs 3 more
+    cell = max(len(in_unit(int(totals.max()) if len(totals) else 0, scale)), 5)
+    room = width + 1 - (max(map(len, pivot.index), default=4) + 3) - 3 * (cell + 3) - 3
+    shown: list[str] = []
+    for g in by_size:
+        need = max(len(clean(g, 13)), cell) + 3
+        if room - need < 0:
+            break
+        shown.append(g)
+        room -= need
+    shown = [g for g in pivot.columns if g in shown]
+    rest = [g for g in pivot.columns if g not in shown]
+    stepped = [int(n.split()[1]) for n in pivot.index if n.startswith("step ")]
+    median = float(pd.Series([totals[f"step {s}"] for s in stepped]).median()) if stepped else 0.0
+    odd = summary.step_outlier.split(" ", 2)[1] if summary.step_outlier else None
+    table = Table(title=f"Time by step ({unit})", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    table.add_column("step", no_wrap=True)
+    for g in shown:
+        table.add_column(clean(g, 13), justify="right", no_wrap=True)
+    if rest:
+        table.add_column("other", justify="right", no_wrap=True)
+    table.add_column("total", justify="right", no_wrap=True)
+    table.add_column("vs median", justify="right", no_wrap=True)
+    for name, row in pivot.iterrows():
+        cells = [in_unit(int(row[g]), scale) for g in shown]
+        if rest:
+            cells.append(in_unit(int(row[rest].sum()), scale))
+        ratio = f"{totals[name] / median:.2f}×" if median and name.startswith("step ") else ""
+        style = "yellow" if odd is not None and name == f"step {odd}" else ""
+        table.add_row(Text(clean(name), style=style), *cells,
+                      Text(in_unit(int(totals[name]), scale), style=style), Text(ratio, style=style))
+    return table
+
+
 def display_names(names: list, by: str, instances: list | None = None) -> list[str]:
     """Row names as tables show them: a kernel by its base name (``kernel_base_name``),
     numbered where two rows share one; a module class path with its instance count
@@ -260,6 +305,8 @@ def render_one(summary: Summary, console: Console, gemm_groups: set, by_table=No
         return
     parts = [header(summary)]
     parts += [line for line in (outside_line(summary),) if line is not None]
+    if summary.step_outlier:
+        parts.append(Text(clean(summary.step_outlier), style="yellow"))
     parts.append(totals_line(summary))
     parts += [line for line in (device_lines(summary),) if line is not None]
     parts += [Text(""), gemm_bar(summary)]
@@ -269,6 +316,8 @@ def render_one(summary: Summary, console: Console, gemm_groups: set, by_table=No
         if summary.top_non_gemm_ops:
             parts.append(rows_table("Top non-GEMM ops", summary.top_non_gemm_ops, "op",
                                     summary.time_basis, console.width))
+    elif by_table is not None and by == "step":
+        parts.append(step_table(by_table, summary, console.width))
     elif by_table is not None:
         parts.append(rows_table(f"Time by {by}", by_table, by, summary.time_basis, console.width))
     note = footer(summary)

@@ -42,6 +42,13 @@ class OperatorsScreen(TableScreen):
         self.reload()
 
     def drill(self, row: dict) -> None:
+        name = str(row["name"])
+        if self.by == "step":
+            # a step's group: that step's operators of the group
+            if name.startswith("step "):
+                self.group_filter, self.by = str(row["group"]), "op"
+                self.app.set_scope(self.scope.with_step(int(name.split()[1])))
+            return
         if self.by == "group":
             # a group drills into its operators
             self.group_filter = str(row["name"])
