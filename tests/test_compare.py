@@ -342,6 +342,23 @@ def test_onnxruntime_folds_batchnorm_into_conv(collected):
     assert norm.ns[1] == 0 and norm.ns[2] > 0
 
 
+def test_sides_with_different_step_counts_show_time_per_step(collected, capsys, monkeypatch):
+    paths = [collected["eager"], collected["ort"]]
+    comparison = compare([tracekit.load(str(p), cache=False) for p in paths])
+    steps = [len(s.steps) for s in comparison.sides]
+    if steps[0] == steps[1]:
+        pytest.skip("the collectors' windows hold the same number of steps here")
+    assert any(r.startswith("different step counts") for r in comparison.comparable.reasons)
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: no cell is cut
+    assert cli_main.main(["compare", *map(str, paths)]) == 0
+    out = capsys.readouterr().out
+    from tracekit.report.fmt import duration
+
+    assert "per step" in out
+    for s in comparison.sides:
+        assert f"{duration(s.total_ns / len(s.steps))} ×{len(s.steps)}" in out
+
+
 def test_module_level_matches_blocks_across_pytorch_and_onnx(collected, capsys):
     names = ["eager", "ort-none"]
     traces = [tracekit.load(str(collected[n]), cache=False) for n in names]
@@ -380,6 +397,12 @@ def test_torch_compile_side_adds_up(collected, tmp_path):
     assert comparison.sides[1].matched_share == 0.0
     assert any(r.startswith("module rows cannot match much: compile has module paths for 0%")
                for r in comparison.comparable.reasons)
+    # beside it, eager and ONNX Runtime still get their block rows
+    three = compare([traces[0], tracekit.load(str(collected["ort-none"]), cache=False), traces[1]],
+                    labels=["eager", "ort", "compile"], by="module")
+    assert three.match.startswith("indices of repeated blocks")
+    blocks = [r for r in three.rows if r.key in ("[0]", "[1]", "[2]")]
+    assert len(blocks) == 3 and all(r.present == [True, True, False] for r in blocks)
 
 
 # ---------------------------------------------------------------- the study's tables

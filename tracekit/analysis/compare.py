@@ -298,12 +298,16 @@ def module_keys(frames: list[pd.DataFrame]) -> str:
              for f in frames]
     blocks = [f["module"].map(block_key) for f in frames]
 
+    # decided on the sides that name modules for most of their time: one without module
+    # paths (a compiled region) matches nothing either way and must not decide
+    named = [i for i, f in enumerate(frames) if (_module_share(f) or 0.0) >= 0.5]
+    chosen = named if len(named) >= 2 else list(range(len(frames)))
+
     def matched(keys: list[pd.Series]) -> float:
-        """Mean share of the sides' time in keys every side has (the mean, so that one
-        side without module paths does not hide what the others share)."""
-        common = set.intersection(*(set(k[f["ns"] > 0]) for k, f in zip(keys, frames)))
-        shares = [f["ns"][k.isin(common)].sum() / max(int(f["ns"].sum()), 1)
-                  for k, f in zip(keys, frames)]
+        """Mean share of the chosen sides' time in keys all of them have."""
+        common = set.intersection(*(set(keys[i][frames[i]["ns"] > 0]) for i in chosen))
+        shares = [frames[i]["ns"][keys[i].isin(common)].sum() / max(int(frames[i]["ns"].sum()), 1)
+                  for i in chosen]
         return float(np.mean(shares))
 
     use_blocks = matched(blocks) > matched(exact) + 0.05
@@ -400,7 +404,7 @@ def comparability(traces: list[Trace], windows: list[Selection], frames: list[pd
     steps = [len(w.steps) for w in windows]
     if len(set(steps)) > 1 and all(steps):
         reasons.append(f"different step counts in the windows ({_pairs(labels, steps)}): "
-                       "totals are not per step; compare shares or pick --step")
+                       "totals are not per step; compare time per step or shares, or pick --step")
     stepped = [i for i, w in enumerate(windows) if w.all_steps]  # formats with steps only
     dropped = [bool(windows[i].dropped_steps) for i in stepped]
     if len(set(dropped)) > 1:

@@ -70,13 +70,18 @@ def render(comparison: Comparison, console: Console, top: int = 20, absolute: bo
 
 def sides_table(comparison: Comparison) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for name, justify in (("side", "left"), ("source · time", "left"), ("total", "right"),
-                          ("GEMM-based", "right"), ("non-GEMM", "right"), ("matched", "right")):
+    # windows with different step counts: the time per step is what compares
+    per_step = len({len(s.steps) for s in comparison.sides}) > 1 and all(s.steps for s in comparison.sides)
+    columns = [("side", "left"), ("source · time", "left"), ("total", "right")]
+    columns += [("per step", "right")] if per_step else []
+    columns += [("GEMM-based", "right"), ("non-GEMM", "right"), ("matched", "right")]
+    for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=True)
     for s in comparison.sides:
         compute = s.compute_ns
+        step = [f"{duration(s.total_ns / len(s.steps))} ×{len(s.steps)}"] if per_step else []
         table.add_row(_t(s.label, "bold", 40), _t(f"{s.source} · {s.time_basis}"),
-                      duration(s.total_ns),
+                      duration(s.total_ns), *step,
                       f"{duration(s.gemm_ns)} ({pct(s.gemm_ns / compute if compute else None)})",
                       f"{duration(s.non_gemm_ns)} ({pct(s.non_gemm_ns / compute if compute else None)})",
                       pct(s.matched_share))
