@@ -15,6 +15,7 @@ import re
 import sys
 from collections import deque
 from contextlib import contextmanager
+from itertools import repeat
 from multiprocessing import current_process, get_context
 from operator import attrgetter
 from typing import Any, Union
@@ -158,8 +159,21 @@ class Interner:
         return self.codes.setdefault(value, len(self.codes))
 
     def encode(self, values: list) -> np.ndarray:
-        if not values:
+        n = len(values)
+        if not n:
             return np.zeros(0, np.int32)
+        # Past the first chunks nearly every value is known: one dict lookup each, in C;
+        # only the new ones are hashed into the table (in order, so codes stay the same).
+        try:
+            out = np.fromiter(map(self.codes.get, values, repeat(-1, n)), np.int32, count=n)
+        except TypeError:  # an unhashable value
+            return self._add(values)
+        new = np.flatnonzero(out < 0)
+        if len(new):
+            out[new] = self._add(list(map(values.__getitem__, new.tolist())))
+        return out
+
+    def _add(self, values: list) -> np.ndarray:
         local, uniques = pd.factorize(np.array(values, dtype=object), use_na_sentinel=False)
         setdefault, codes = self.codes.setdefault, self.codes
         table = np.fromiter((setdefault(u, len(codes)) for u in uniques), dtype=np.int32,
