@@ -121,9 +121,21 @@ def gemm_groups(trace: Trace) -> set[str]:
 
 
 def _gemm_flags(trace: Trace) -> dict:
+    """Group -> whether it is GEMM-based, as the group's last row says (groups in order of
+    first appearance); from the categorical codes, not a string per row."""
     k = trace.kernels if len(trace.kernels) else trace.ops
-    flags = dict(zip(k["group"].astype(str), k["is_gemm"])) if len(k) else {}
-    return flags
+    if not len(k):
+        return {}
+    group = k["group"]
+    if not isinstance(group.dtype, pd.CategoricalDtype):
+        return dict(zip(group.astype(str), k["is_gemm"]))
+    codes = group.cat.codes.to_numpy()
+    flags = k["is_gemm"].to_numpy()
+    present, last = np.unique(codes[::-1], return_index=True)
+    _, first = np.unique(codes, return_index=True)
+    cats = group.cat.categories
+    return {str(cats[present[i]]) if present[i] >= 0 else "nan": bool(flags[len(codes) - 1 - last[i]])
+            for i in np.argsort(first, kind="stable")}
 
 
 def shape_key(names, shapes) -> np.ndarray:
