@@ -54,6 +54,15 @@ def _stacked(point: str) -> str:
 
 
 def _x_axis(ax, ticks, spans, xlabel: str = "batch size, per model") -> None:
+    """Batch points as ticks with the model name under each model's bars; traces without a
+    batch (any trace not from a sweep) are ticked with their model name instead, slanted."""
+    if all(p.split(" ")[0] == "-" for _, p in ticks):
+        model = {t: m for first, last, m in spans for t, _ in ticks if first <= t <= last}
+        texts = [label(model[t], 28) + (" " + p.split(" ", 1)[1] if " " in p else "") for t, p in ticks]
+        ax.set_xticks([t for t, _ in ticks], texts, rotation=30, ha="right", rotation_mode="anchor")
+        ax.set_xlabel("trace (model)")
+        ax.set_xlim(-0.6, max((t for t, _ in ticks), default=0) + 0.6)
+        return
     ax.set_xticks([t for t, _ in ticks], [_stacked(p) for _, p in ticks], rotation=0)
     lines = max((p.count(" ") + 1 for _, p in ticks), default=1)
     for first, last, model in spans:

@@ -69,9 +69,10 @@ def _section(sid: str, heading: str, content: str) -> str:
 
 def _intro(entries: list[Entry]) -> str:
     models, runtimes = dataset.models(entries), dataset.runtimes(entries)
-    points = sorted({e.point for e in entries})
+    points = sorted({e.point for e in entries if e.batch is not None})
+    where = f"; batch/sequence points {esc(', '.join(points))}" if points else ""
     return (f"<p>{len(entries)} traces: models {esc(', '.join(models))}; runtimes "
-            f"{esc(', '.join(runtimes))}; batch/sequence points {esc(', '.join(points))}. Times are per "
+            f"{esc(', '.join(runtimes))}{where}. Times are per "
             "step (or ONNX Runtime run) in each trace's window: every step after the first (warm-up). "
             "Host-only traces count operators' self time, GPU traces kernel time; see the time basis "
             "of each input below.</p>")
@@ -94,7 +95,7 @@ def _optional_sections(entries: list[Entry]) -> list[str]:
     parts, absent = [], []
     for sid, heading, content in (
             ("fusion", "TensorRT fusion", html_tables.fusion(entries)),
-            ("fallback", "ONNX Runtime CPU fallback and copies", html_tables.fallback(entries)),
+            ("fallback", "Copies and ONNX Runtime CPU fallback", html_tables.fallback(entries)),
             ("communication", "Communication", html_tables.communication(entries)),
             ("devices", "Per device", html_tables.devices(entries))):
         if content:
