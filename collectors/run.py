@@ -64,3 +64,46 @@ def require(module: str, why: str, extra: str = "collect"):
     except ImportError as exc:
         raise CollectError("collect", f"{why} needs the Python package '{module}' "
                            f"(pip install 'tracekit[{extra}]'): {exc}") from None
+
+
+NOISE = ("USDT:",)  # lines profilers' native code prints on every run, which say nothing to a user
+
+
+class quiet_stderr:
+    """Drop the lines that start with one of ``prefixes`` from what this process and its
+    children write to stderr (file descriptor 2: native libraries and nsys write there,
+    not through sys.stderr); every other line goes through unchanged."""
+
+    def __init__(self, prefixes=NOISE) -> None:
+        self.prefixes = tuple(p.encode() for p in prefixes)
+
+    def __enter__(self):
+        import threading
+
+        try:
+            sys.stderr.flush()
+            self.saved = os.dup(2)
+        except (OSError, ValueError):
+            self.saved = None  # no real stderr (an embedding host): nothing to filter
+            return self
+        read, write = os.pipe()
+        os.dup2(write, 2)
+        os.close(write)
+        self.reader = threading.Thread(target=self._forward, args=(read,), daemon=True)
+        self.reader.start()
+        return self
+
+    def _forward(self, read: int) -> None:
+        with os.fdopen(read, "rb") as pipe:
+            for line in pipe:
+                if not line.lstrip().startswith(self.prefixes):
+                    os.write(self.saved, line)
+
+    def __exit__(self, *exc) -> bool:
+        if self.saved is None:
+            return False
+        sys.stderr.flush()
+        os.dup2(self.saved, 2)  # closes the pipe's last write end: the reader sees EOF
+        self.reader.join(timeout=5)
+        os.close(self.saved)
+        return False

@@ -132,13 +132,17 @@ def test_custom_module_callable_and_custom_rmsnorm_is_normalization(cli, tmp_pat
     assert trace.summary()["groups"]["GEMM"] > 0
 
 
-def test_onnxruntime_profiles_an_existing_onnx_file(cli, tmp_path):
+def test_onnxruntime_profiles_an_existing_onnx_file(cli, tmp_path, capsys):
     onnx_file = tmp_path / "m.onnx"
     first = tmp_path / "first.json"
     assert cli("onnxruntime", "--model", "tests.test_collectors:build_custom", "--steps", "1",
                "--warmup", "0", "--keep-onnx", onnx_file, "-o", first) == 0
+    capsys.readouterr()
     out = tmp_path / "again.json"
     assert cli("onnxruntime", "--onnx", onnx_file, "--steps", "2", "-o", out) == 0
+    printed = capsys.readouterr().out  # the run ends with the summary of what it wrote
+    assert f"$ tracekit summary {out}" in printed and "GEMM-based" in printed
+    assert "Time by group" in printed and "USDT:" not in printed
     summary = tracekit.load(str(out), cache=False).summary()
     assert summary["total_ns"] > 0
     # the warm-up runs the collector says it ran are the ones the summary drops

@@ -56,6 +56,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         description="Run a command under Nsight Systems and export SQLite.")
     n.add_argument("-o", "--output", required=True, help="report path without extension")
     n.add_argument("--trace", default="cuda,nvtx,osrt", help="nsys --trace value")
+    _no_summary(n)
     n.add_argument("cmd", nargs=argparse.REMAINDER, help="-- command to profile")
 
     from tracekit.cli import sweep
@@ -78,6 +79,12 @@ def _model_arguments(p, required=True):
     p.add_argument("--steps", type=positive_int, default=5, help="profiled steps / runs")
     p.add_argument("--warmup", type=non_negative_int, default=2, help="warm-up steps / runs")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    _no_summary(p)
+
+
+def _no_summary(p) -> None:
+    p.add_argument("--no-summary", action="store_true",
+                   help="do not print the summary of the trace written")
 
 
 def _shape(text):
@@ -101,6 +108,17 @@ def run(args) -> int:
         from tracekit.cli import sweep
 
         return sweep.run(args)
+    from collectors.run import quiet_stderr
+
+    with quiet_stderr():
+        written = _collect(args)
+    if written and not args.no_summary:
+        _summary(written)
+    return 0
+
+
+def _collect(args) -> str | None:
+    """Run the chosen collector; the trace file to summarize (None: nothing tracekit reads)."""
     if args.collector == "torch":
         from collectors.torch import collect
 
@@ -111,7 +129,8 @@ def run(args) -> int:
                        with_stack=args.with_stack, annotate_modules=not args.no_annotate)
         print(f"wrote {args.output} ({meta['model']} {meta['size']}, {meta['runtime']}, "
               f"{args.steps} profiled steps)", file=sys.stderr)
-    elif args.collector == "onnxruntime":
+        return args.output
+    if args.collector == "onnxruntime":
         from collectors.onnxruntime import collect, sidecar
 
         providers = args.providers.split(",") if args.providers else None
@@ -122,7 +141,8 @@ def run(args) -> int:
                        opset=args.opset, optimization=args.optimization)
         print(f"wrote {args.output} and {sidecar(args.output)} "
               f"(providers used: {', '.join(meta['providers_used'])})", file=sys.stderr)
-    elif args.collector == "tensorrt":
+        return args.output
+    if args.collector == "tensorrt":
         from collectors.tensorrt import collect
 
         meta = collect(args.model, args.output, onnx_path=args.onnx, size=args.size,
@@ -130,12 +150,22 @@ def run(args) -> int:
                        input_shape=args.input_shape, fp16=args.fp16, int8=args.int8,
                        steps=args.steps, warmup=args.warmup)
         print(f"wrote {', '.join(meta['files'].values())}", file=sys.stderr)
-    else:
-        from collectors.nsys import collect
+        return meta["files"].get("profile")
+    from collectors.nsys import collect
 
-        meta = collect(args.output, list(args.cmd), trace=args.trace)
-        print(f"wrote {meta['report']} and {meta['sqlite']}", file=sys.stderr)
-    return 0
+    meta = collect(args.output, list(args.cmd), trace=args.trace)
+    print(f"wrote {meta['report']} and {meta['sqlite']}", file=sys.stderr)
+    return meta["sqlite"]
+
+
+def _summary(path: str) -> None:
+    """What ``tracekit summary`` says of the trace just written, so a run ends with its result."""
+    from tracekit.cli import summary as summary_cmd
+
+    parser = argparse.ArgumentParser(prog="tracekit summary")
+    summary_cmd.add_arguments(parser)
+    print(f"\n$ tracekit summary {path}", flush=True)
+    summary_cmd.run(parser.parse_args([path]))
 
 
 def _list() -> int:
