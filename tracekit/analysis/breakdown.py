@@ -157,9 +157,11 @@ def _device_frame(trace: Trace, window: Selection, shapes: bool = False) -> pd.D
     modules = np.where(has_op, np.where(modules == "", NO_MODULE, modules), NO_OP)
     # an activity without an op is its own "call" (so calls count launches, not nothing)
     call = np.where(has_op, op, -1 - np.arange(len(k)))
+    # categoricals stay categoricals and object arrays stay objects: turning ~10^6 names
+    # into pandas' Arrow strings would cost more than the whole grouping
     frame = pd.DataFrame({
-        "group": k["group"].to_numpy(), "op": op_names, "module": modules,
-        "kernel": k["name"].to_numpy(), "dur_ns": k["dur_ns"].to_numpy(),
+        "group": k["group"].array, "op": _objects(op_names), "module": _objects(modules),
+        "kernel": k["name"].array, "dur_ns": k["dur_ns"].to_numpy(),
         "is_kernel": np.ones(len(k), np.int64), "call": call,
     })
     if shapes:
@@ -168,6 +170,10 @@ def _device_frame(trace: Trace, window: Selection, shapes: bool = False) -> pd.D
             keys[has_op] = shape_key(ops["name"].to_numpy(), ops["shapes"].to_numpy())[op[has_op]]
         frame["shape"] = keys
     return frame
+
+
+def _objects(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    return pd.arrays.NumpyExtensionArray(np.asarray(values, dtype=object))
 
 
 def _op_frame(window: Selection, shapes: bool = False) -> pd.DataFrame:
