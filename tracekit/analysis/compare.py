@@ -17,7 +17,8 @@ a key at the chosen level and rows are matched by key:
   ``ResNetStage_0.ResNetBottleNeckLayer_1``), which both spell.
 - ``kernel``: the kernel base name (ops on a side without GPU activity).
 
-A row every side has is matched; each side's ``matched_ns`` is the time in such rows.
+A row every side has is matched (except the time without an op or a module); each side's
+``matched_ns`` is the time in matched rows.
 Unmatched rows stay in the result. Whether the sides are comparable at all (time bases,
 models, steps, batch and dtype) is in ``comparable``.
 """
@@ -45,6 +46,7 @@ BASIS_FAMILY = {"device": "device time", "trt_layer": "TensorRT layer averages",
 BLOCKS = "indices of repeated blocks on the module path"
 EXACT = "module path"
 OUTSIDE_BLOCKS = "(outside repeated blocks)"
+UNKNOWN = (NO_OP, NO_MODULE)  # keys that are never matched
 
 # operator kinds: the frameworks' spellings of one operator (names compacted: lower case,
 # namespace, underscores and a Backward suffix dropped), first match wins
@@ -334,8 +336,9 @@ def match_rows(frames: list[pd.DataFrame], first: Trace | None = None) -> list[C
         count = [int(p["count"].get(key, 0)) for p in per]
         present = [key in p.index for p in per]
         group = next((info[i][0].get(key, "") for i in range(n) if present[i]), "")
+        # time without an op or a module is on every side, but nothing says it is the same work
         rows.append(CompareRow(key=str(key), group=group, ns=ns, count=count, present=present,
-                               matched=all(present),
+                               matched=all(present) and key not in UNKNOWN,
                                names=[info[i][1].get(key, "") for i in range(n)],
                                fused=[info[i][2].get(key, "") for i in range(n)]))
     if first is not None:
