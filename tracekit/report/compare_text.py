@@ -57,7 +57,7 @@ def render(comparison: Comparison, console: Console, top: int = 20, absolute: bo
     _more(console, comparison, matched[top:], "matched")
     if unmatched:
         console.print(rows_table(comparison, unmatched[:top], shares,
-                                 f"Unmatched rows ({len(unmatched)}): not on every side"))
+                                 f"Unmatched rows ({len(unmatched)})"))
         _more(console, comparison, unmatched[top:], "unmatched")
     if shares:
         console.print(_t("times are on different bases: cells are shares of each side's total "
@@ -156,7 +156,10 @@ def _note(comparison: Comparison, row: CompareRow) -> str:
     if not row.matched:
         have = [lab for lab, p in zip(labels, row.present) if p]
         lack = [lab for lab, p in zip(labels, row.present) if not p]
-        parts.append("only in " + ", ".join(have) if len(have) <= len(lack) else "not in " + ", ".join(lack))
+        if not lack:  # on every side, but without an op or module nothing says it is the same work
+            parts.append("no op or module to match by")
+        else:
+            parts.append("only in " + ", ".join(have) if len(have) <= len(lack) else "not in " + ", ".join(lack))
     return "; ".join(parts)
 
 
