@@ -12,7 +12,7 @@ from tracekit.report.dataset import Entry
 from tracekit.report.svg import label, pyplot, to_svg
 
 MS_PER_STEP = "time per step (ms)"
-COMPARISON_COLUMNS = 3  # models per row of the runtime comparison
+COMPARISON_COLUMNS = 2  # models per row of the runtime comparison
 EDGE = "#1f2937"
 
 
@@ -33,7 +33,7 @@ def _slots(entries: list[Entry]) -> tuple[dict, list, list]:
 
 def _panels(plt, widths: list[int], rows: int, height: float = 3.0):
     """A grid with a column per runtime, each as wide as its number of bars."""
-    width = min(max(0.42 * sum(widths) + 1.4 * len(widths), 4.0), 26.0)
+    width = min(max(0.3 * sum(widths) + 1.4 * len(widths), 4.0), 20.0)
     fig, axes = plt.subplots(rows, len(widths), figsize=(width, height * rows), squeeze=False,
                              sharey="row", gridspec_kw={"width_ratios": [max(w, 2) for w in widths]})
     return fig, axes
@@ -154,7 +154,7 @@ def runtime_comparison(comparisons: list) -> str:
     cols = min(len(comparisons), COMPARISON_COLUMNS)
     rows = -(-len(comparisons) // cols)
     widest = max((sum(len(p.sides) for p in c.points) for c in comparisons), default=1)
-    fig, axes = plt.subplots(rows, cols, figsize=(min(max(3.4, 0.5 * widest + 1.6) * cols, 26.0), 4.2 * rows),
+    fig, axes = plt.subplots(rows, cols, figsize=(min(max(3.4, 0.35 * widest + 1.6) * cols, 20.0), 3.6 * rows),
                              squeeze=False)
     for ax in axes.flat[len(comparisons):]:
         ax.set_visible(False)
