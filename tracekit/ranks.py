@@ -97,8 +97,9 @@ def summarize_file(path: str, job: Job, first_position: int = 0) -> RankResult:
             summary = analysis.summarize(trace, top=job.top, window=window)
             result.summaries.append(summary)
             result.rows.append(rank_row(summary, window, first_position + i))
-            result.tables.append(analysis.breakdown(trace, window, job.by).head(job.top)
-                                 if job.by != "group" else None)
+            table = analysis.breakdown(trace, window, job.by) if job.by != "group" else None
+            # every step (groups x steps), else the top rows, as a single trace's summary shows
+            result.tables.append(table if job.by in ("group", "step") else table.head(job.top))
             result.gemm_groups |= analysis.gemm_groups(trace)
     result.warnings = [str(w.message) for w in caught if issubclass(w.category, TraceWarning)]
     return result
