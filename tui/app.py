@@ -161,7 +161,7 @@ class TracekitApp(App):
             self.call_from_thread(self.notify, clean(loader.error_text(exc)), severity="error",
                                   markup=False)
             return
-        self.call_from_thread(self.notify, clean(f"exported to {path}"), markup=False)
+        self.call_from_thread(self.notify, clean(f"exported to {os.path.abspath(path)}"), markup=False)
 
 
 def run(path: str, **kw) -> int:

@@ -78,7 +78,7 @@ TABLE: tuple[Entry, ...] = (
     )),
     Entry("tables", "home end  G", "first / last row",
           (_k("table", "G", "scroll_bottom", "Last"),)),
-    Entry("tables", "/", "search: filter rows by name (escape clears)", (
+    Entry("tables", "/", "search: filter rows by name or group (escape clears)", (
         _k("tables", "slash", "search", "Search", footer=1),
         _k("tables", "escape", "clear", "Clear filter"),
     )),

@@ -175,10 +175,16 @@ def _relative(frame: pd.DataFrame, t0: int, columns: list[str]) -> pd.DataFrame:
 
 def drill(trace, scope: Scope, by: str, row: dict, limit: int = 200) -> Drill:
     """Enter on an Operators row: ``analysis.row_calls``."""
-    r = analysis.row_calls(trace, window(trace, scope), by, str(row["name"]))
+    win = window(trace, scope)
+    r = analysis.row_calls(trace, win, by, str(row["name"]))
     columns = ["start_ns", "dur_ns", "self_ns", "step"] + (["op"] if by in ("module", "instance") else []) \
         + ["module", "shapes", "dtypes"]
-    calls = _relative(r.calls, trace_start(trace), columns)
+    # each call's own GPU time: its activities in the window
+    k = win.kernels
+    gpu = k.groupby("op")["dur_ns"].sum() if len(k) else pd.Series(dtype="int64")
+    with_gpu = r.calls.assign(gpu_ns=r.calls["id"].map(gpu).fillna(0).astype("int64"))
+    columns = columns[:2] + ["gpu_ns"] + columns[2:]
+    calls = _relative(with_gpu, trace_start(trace), columns)
     lines = [_calls_line(analysis.time_basis(trace), len(calls), r)]
     if r.groups:
         lines.append("group: " + ", ".join(r.groups))

@@ -3,16 +3,19 @@ groups in blues, non-GEMM in warm and distinct colours, so bars read at a glance
 group also has a hatch, so a figure printed in greyscale still tells the groups apart."""
 from __future__ import annotations
 
+# xterm-256 cube colours, so a 256-colour terminal shows exactly these; every two groups
+# differ by a CIE76 distance of 20 or more (tests/test_tui_colors.py), Activation and
+# Softmax included
 GROUP_COLORS = {
-    "GEMM": "#3b82f6", "Convolution": "#06b6d4", "Attention": "#8b5cf6",
-    "Normalization": "#f59e0b", "Activation": "#ef4444", "Softmax": "#ec4899",
-    "Elementwise": "#f97316", "Memory": "#eab308", "Embedding": "#a3e635",
-    "Interpolation": "#14b8a6", "Pooling": "#84cc16", "RoI": "#d946ef", "QDQ": "#fb7185",
-    "Communication": "#22c55e", "Transfer": "#e11d48", "Other": "#9ca3af",
-    "Unattributed": "#6b7280",
+    "GEMM": "#0087ff", "Convolution": "#00afd7", "Attention": "#875fff",
+    "Normalization": "#ffaf00", "Activation": "#ff5f5f", "Softmax": "#ff5faf",
+    "Elementwise": "#d75f00", "Memory": "#afaf00", "Embedding": "#87d700",
+    "Interpolation": "#00af87", "Pooling": "#008700", "RoI": "#d700d7", "QDQ": "#af5f5f",
+    "Communication": "#afd787", "Transfer": "#ff0000", "Other": "#a8a8a8",
+    "Unattributed": "#585858", "Fused GEMM region": "#5f5faf", "Fused region": "#d7af87",
 }
-GEMM_COLOR = "#3b82f6"
-NON_GEMM_COLOR = "#f97316"
+GEMM_COLOR = GROUP_COLORS["GEMM"]
+NON_GEMM_COLOR = GROUP_COLORS["Elementwise"]
 COMMUNICATION_COLOR = GROUP_COLORS["Communication"]
 DEFAULT_COLOR = "#9ca3af"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rich.table import Table
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -21,6 +21,23 @@ class HelpScreen(ModalScreen):
         for where, shown, what in keys.KEYS:
             table.add_row(where, shown, what)
         self.table = table
-        with VerticalScroll(id="help"):
-            yield Static("Keys  (escape or ? closes)", classes="dialog-title")
-            yield Static(table)
+        with Vertical(id="help-dialog"):
+            yield Static("Keys  (escape or ? closes; ↑ ↓ pgup pgdn scroll)", classes="dialog-title")
+            with VerticalScroll(id="help"):
+                yield Static(table)
+            yield Static("", id="help-more")
+
+    def on_mount(self) -> None:
+        body = self.query_one("#help", VerticalScroll)
+        body.focus()
+        self.watch(body, "scroll_y", lambda _: self._hint(), init=False)
+        self.call_after_refresh(self._hint)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._hint)
+
+    def _hint(self) -> None:
+        """Say that more keys lie below while the list does not fit (at 80x24 it does not)."""
+        body = self.query_one("#help", VerticalScroll)
+        more = body.max_scroll_y > 0 and round(body.scroll_y) < body.max_scroll_y
+        self.query_one("#help-more", Static).update("↓ more keys below" if more else "")

@@ -21,7 +21,8 @@ class PickerScreen(ModalScreen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
-            yield Static("Restrict to a step or range  (type to filter, enter: pick, escape: cancel)",
+            yield Static("Restrict to a step or range  (type to filter, enter: pick the first "
+                         "match, escape: cancel)",
                          classes="dialog-title")
             yield Input(placeholder="filter", id="picker-filter")
             yield OptionList(id="picker-list")
@@ -43,7 +44,13 @@ class PickerScreen(ModalScreen):
         self._fill(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.query_one("#picker-list", OptionList).focus()
+        # enter in the filter picks the first match (the list's highlighted option)
+        ol = self.query_one("#picker-list", OptionList)
+        if ol.option_count:
+            option = ol.get_option_at_index(ol.highlighted or 0)
+            self.dismiss(self.options[int(option.id)][1])
+        else:
+            ol.focus()
 
     def on_key(self, event) -> None:
         # typing a letter in the list starts filtering

@@ -36,7 +36,7 @@ class TableScreen(TraceScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="table-info")
-        yield Input(placeholder="filter by name (enter: done, escape: clear)", id="search")
+        yield Input(placeholder="filter by name or group (enter: done, escape: clear)", id="search")
         yield VimTable(id="table")
 
     # data ---------------------------------------------------------------------
@@ -53,7 +53,11 @@ class TableScreen(TraceScreen):
         if self.group_filter and len(f):
             f = f[f["group"].astype(str) == self.group_filter]
         if self.search and len(f):
-            f = f[f["name"].astype(str).str.contains(self.search, case=False, regex=False)]
+            # a name or a group: "/softmax" finds the Softmax group's rows too
+            hit = f["name"].astype(str).str.contains(self.search, case=False, regex=False)
+            if "group" in f:
+                hit |= f["group"].astype(str).str.contains(self.search, case=False, regex=False)
+            f = f[hit]
         if len(f) and self.sort_key in f:
             kind = "mergesort"
             f = f.sort_values(self.sort_key, ascending=not self.descending, kind=kind)

@@ -1,0 +1,104 @@
+"""The TUI's smaller interactions, driven with Pilot on the bundled decoder trace: help at
+80x24 says there is more and scrolls, "/" finds a group as well as a name, enter in the
+picker's filter picks the first match, the export notice names the file absolutely,
+drill-downs give GPU time per call."""
+from __future__ import annotations
+
+import os
+
+from tests.tui.conftest import wait_loaded
+from tests.tui.test_pilot import run, screen_name
+
+
+def test_help_at_80x24_scrolls_with_a_hint(make_app, decoder):
+    async def go():
+        app = make_app(decoder)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_loaded(pilot)
+            await pilot.press("question_mark")
+            await pilot.pause()
+            help_screen = app.screen
+            body = help_screen.query_one("#help")
+            hint = help_screen.query_one("#help-more")
+            assert body.max_scroll_y > 0  # 80x24 does not hold every key
+            assert "more keys below" in str(hint.render())
+            await pilot.press("end")
+            await pilot.pause()
+            assert body.scroll_y == body.max_scroll_y
+            assert str(hint.render()).strip() == ""
+            await pilot.press("escape")
+            await pilot.pause()
+            assert screen_name(app) == "OverviewScreen"
+
+    run(go())
+
+
+def test_search_finds_group_names_too(make_app, decoder):
+    async def go():
+        app = make_app(decoder)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_loaded(pilot)
+            await pilot.press("2", "slash", *"softmax")
+            await pilot.pause()
+            view = app.screen.view
+            names, groups = view["name"].astype(str).str.lower(), view["group"].astype(str).str.lower()
+            assert len(view) and ((names.str.contains("softmax")) | (groups == "softmax")).all()
+            assert (~names.str.contains("softmax") & (groups == "softmax")).any()  # by group only
+
+    run(go())
+
+
+def test_enter_in_the_picker_filter_picks_the_first_match(make_app, decoder):
+    async def go():
+        app = make_app(decoder)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_loaded(pilot)
+            await pilot.press("p", *"Step#4", "enter")
+            await pilot.pause()
+            assert app.scope.step == 4 and screen_name(app) == "OverviewScreen"
+
+    run(go())
+
+
+def test_export_notice_names_the_absolute_path(make_app, decoder, monkeypatch, tmp_path):
+    import tracekit.export
+
+    monkeypatch.setattr(tracekit.export, "export", lambda trace, path, **kw: None)
+    monkeypatch.chdir(tmp_path)
+
+    async def go():
+        app = make_app(decoder)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_loaded(pilot)
+            await pilot.press("e")
+            await pilot.pause()
+            app.screen.query_one("Input").value = "out.pftrace"
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            notes = [str(n.message) for n in app._notifications]
+            assert f"exported to {os.path.join(str(tmp_path), 'out.pftrace')}" in notes, notes
+
+    run(go())
+
+
+def test_op_drill_gives_gpu_time_per_call(make_app, decoder):
+    from tracekit import analysis
+    from tracekit.report import fmt
+
+    async def go():
+        app = make_app(decoder)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_loaded(pilot)
+            await pilot.press("2", "enter")
+            await pilot.pause()
+            drill = app.screen.drill
+            row = analysis.row_calls(app.trace, analysis.select(app.trace, app.scope), "op",
+                                     drill.title.split(": ", 1)[1])
+            per_call = fmt.duration(row.device_ns / len(row.calls))
+            assert f"({per_call} GPU time per call)" in drill.lines[0]
+            calls = dict(drill.tables)[next(t for t, _ in drill.tables if t.startswith("Calls"))]
+            gpu = analysis.select(app.trace, app.scope).kernels.groupby("op")["dur_ns"].sum()
+            assert list(calls["gpu_ns"]) == [int(gpu.get(i, 0)) for i in row.calls["id"]][:len(calls)]
+
+    run(go())
