@@ -13,7 +13,8 @@ in a fresh process:
   summary W  `tracekit summary --no-cache PATH` wall time from process start, W workers
 
 for W = 1 and N (the cores this process may use). Limits, N workers: load/baseline 1.0,
-summary/baseline 1.5. Peak RSS is this process's; the workers' own peak is shown apart
+summary/baseline 1.5. CPU seconds (this process and its workers) are shown beside the wall
+time: on a machine whose cores are busy the wall-time ratios say little. Peak RSS is this process's; the workers' own peak is shown apart
 (their pages are shared with the parent until written, so the sum overstates).
 """
 from __future__ import annotations
@@ -40,19 +41,21 @@ LIMITS = {"load N/baseline": 1.0, "summary N/baseline": 1.5}
 CHILD = r"""
 import json, resource, sys, time
 path, mode = sys.argv[1], sys.argv[2]
+def cpu():
+    return sum(r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
 if mode == "baseline":
     import orjson
     data = open(path, "rb").read()
-    t = time.perf_counter(); doc = orjson.loads(data); dt = time.perf_counter() - t
+    c = cpu(); t = time.perf_counter(); doc = orjson.loads(data); dt = time.perf_counter() - t
     n = len(doc["traceEvents"] if isinstance(doc, dict) else doc)
 else:
     import tracekit, tracekit.loading, parsers.kineto  # imports are not load time
-    t = time.perf_counter()
+    c = cpu(); t = time.perf_counter()
     trace = tracekit.load(path, cache=False)
     dt = time.perf_counter() - t
     n = len(trace.ops) + len(trace.kernels)
 mb = lambda who: resource.getrusage(who).ru_maxrss / 1024
-print(json.dumps({"seconds": dt, "peak_mb": mb(resource.RUSAGE_SELF),
+print(json.dumps({"seconds": dt, "cpu": cpu() - c, "peak_mb": mb(resource.RUSAGE_SELF),
                   "workers_peak_mb": mb(resource.RUSAGE_CHILDREN), "n": n}))
 """
 
@@ -96,7 +99,8 @@ def main(argv=None) -> int:
     for k, v in runs.items():
         extra = ""
         if "peak_mb" in v[0]:
-            extra = (f"   peak RSS {max(r['peak_mb'] for r in v):6.0f} MiB"
+            extra = (f"   CPU {statistics.median(r['cpu'] for r in v):6.2f} s"
+                     f"   peak RSS {max(r['peak_mb'] for r in v):6.0f} MiB"
                      f" (workers {max(r['workers_peak_mb'] for r in v):5.0f} MiB)")
         print(f"  {k:10s} median {med[k]:7.3f} s  {med[k] / med['baseline']:5.2f}x baseline{extra}")
     ok = True
