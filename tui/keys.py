@@ -63,6 +63,12 @@ TABLE: tuple[Entry, ...] = (
         _k("export", "escape", "cancel", "Cancel", footer=1),
         _k("drill", "escape,backspace", "app.pop_screen", "Back", footer=1),
     )),
+    Entry("overview", "j k", "select a group or one of the top operators", (
+        _k("overview", "j", "select(1)", "Next"),
+        _k("overview", "k", "select(-1)", "Previous"),
+    )),
+    Entry("overview", "enter", "a group: its operators; an operator: its kernels",
+          (_k("overview", "enter", "open", "Open", footer=1),)),
     # up/down, left/right, pgup/pgdn, home/end are DataTable's own keys
     Entry("tables", "↑ ↓  j k", "move the cursor", (
         _k("table", "j", "cursor_down", "Down"),

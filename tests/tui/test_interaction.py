@@ -102,3 +102,35 @@ def test_op_drill_gives_gpu_time_per_call(make_app, decoder):
             assert list(calls["gpu_ns"]) == [int(gpu.get(i, 0)) for i in row.calls["id"]][:len(calls)]
 
     run(go())
+
+
+def test_overview_group_opens_its_ops_and_an_op_its_kernels(make_app, decoder):
+    async def go():
+        app = make_app(decoder)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await wait_loaded(pilot)
+            ov = app.screen.ov
+            first_group = str(ov.groups["name"].iloc[0])
+            await pilot.press("j")
+            await pilot.pause()
+            assert app.screen.selected("group") == first_group
+            groups_text = app.screen.query_one("#ov-groups").render()
+            line = next(s for s in groups_text.split("\n") if first_group in s.plain)
+            assert any("reverse" in str(span.style) for span in line.spans)
+            await pilot.press("enter")
+            await pilot.pause()
+            ops = app.screen
+            assert screen_name(app) == "OperatorsScreen" and ops.by == "op"
+            assert ops.group_filter == first_group and set(ops.view["group"]) == {first_group}
+            await pilot.press("1", "k")  # back; k from nothing selected: the last top operator
+            await pilot.pause()
+            last_op = str(app.screen.ov.top_non_gemm["name"].iloc[-1])
+            assert app.screen.selected("op") == last_op
+            await pilot.press("enter")
+            await pilot.pause()
+            assert screen_name(app) == "DrillScreen"
+            drill = app.screen.drill
+            assert drill.title == f"op: {last_op}" and drill.tables[0][0] == "Kernels"
+            assert len(drill.tables[0][1]) >= 1
+
+    run(go())

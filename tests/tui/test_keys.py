@@ -16,6 +16,7 @@ OWNERS = {
     "picker": ("tui.screens.picker", "PickerScreen"),
     "export": ("tui.screens.export", "ExportScreen"),
     "drill": ("tui.screens.drill", "DrillScreen"),
+    "overview": ("tui.screens.overview", "OverviewScreen"),
     "tables": ("tui.screens.table_base", "TableScreen"),
     "operators": ("tui.screens.operators", "OperatorsScreen"),
     "table": ("tui.widgets.table", "VimTable"),

@@ -13,8 +13,10 @@ from tracekit.analysis.results import Device, TransferReport
 from tracekit.model.vocab import basis_label, basis_unit
 from tracekit.report import fmt
 from tracekit.safe_text import clean
+from tui import keys
 from tui import queries as q
 from tui.screens.base import TraceScreen
+from tui.screens.drill import DrillScreen
 from tui.widgets import bars
 from tui.widgets.colors import GEMM_COLOR, NON_GEMM_COLOR, group_color
 from tui.widgets.text import safe
@@ -47,11 +49,56 @@ class Section(Widget):
 
 
 class OverviewScreen(TraceScreen):
+    """j/k select a group or a top operator; enter opens it: a group's operators, an
+    operator's kernels (its drill-down)."""
+
     MODE = "overview"
+    BINDINGS = keys.bindings("overview")
 
     def __init__(self, trace, scope, overview: q.Overview | None = None) -> None:
         super().__init__(trace, scope)
         self._initial = overview
+        self.ov: q.Overview | None = None
+        self.pick: int | None = None  # index into items(); None: nothing selected
+
+    def items(self) -> list[tuple[str, str]]:
+        """What j/k move over: ("group", name) per group, then ("op", name) per top op."""
+        if self.ov is None:
+            return []
+        return [("group", str(g)) for g in self.ov.groups["name"]] + \
+               [("op", str(n)) for n in self.ov.top_non_gemm["name"]]
+
+    def selected(self, kind: str) -> str | None:
+        items = self.items()
+        if self.pick is None or not items:
+            return None
+        k, name = items[self.pick % len(items)]
+        return name if k == kind else None
+
+    def action_select(self, step: int) -> None:
+        items = self.items()
+        if not items:
+            return
+        self.pick = (step - 1 if step > 0 else step) % len(items) if self.pick is None \
+            else (self.pick + step) % len(items)
+        for sid in ("ov-groups", "ov-top"):
+            self.query_one(f"#{sid}", Section).refresh(layout=True)
+
+    def action_open(self) -> None:
+        if self.pick is None:
+            self.action_select(1)
+        items = self.items()
+        if not items or self.pick is None:
+            return
+        kind, name = items[self.pick % len(items)]
+        if kind == "op":
+            self.app.push_screen(DrillScreen(q.drill(self.trace, self.scope, "op", {"name": name})))
+            return
+        self.app.action_show("operators")
+        ops = self.app.screen
+        ops.by, ops.group_filter, ops.search = "op", name, ""
+        if ops.is_mounted:
+            ops.reload()
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="overview-body"):
@@ -59,15 +106,18 @@ class OverviewScreen(TraceScreen):
             yield Static("GEMM vs non-GEMM", classes="section-title")
             yield Section(draw_gemm, id="ov-gemm", classes="section")
             yield Static("Time per group", classes="section-title")
-            yield Section(draw_groups, id="ov-groups", classes="section")
+            yield Section(lambda ov, w: draw_groups(ov, w, self.selected("group")), id="ov-groups",
+                          classes="section")
             yield Static("Top non-GEMM operators", classes="section-title")
-            yield Section(draw_top, id="ov-top", classes="section")
+            yield Section(lambda ov, w: draw_top(ov, w, self.selected("op")), id="ov-top",
+                          classes="section")
             yield Static("Transfers & CPU fallback", classes="section-title")
             yield Section(draw_transfers, id="ov-transfers", classes="section")
 
     def reload(self) -> None:
         ov = self._initial if self._initial is not None else q.overview(self.trace, self.scope)
         self._initial = None
+        self.ov = ov
         self.sub_title = clean(ov.scope)
         for sid in ("ov-meta", "ov-gemm", "ov-groups", "ov-top"):
             self.query_one(f"#{sid}", Section).show(ov)
@@ -176,13 +226,13 @@ def draw_gemm(ov: q.Overview, width: int) -> Text:
     return t
 
 
-def draw_groups(ov: q.Overview, width: int) -> Text:
+def draw_groups(ov: q.Overview, width: int, selected: str | None = None) -> Text:
     if not len(ov.groups):
         return Text("no time in this window", style="dim")
-    return bars.group_lines(ov, width)
+    return bars.group_lines(ov, width, selected)
 
 
-def draw_top(ov: q.Overview, width: int) -> Text:
+def draw_top(ov: q.Overview, width: int, selected: str | None = None) -> Text:
     t = Text()
     rows = ov.top_non_gemm
     if not len(rows):
@@ -191,8 +241,10 @@ def draw_top(ov: q.Overview, width: int) -> Text:
     for i, (name, group, total, share) in enumerate(zip(rows["name"], rows["group"], rows["total_ns"], rows["share"])):
         if i:
             t.append("\n")
-        label = safe(name, limit=name_w)
+        label = safe(name, limit=name_w, middle=True)
         label.pad_right(name_w - len(label.plain))
+        if name == selected:
+            label.stylize("reverse")
         t.append_text(label)
         g = safe(group, style=group_color(group), limit=13)
         g.pad_left(13 - len(g.plain))

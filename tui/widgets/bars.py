@@ -40,8 +40,9 @@ def gemm_lines(ov: q.Overview, width: int) -> Text:
     return t
 
 
-def group_lines(ov: q.Overview, width: int) -> Text:
-    """One line per group with time: name, bar, ms, share, count."""
+def group_lines(ov: q.Overview, width: int, selected: str | None = None) -> Text:
+    """One line per group with time: name, bar, ms, share, count; the ``selected`` group's
+    name reversed."""
     t = Text()
     rows = ov.groups
     bar_w = max(width - 14 - 12 - 8 - 4, 6)
@@ -54,6 +55,8 @@ def group_lines(ov: q.Overview, width: int) -> Text:
         t.append(mark + " ", style=f"bold {GEMM_COLOR}" if is_gemm else "")
         label = safe(name, style=group_color(name), limit=13)
         label.pad_right(13 - len(label.plain))
+        if name == selected:
+            label.stylize("reverse")
         t.append_text(label)
         t.append(" ")
         t.append(block_bar(float(share), bar_w), style=group_color(name))
