@@ -108,8 +108,8 @@ def test_fp16_resnet_relu_and_add_are_fused_into_convolutions():
     got = fusion_report(tracekit.load(engine("fp16__resnet")[0], cache=False))
     assert got["fused_into_gemm"] == {"Relu": 17, "Add": 8}
     assert got["fusion_rate"] == pytest.approx(25 / 27)
-    assert got["gemm_layers"] == {"count": 21, "total_ns": got["gemm_layers"]["total_ns"],
-                                  "with_fused_non_gemm": 17}
+    assert got["gemm_layers"].to_dict() == {"count": 21, "total_ns": got["gemm_layers"]["total_ns"],
+                                            "with_fused_non_gemm": 17}
     layout = got["reformats"]["by_kind"]
     assert layout["layout"]["count"] == 2 and layout["noop"]["count"] == 10 and layout["noop"]["total_ns"] == 0
     first = got["reformats"]["layers"][0]
@@ -120,8 +120,8 @@ def test_metadata_engine_fusion(tmp_path):
     profile = write_engine(tmp_path, METADATA_LAYERS, [0.5, 0.1, 0.4, 0.05, 0.02, 0.01, 0.2])
     got = fusion_report(tracekit.load(profile, cache=False))
     assert got["node_lists"] == "metadata"
-    assert got["nodes"] == {"total": 10, "gemm": 3, "non_gemm": 7, "non_gemm_fused": 5,
-                            "non_gemm_standalone": 2}
+    assert got["nodes"].to_dict() == {"total": 10, "gemm": 3, "non_gemm": 7, "non_gemm_fused": 5,
+                                      "non_gemm_standalone": 2}
     assert got["fused_into_gemm"] == {"Mul": 1, "Relu": 1, "Softmax": 1}
     assert got["fused_into_non_gemm"] == {"Mul": 1, "Sigmoid": 1}
     assert got["standalone_non_gemm"] == {"LayerNormalization": 1, "Transpose": 1}
@@ -187,8 +187,8 @@ def test_onnx_not_installed_is_a_clear_message(tmp_path, monkeypatch, capsys):
     profile = write_engine(tmp_path, TINY_LAYERS, [0.3, 0.05, 0.2, 0.1])
     monkeypatch.setitem(sys.modules, "onnx", None)
     got = fusion_report(tracekit.load(profile, cache=False), onnx_model=model)
-    assert got["removed"] == {"model": str(model), "available": False,
-                              "reason": got["removed"]["reason"]}
+    assert got["removed"].to_dict() == {"model": str(model), "available": False,  # the JSON keys
+                                        "reason": got["removed"]["reason"]}
     assert "'onnx' package is not installed" in got["removed"]["reason"]
     assert cli(profile, "--onnx", model, "--cache-dir", tmp_path / "c") == 0
     assert "'onnx' package is not installed" in capsys.readouterr().out

@@ -72,7 +72,7 @@ def _group_regions(trace: Trace, onnx: str, taxonomy: Taxonomy) -> None:
         warnings.warn(TraceWarning(f"{trace.meta.path}: --onnx applies to TensorRT "
                                    "profiles only; ignored"), stacklevel=3)
         return
-    trace.meta.onnx_regions = group_regions(trace, onnx, taxonomy)
+    trace.meta.onnx_regions = [r.to_dict() for r in group_regions(trace, onnx, taxonomy)]
 
 
 def _capture(path: str, use_cache: bool, cache_dir, progress: bool):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tracekit.analysis.results import DeviceBusy
+
 
 def union_length(start: np.ndarray, end: np.ndarray) -> int:
     """Total length covered by intervals (any order, may overlap)."""
@@ -18,9 +20,9 @@ def union_length(start: np.ndarray, end: np.ndarray) -> int:
     return int(np.maximum(e - np.maximum(s, prev), 0).sum())
 
 
-def device_busy(kernels: pd.DataFrame) -> list[dict]:
+def device_busy(kernels: pd.DataFrame) -> list[DeviceBusy]:
     """Per device: kernel time, busy (union), span (first start to last end), idle."""
-    rows: list[dict] = []
+    rows: list[DeviceBusy] = []
     if len(kernels) == 0:
         return rows
     for device, k in kernels.groupby("device", sort=True):
@@ -28,9 +30,9 @@ def device_busy(kernels: pd.DataFrame) -> list[dict]:
         end = start + k["dur_ns"].to_numpy()
         busy = union_length(start, end)
         span = int(end.max() - start.min())
-        rows.append({"device": int(device), "kernel_ns": int(k["dur_ns"].sum()),
-                     "busy_ns": busy, "span_ns": span, "idle_ns": span - busy,
-                     "streams": int(k["stream"].nunique())})
+        rows.append(DeviceBusy(device=int(device), kernel_ns=int(k["dur_ns"].sum()),
+                               busy_ns=busy, span_ns=span, idle_ns=span - busy,
+                               streams=int(k["stream"].nunique())))
     return rows
 
 

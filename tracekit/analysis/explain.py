@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from tracekit.analysis.breakdown import time_basis
+from tracekit.analysis.results import Disagreement, Explanation, GroupReasons, NameTime, RuleTime
 from tracekit.analysis.window import Selection
 from tracekit.model import Trace
 from tracekit.model.names import kernel_base_name
@@ -51,7 +52,7 @@ def disagreements(frame: pd.DataFrame) -> pd.DataFrame:
     return d.sort_values("dur_ns", ascending=False).reset_index(drop=True)
 
 
-def explain(trace: Trace, window: Selection, taxonomy: Taxonomy | None = None, top: int = 5) -> dict:
+def explain(trace: Trace, window: Selection, taxonomy: Taxonomy | None = None, top: int = 5) -> Explanation:
     """Per group: total, the rules (kind, pattern, file:line) that put time there, the top
     names; and every op-level vs kernel-level disagreement with its time."""
     taxonomy = taxonomy or Taxonomy.default()
@@ -64,9 +65,9 @@ def explain(trace: Trace, window: Selection, taxonomy: Taxonomy | None = None, t
             reason = _kernel_reason(taxonomy, row)
             _add(groups, row.group, reason, row.base, int(row.dur_ns))
         diff = disagreements(frame)
-        rows = [{"kernel": r.base, "full_name": r.kernel, "op": r.op, "group": r.group,
-                 "by_kernel_name": r.by_name, "ns": int(r.dur_ns),
-                 "share": (r.dur_ns / total) if total else 0.0} for r in diff.itertuples(index=False)]
+        rows = [Disagreement(kernel=r.base, full_name=r.kernel, op=r.op, group=r.group,
+                             by_kernel_name=r.by_name, ns=int(r.dur_ns),
+                             share=(r.dur_ns / total) if total else 0.0) for r in diff.itertuples(index=False)]
     else:
         o = window.ops
         total = int(o["self_ns"].sum())
@@ -81,13 +82,13 @@ def explain(trace: Trace, window: Selection, taxonomy: Taxonomy | None = None, t
     out_groups = []
     for g in sorted(groups, key=lambda g: order.get(g, 1e9)):
         info = groups[g]
-        out_groups.append({
-            "group": g, "ns": info["ns"], "share": info["ns"] / total if total else 0.0,
-            "rules": [{"rule": r, "ns": ns} for r, ns in sorted(info["rules"].items(), key=lambda x: -x[1])],
-            "top": [{"name": n, "ns": ns} for n, ns in sorted(info["names"].items(), key=lambda x: -x[1])[:top]],
-        })
-    return {"path": trace.meta.path, "time_basis": time_basis(trace), "total_ns": total,
-            "groups": out_groups, "disagreements": rows}
+        out_groups.append(GroupReasons(
+            group=g, ns=info["ns"], share=info["ns"] / total if total else 0.0,
+            rules=[RuleTime(rule=r, ns=ns) for r, ns in sorted(info["rules"].items(), key=lambda x: -x[1])],
+            top=[NameTime(name=n, ns=ns) for n, ns in sorted(info["names"].items(), key=lambda x: -x[1])[:top]],
+        ))
+    return Explanation(path=trace.meta.path, time_basis=time_basis(trace), total_ns=total,
+                       groups=out_groups, disagreements=rows)
 
 
 def other_warning(trace: Trace, kernels: pd.DataFrame, total_ns: int, top: int = 3) -> str | None:

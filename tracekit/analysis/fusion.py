@@ -23,11 +23,25 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from typing import Any
+from dataclasses import dataclass
 
 import pandas as pd
 
-from tracekit.analysis.results import FusionReport
+from tracekit.analysis.results import (
+    CountTime,
+    FusedLayer,
+    FusionReport,
+    GemmLayers,
+    LayerTime,
+    NodeCounts,
+    NonGemmLayers,
+    PrecisionTime,
+    ReformatLayer,
+    Reformats,
+    Region,
+    Removed,
+    RemovedNode,
+)
 from tracekit.model import FUSED_SEP, Trace, TraceError
 from tracekit.taxonomy import Taxonomy
 
@@ -53,8 +67,53 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
         return bool(group) and taxonomy.is_gemm(group)
 
     regions = resolve_regions(layers, model, taxonomy) if model and model["available"] else None
+    seen = _nodes_seen(layers, model_types)
+    fates = _fates(seen, layers, gemm_type)
+    total = sum(layer["dur_ns"] for layer in layers)
+    node_lists = trace.meta.extras.get("node_lists") or ("layer_names" if seen else "none")
+    return FusionReport(
+        path=trace.meta.path,
+        source="trt",
+        layers=len(layers),
+        total_ns=int(total),
+        node_lists=node_lists,
+        partial_layers=sum(1 for layer in layers if layer["partial"]),
+        nodes=fates.counts,
+        fusion_rate=(fates.counts.non_gemm_fused / fates.counts.non_gemm) if fates.counts.non_gemm else None,
+        fused_into_gemm=_sorted(fates.into_gemm),
+        fused_into_non_gemm=_sorted(fates.into_other),
+        standalone_non_gemm=_sorted(fates.standalone),
+        gemm_layers=_gemm_layers(layers, model_types, gemm_type),
+        non_gemm_layers=_non_gemm_layers(layers, total),
+        fused_layers=[_layer_record(x, model_types, gemm_type) for x in
+                      sorted((x for x in layers if len(x["nodes"]) > 1), key=lambda x: -x["dur_ns"])],
+        reformats=_reformats(layers, total),
+        precision=_precision(layers, total),
+        per_layer=[LayerTime(name=x["name"], layer_type=x["layer_type"], op_type=x["op_type"],
+                             group=x["group"], is_gemm=x["is_gemm"], precision=x["precision"],
+                             dur_ns=x["dur_ns"], nodes=len(x["nodes"])) for x in layers],
+        removed=(_removed(model, seen, gemm_type, node_lists, fates.fused_names)
+                 if model is not None else None),
+        regions=regions,
+        notes=_notes(trace, layers, seen, node_lists, regions),
+    )
 
-    # every ONNX node a layer names, with where it went
+
+# ---------------------------------------------------------------- where the nodes went
+
+@dataclass
+class _Fates:
+    """What became of the non-GEMM ONNX nodes the layers name, counted by op type."""
+
+    counts: NodeCounts
+    into_gemm: Counter[str]
+    into_other: Counter[str]
+    standalone: Counter[str]
+    fused_names: set[str]
+
+
+def _nodes_seen(layers: list[dict], model_types: dict) -> dict[str, dict]:
+    """Every ONNX node a layer names: its op type and the layers that name it."""
     seen: dict[str, dict] = {}
     for i, layer in enumerate(layers):
         for j, node in enumerate(layer["nodes"]):
@@ -62,15 +121,18 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
             entry = seen.setdefault(node, {"type": "", "layers": []})
             entry["type"] = entry["type"] or op_type
             entry["layers"].append(i)
-    fused_gemm: Counter[str] = Counter()
-    fused_other: Counter[str] = Counter()
-    standalone: Counter[str] = Counter()
-    fused_names: set[str] = set()
-    gemm_nodes = 0
+    return seen
+
+
+def _fates(seen: dict[str, dict], layers: list[dict], gemm_type) -> _Fates:
+    """GEMM-based nodes are counted apart; a non-GEMM node is fused into a GEMM layer, into
+    a non-GEMM one, or runs standalone."""
+    fates = _Fates(NodeCounts(total=len(seen), gemm=0, non_gemm=0, non_gemm_fused=0,
+                              non_gemm_standalone=0), Counter(), Counter(), Counter(), set())
     for node, entry in seen.items():
         op_type = entry["type"]
         if gemm_type(op_type):
-            gemm_nodes += 1
+            fates.counts.gemm += 1
             continue
         label = op_type or UNKNOWN_TYPE
         into = []
@@ -81,24 +143,40 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
             if len(layer["nodes"]) > 1 or layer["is_gemm"]:
                 into.append(layer["is_gemm"])
         if into:
-            fused_names.add(node)
+            fates.fused_names.add(node)
         if any(into):
-            fused_gemm[label] += 1
+            fates.into_gemm[label] += 1
         elif into:
-            fused_other[label] += 1
+            fates.into_other[label] += 1
         else:
-            standalone[label] += 1
-    non_gemm = sum(fused_gemm.values()) + sum(fused_other.values()) + sum(standalone.values())
-    fused = sum(fused_gemm.values()) + sum(fused_other.values())
+            fates.standalone[label] += 1
+    fused = sum(fates.into_gemm.values()) + sum(fates.into_other.values())
+    c = fates.counts
+    c.non_gemm = fused + sum(fates.standalone.values())
+    c.non_gemm_fused, c.non_gemm_standalone = fused, c.non_gemm - fused
+    return fates
 
-    total = sum(layer["dur_ns"] for layer in layers)
-    gemm_layers = [layer for layer in layers if layer["is_gemm"]]
-    other_layers = [layer for layer in layers if not layer["is_gemm"]]
+
+def _gemm_layers(layers: list[dict], model_types: dict, gemm_type) -> GemmLayers:
+    gemm = [layer for layer in layers if layer["is_gemm"]]
+    return GemmLayers(count=len(gemm), total_ns=int(sum(x["dur_ns"] for x in gemm)),
+                      with_fused_non_gemm=sum(1 for x in gemm if any(not gemm_type(t) for t in
+                                                                     _types(x, model_types))))
+
+
+def _non_gemm_layers(layers: list[dict], total: int) -> NonGemmLayers:
+    other = [layer for layer in layers if not layer["is_gemm"]]
     by_group: Counter = Counter()
-    for layer in other_layers:
+    for layer in other:
         by_group[layer["group"]] += layer["dur_ns"]
+    spent = sum(x["dur_ns"] for x in other)
+    return NonGemmLayers(count=len(other), total_ns=int(spent), share=(spent / total) if total else None,
+                         by_group={g: int(ns) for g, ns in by_group.most_common()})
+
+
+def _notes(trace: Trace, layers: list[dict], seen: dict, node_lists: str, regions) -> list[str]:
+    """The parser's notes, then what limits these counts."""
     notes = list(trace.meta.extras.get("notes") or [])
-    node_lists = trace.meta.extras.get("node_lists") or ("layer_names" if seen else "none")
     if not seen:
         notes.append("no ONNX node names found in this engine's layers (no layer Metadata and "
                      "layer names that are not ONNX node names): fusion counts are unavailable")
@@ -109,45 +187,7 @@ def fusion_report(trace: Trace, onnx_model=None, taxonomy: Taxonomy | None = Non
     if any(layer["partial"] for layer in layers) and regions is None:
         notes.append("Myelin layers ({ForeignNode[first...last]}) name their first and last node "
                      "only; pass --onnx MODEL to read the nodes between them")
-
-    result: dict[str, Any] = {
-        "path": trace.meta.path,
-        "source": "trt",
-        "layers": len(layers),
-        "total_ns": int(total),
-        "node_lists": node_lists,
-        "partial_layers": sum(1 for layer in layers if layer["partial"]),
-        "nodes": {"total": len(seen), "gemm": gemm_nodes, "non_gemm": non_gemm,
-                  "non_gemm_fused": fused, "non_gemm_standalone": non_gemm - fused},
-        "fusion_rate": (fused / non_gemm) if non_gemm else None,
-        "fused_into_gemm": _sorted(fused_gemm),
-        "fused_into_non_gemm": _sorted(fused_other),
-        "standalone_non_gemm": _sorted(standalone),
-        "gemm_layers": {
-            "count": len(gemm_layers), "total_ns": int(sum(x["dur_ns"] for x in gemm_layers)),
-            "with_fused_non_gemm": sum(1 for x in gemm_layers
-                                       if any(not gemm_type(t) for t in _types(x, model_types))),
-        },
-        "non_gemm_layers": {
-            "count": len(other_layers), "total_ns": int(sum(x["dur_ns"] for x in other_layers)),
-            "share": (sum(x["dur_ns"] for x in other_layers) / total) if total else None,
-            "by_group": {g: int(ns) for g, ns in by_group.most_common()},
-        },
-        "fused_layers": [_layer_record(x, model_types, gemm_type) for x in
-                         sorted((x for x in layers if len(x["nodes"]) > 1),
-                                key=lambda x: -x["dur_ns"])],
-        "reformats": _reformats(layers, total),
-        "precision": _precision(layers, total),
-        "per_layer": [{"name": x["name"], "layer_type": x["layer_type"], "op_type": x["op_type"],
-                       "group": x["group"], "is_gemm": x["is_gemm"], "precision": x["precision"],
-                       "dur_ns": x["dur_ns"], "nodes": len(x["nodes"])} for x in layers],
-        "removed": None,
-        "regions": regions,
-        "notes": notes,
-    }
-    if model is not None:
-        result["removed"] = _removed(model, seen, gemm_type, node_lists, fused_names)
-    return FusionReport(**result)
+    return notes
 
 
 # ---------------------------------------------------------------- layers
@@ -187,13 +227,13 @@ def _types(layer: dict, model_types: dict) -> list[str]:
     return [model_types.get(node) or t for node, t in zip(layer["nodes"], layer["node_types"])]
 
 
-def _layer_record(layer: dict, model_types: dict, gemm_type) -> dict:
+def _layer_record(layer: dict, model_types: dict, gemm_type) -> FusedLayer:
     types = _types(layer, model_types)
-    return {"name": layer["name"], "group": layer["group"], "is_gemm": layer["is_gemm"],
-            "layer_type": layer["layer_type"], "precision": layer["precision"],
-            "dur_ns": layer["dur_ns"], "nodes": layer["nodes"],
-            "node_types": [t or UNKNOWN_TYPE for t in types],
-            "fused_non_gemm": [t or UNKNOWN_TYPE for t in types if not gemm_type(t)]}
+    return FusedLayer(name=layer["name"], group=layer["group"], is_gemm=layer["is_gemm"],
+                      layer_type=layer["layer_type"], precision=layer["precision"],
+                      dur_ns=layer["dur_ns"], nodes=layer["nodes"],
+                      node_types=[t or UNKNOWN_TYPE for t in types],
+                      fused_non_gemm=[t or UNKNOWN_TYPE for t in types if not gemm_type(t)])
 
 
 def _sorted(counter: Counter) -> dict:
@@ -204,8 +244,8 @@ def is_reformat(layer: dict) -> bool:
     return layer["layer_type"].lower() == "reformat" or bool(REFORMAT_NAME.match(layer["name"]))
 
 
-def _reformats(layers: list[dict], total: int) -> dict:
-    rows = []
+def _reformats(layers: list[dict], total: int) -> Reformats:
+    rows: list[ReformatLayer] = []
     for layer in layers:
         if not is_reformat(layer):
             continue
@@ -215,31 +255,31 @@ def _reformats(layers: list[dict], total: int) -> dict:
             kind = "qdq"  # a Quantize/Dequantize node implemented as a reformat
         else:
             kind = "layout"
-        rows.append({"name": layer["name"], "kind": kind, "layer_type": layer["layer_type"],
-                     "origin": layer["origin"], "precision": layer["precision"],
-                     "dur_ns": layer["dur_ns"],
-                     "from": layer["in_formats"][0] if layer["in_formats"] else "",
-                     "to": layer["out_formats"][0] if layer["out_formats"] else ""})
-    rows.sort(key=lambda r: -r["dur_ns"])
-    spent = sum(r["dur_ns"] for r in rows)
+        rows.append(ReformatLayer(name=layer["name"], kind=kind, layer_type=layer["layer_type"],
+                                  origin=layer["origin"], precision=layer["precision"],
+                                  dur_ns=layer["dur_ns"],
+                                  from_=layer["in_formats"][0] if layer["in_formats"] else "",
+                                  to=layer["out_formats"][0] if layer["out_formats"] else ""))
+    rows.sort(key=lambda r: -r.dur_ns)
+    spent = sum(r.dur_ns for r in rows)
     by_kind = {}
     for kind in ("layout", "qdq", "noop"):
-        mine = [r for r in rows if r["kind"] == kind]
-        by_kind[kind] = {"count": len(mine), "total_ns": int(sum(r["dur_ns"] for r in mine))}
-    return {"count": len(rows), "total_ns": int(spent), "share": (spent / total) if total else None,
-            "by_kind": by_kind, "layers": rows}
+        mine = [r for r in rows if r.kind == kind]
+        by_kind[kind] = CountTime(count=len(mine), total_ns=int(sum(r.dur_ns for r in mine)))
+    return Reformats(count=len(rows), total_ns=int(spent), share=(spent / total) if total else None,
+                     by_kind=by_kind, layers=rows)
 
 
-def _precision(layers: list[dict], total: int) -> dict:
-    out: dict[str, dict] = {}
+def _precision(layers: list[dict], total: int) -> dict[str, PrecisionTime]:
+    out: dict[str, PrecisionTime] = {}
     for layer in layers:
-        p = out.setdefault(layer["precision"], {"layers": 0, "total_ns": 0, "gemm_ns": 0})
-        p["layers"] += 1
-        p["total_ns"] += layer["dur_ns"]
-        p["gemm_ns"] += layer["dur_ns"] if layer["is_gemm"] else 0
+        p = out.setdefault(layer["precision"], PrecisionTime())
+        p.layers += 1
+        p.total_ns += layer["dur_ns"]
+        p.gemm_ns += layer["dur_ns"] if layer["is_gemm"] else 0
     for p in out.values():
-        p["share"] = (p["total_ns"] / total) if total else None
-    return dict(sorted(out.items(), key=lambda kv: -kv[1]["total_ns"]))
+        p.share = (p.total_ns / total) if total else None
+    return dict(sorted(out.items(), key=lambda kv: -kv[1].total_ns))
 
 
 # ---------------------------------------------------------------- the ONNX model
@@ -265,48 +305,48 @@ def _onnx_nodes(path) -> dict:
             "edges": [(list(node.input), list(node.output)) for node in model.graph.node]}
 
 
-def _removed(model: dict, seen: dict, gemm_type, node_lists: str, fused_names: set) -> dict:
+def _removed(model: dict, seen: dict, gemm_type, node_lists: str, fused_names: set) -> Removed:
     if not model["available"]:
-        return {"model": model["path"], "available": False, "reason": model["reason"]}
+        return Removed(model=model["path"], available=False, reason=model["reason"])
     names = [name for name, _ in model["nodes"] if name]
     in_model = set(names)
-    removed = [{"name": name, "op_type": op} for name, op in model["nodes"]
+    removed = [RemovedNode(name=name, op_type=op) for name, op in model["nodes"]
                if name and name not in seen]
-    by_type = Counter(r["op_type"] for r in removed)
+    by_type = Counter(r.op_type for r in removed)
     non_gemm_model = sum(1 for _, op in model["nodes"] if not gemm_type(op))
-    removed_non_gemm = sum(1 for r in removed if not gemm_type(r["op_type"]))
+    removed_non_gemm = sum(1 for r in removed if not gemm_type(r.op_type))
     unknown = sorted(node for node in seen if node not in in_model)
     fused = sum(1 for name, op in model["nodes"] if name in fused_names and not gemm_type(op))
-    out = {
-        "model": model["path"], "available": True,
-        "model_nodes": len(model["nodes"]),
-        "unnamed_model_nodes": len(model["nodes"]) - len(names),
-        "removed_count": len(removed),
-        "removed_by_type": {k: int(v) for k, v in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))},
-        "removed": removed,
-        "non_gemm_model_nodes": non_gemm_model,
-        "non_gemm_removed": removed_non_gemm,
-        # non-GEMM nodes of the model that no longer run as their own layer
-        "non_gemm_fused_or_removed_rate": ((fused + removed_non_gemm) / non_gemm_model)
-        if non_gemm_model else None,
-        "layer_nodes_not_in_model": unknown,
-        "notes": [],
-    }
+    unnamed = len(model["nodes"]) - len(names)
+    notes = []
     if seen and len(unknown) == len(seen):
-        out["notes"].append("none of the layers' ONNX nodes is in this model: is it the model the "
-                            "engine was built from?")
+        notes.append("none of the layers' ONNX nodes is in this model: is it the model the "
+                     "engine was built from?")
     if node_lists != "metadata":
-        out["notes"].append("layer names list only some fused nodes, so some nodes counted as "
-                            "removed were fused (no layer Metadata in this engine's layer info)")
-    if out["unnamed_model_nodes"]:
-        out["notes"].append(f"{out['unnamed_model_nodes']} model nodes have no name and cannot be "
-                            "matched to layers")
-    return out
+        notes.append("layer names list only some fused nodes, so some nodes counted as "
+                     "removed were fused (no layer Metadata in this engine's layer info)")
+    if unnamed:
+        notes.append(f"{unnamed} model nodes have no name and cannot be matched to layers")
+    return Removed(
+        model=model["path"], available=True,
+        model_nodes=len(model["nodes"]),
+        unnamed_model_nodes=unnamed,
+        removed_count=len(removed),
+        removed_by_type={k: int(v) for k, v in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))},
+        removed=removed,
+        non_gemm_model_nodes=non_gemm_model,
+        non_gemm_removed=removed_non_gemm,
+        # non-GEMM nodes of the model that no longer run as their own layer
+        non_gemm_fused_or_removed_rate=((fused + removed_non_gemm) / non_gemm_model)
+        if non_gemm_model else None,
+        layer_nodes_not_in_model=unknown,
+        notes=notes,
+    )
 
 
 # ---------------------------------------------------------------- compiled regions
 
-def group_regions(trace: Trace, onnx_model, taxonomy: Taxonomy) -> list[dict]:
+def group_regions(trace: Trace, onnx_model, taxonomy: Taxonomy) -> list[Region]:
     """Give every compiled region of a TensorRT trace the group the ONNX model's nodes
     between its ends say (see :func:`resolve_regions`), in ``trace.ops``; the records of
     :func:`resolve_regions`. The model's absence (no ``onnx`` package) changes nothing."""
@@ -374,7 +414,7 @@ def region_nodes(model: dict, first: str, last: str) -> list[int]:
     return sorted(behind - before)
 
 
-def resolve_regions(layers: list[dict], model: dict, taxonomy: Taxonomy) -> list[dict]:
+def resolve_regions(layers: list[dict], model: dict, taxonomy: Taxonomy) -> list[Region]:
     """Fill in the nodes of every compiled region from the ONNX model and give it the group
     its nodes say; ``layers`` are updated in place. One record per region, with its group
     before and after.
@@ -383,7 +423,7 @@ def resolve_regions(layers: list[dict], model: dict, taxonomy: Taxonomy) -> list
     module's group where its path names one ("/layers.0/input_layernorm/Pow" is a
     normalization, as the summary reads ONNX node paths), else for its own op's group;
     nodes that only move data vote only when nothing else does."""
-    out = []
+    out: list[Region] = []
     types = [op for _, op in model["nodes"]]
     names = [n for n, _ in model["nodes"]]
     for layer in layers:
@@ -391,9 +431,9 @@ def resolve_regions(layers: list[dict], model: dict, taxonomy: Taxonomy) -> list
         if not ends or not layer["partial"]:
             continue
         found = sorted({i for first, last in ends for i in region_nodes(model, first, last)})
-        record = {"name": layer["name"], "ends": [list(e) for e in ends], "nodes": len(found),
-                  "group_before": layer["group"], "group": layer["group"],
-                  "dur_ns": layer["dur_ns"], "op_types": {}}
+        record = Region(name=layer["name"], ends=[list(e) for e in ends], nodes=len(found),
+                        group_before=layer["group"], group=layer["group"],
+                        dur_ns=layer["dur_ns"], op_types={})
         if found:
             group = _region_group([names[i] for i in found], [types[i] for i in found], taxonomy)
             if group:
@@ -401,8 +441,8 @@ def resolve_regions(layers: list[dict], model: dict, taxonomy: Taxonomy) -> list
             layer["nodes"] = [names[i] for i in found]
             layer["node_types"] = [types[i] for i in found]
             layer["partial"] = False
-            record["group"] = layer["group"]
-            record["op_types"] = dict(Counter(types[i] for i in found).most_common())
+            record.group = layer["group"]
+            record.op_types = dict(Counter(types[i] for i in found).most_common())
         out.append(record)
     return out
 

@@ -118,9 +118,9 @@ def _gpu(kernels) -> GpuBusy:
     end = start + kernels["dur_ns"].to_numpy()
     span = int(end.max() - start.min()) if len(start) else 0
     busy_any = union_length(start, end)
-    busy_sum = sum(d["busy_ns"] for d in per_device)
+    busy_sum = sum(d.busy_ns for d in per_device)
     return GpuBusy(busy_ns=busy_any, span_ns=span, idle_ns=span - busy_any, busy_any_ns=busy_any,
-                   device_busy_ns=busy_sum, device_span_ns=sum(d["span_ns"] for d in per_device),
+                   device_busy_ns=busy_sum, device_span_ns=sum(d.span_ns for d in per_device),
                    concurrent_ns=int(kernels["dur_ns"].sum()) - busy_sum, per_device=per_device)
 
 
@@ -142,14 +142,14 @@ def devices(trace: Trace, kernels) -> list[Device]:
     device = kernels["device"].to_numpy()
     rows = []
     for busy in device_busy(kernels):
-        on = device == busy["device"]
+        on = device == busy.device
         total = int(dur[on].sum())
         c = int(dur[on & comm].sum())
         g = int(dur[on & gemm].sum())
-        rows.append(Device(id=busy["device"], name=names.get(busy["device"], ""),
-                           kernels=int(on.sum()), total_ns=total, busy_ns=busy["busy_ns"],
-                           span_ns=busy["span_ns"], idle_ns=busy["idle_ns"],
-                           streams=busy["streams"], gemm_ns=g,
+        rows.append(Device(id=busy.device, name=names.get(busy.device, ""),
+                           kernels=int(on.sum()), total_ns=total, busy_ns=busy.busy_ns,
+                           span_ns=busy.span_ns, idle_ns=busy.idle_ns,
+                           streams=busy.streams, gemm_ns=g,
                            gemm_share=g / (total - c) if total - c else None,
                            communication_ns=c,
                            exposed_communication_ns=exposed_length(kernels[on], comm[on])))

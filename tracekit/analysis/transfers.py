@@ -8,7 +8,17 @@ import re
 import numpy as np
 import pandas as pd
 
-from tracekit.analysis.results import Fallback, Synchronizations, TransferReport, Transfers
+from tracekit.analysis.results import (
+    CopyDirection,
+    CopyOp,
+    Fallback,
+    FallbackNode,
+    NodeTime,
+    SyncCall,
+    Synchronizations,
+    TransferReport,
+    Transfers,
+)
 from tracekit.analysis.window import Selection, select
 from tracekit.model import Trace
 
@@ -40,24 +50,24 @@ def transfers(trace: Trace, window: Selection, top: int = 10) -> Transfers:
     k = window.kernels
     copies = k[k["kind"] == "memcpy"]
     total_device = int(k["dur_ns"].sum())
-    by_dir: list[dict] = []
+    by_dir: list[CopyDirection] = []
     for direction in [d for d in DIRECTIONS if (copies["copy"] == d).any()] + (
             ["unknown"] if (copies["copy"].astype(str) == "").any() else []):
         sel = copies[copies["copy"].astype(str) == ("" if direction == "unknown" else direction)]
         ns = int(sel["dur_ns"].sum())
         nbytes = int(sel.loc[sel["bytes"] >= 0, "bytes"].sum())
-        by_dir.append({
-            "direction": direction, "count": int(len(sel)), "bytes": nbytes, "time_ns": ns,
-            "bandwidth_gbps": (nbytes / ns) if ns else None,  # bytes/ns == GB/s
-            "share_of_device_time": ns / total_device if total_device else None,
-            "ops": _causing_ops(trace, sel, top),
-        })
+        by_dir.append(CopyDirection(
+            direction=direction, count=int(len(sel)), bytes=nbytes, time_ns=ns,
+            bandwidth_gbps=(nbytes / ns) if ns else None,  # bytes/ns == GB/s
+            share_of_device_time=ns / total_device if total_device else None,
+            ops=_causing_ops(trace, sel, top),
+        ))
     return Transfers(device_time_ns=total_device, by_direction=by_dir,
-                     host_device_ns=sum(d["time_ns"] for d in by_dir if d["direction"] in ("HtoD", "DtoH")),
+                     host_device_ns=sum(d.time_ns for d in by_dir if d.direction in ("HtoD", "DtoH")),
                      ort_memcpy_nodes=_ort_memcpy_nodes(window))
 
 
-def _causing_ops(trace: Trace, copies: pd.DataFrame, top: int) -> list[dict]:
+def _causing_ops(trace: Trace, copies: pd.DataFrame, top: int) -> list[CopyOp]:
     op = copies["op"].to_numpy()
     names = np.full(len(op), "(no operator)", dtype=object)
     has = op >= 0
@@ -68,16 +78,16 @@ def _causing_ops(trace: Trace, copies: pd.DataFrame, top: int) -> list[dict]:
     g = frame.groupby("op", sort=False).agg(n=("ns", "size"), time_ns=("ns", "sum"),
                                             copied=("bytes", "sum"))
     g = g.sort_values("time_ns", ascending=False).head(top)
-    return [{"op": name, "count": int(r.n), "time_ns": int(r.time_ns), "bytes": int(r.copied)}
+    return [CopyOp(op=name, count=int(r.n), time_ns=int(r.time_ns), bytes=int(r.copied))
             for name, r in g.iterrows()]
 
 
-def _ort_memcpy_nodes(window: Selection) -> dict:
+def _ort_memcpy_nodes(window: Selection) -> dict[str, NodeTime]:
     ops = window.ops
     types = ops["op_type"].astype(str)
     sel = ops[types.str.match(MEMCPY_NODE)]
-    return {t: {"count": int((sel["op_type"] == t).sum()),
-                "time_ns": int(sel.loc[sel["op_type"] == t, "dur_ns"].sum())}
+    return {t: NodeTime(count=int((sel["op_type"] == t).sum()),
+                        time_ns=int(sel.loc[sel["op_type"] == t, "dur_ns"].sum()))
             for t in sorted(set(sel["op_type"].astype(str)))}
 
 
@@ -99,13 +109,13 @@ def synchronizations(trace: Trace, window: Selection) -> Synchronizations:
         op_names[op >= 0] = trace.ops["name"].astype(str).to_numpy()[op[op >= 0]]
     table = pd.DataFrame({"name": sync["name"].astype(str).to_numpy(),
                           "ns": sync["dur_ns"].to_numpy(), "idle": idle, "op": op_names})
-    rows = []
+    rows: list[SyncCall] = []
     for name, g in table.groupby("name", sort=False):
         by_op = g.groupby("op", sort=False)["idle"].sum().sort_values(ascending=False, kind="stable")
-        rows.append({"name": name, "count": int(len(g)), "host_ns": int(g["ns"].sum()),
-                     "gpu_idle_after_ns": int(g["idle"].sum()),
-                     "op": str(by_op.index[0]) if len(by_op) else ""})
-    rows.sort(key=lambda r: -r["gpu_idle_after_ns"])
+        rows.append(SyncCall(name=name, count=int(len(g)), host_ns=int(g["ns"].sum()),
+                             gpu_idle_after_ns=int(g["idle"].sum()),
+                             op=str(by_op.index[0]) if len(by_op) else ""))
+    rows.sort(key=lambda r: -r.gpu_idle_after_ns)
     device_syncs = trace.ranges[trace.ranges["kind"] == "gpu_sync"]
     return Synchronizations(calls=rows, count=int(len(sync)), host_ns=int(table["ns"].sum()),
                             gpu_idle_after_ns=int(table["idle"].sum()),
@@ -170,7 +180,7 @@ def fallback(trace: Trace, window: Selection, top: int = 10) -> Fallback:
     g = fb.assign(op_type=fb["op_type"].astype(str), name=fb["name"].astype(str)) \
         .groupby(["name", "op_type"], sort=False).agg(n=("dur_ns", "size"), time_ns=("dur_ns", "sum"))
     g = g.sort_values("time_ns", ascending=False).head(top)
-    out.nodes = [{"name": n, "op_type": t, "calls": int(r.n), "time_ns": int(r.time_ns),
-                     "share": (int(r.time_ns) / run_ns) if run_ns else None}
-                    for (n, t), r in g.iterrows()]
+    out.nodes = [FallbackNode(name=n, op_type=t, calls=int(r.n), time_ns=int(r.time_ns),
+                              share=(int(r.time_ns) / run_ns) if run_ns else None)
+                 for (n, t), r in g.iterrows()]
     return out

@@ -21,10 +21,10 @@ def render(result: TransferReport, console: Console) -> None:
     for col in ("direction", "count", "bytes", "time", "GB/s", "share of GPU time", "top causing op"):
         table.add_column(col, justify="left" if col in ("direction", "top causing op") else "right")
     for d in t.by_direction:
-        top = d["ops"][0]["op"] if d["ops"] else "-"
-        table.add_row(d["direction"], f"{d['count']:,}", size(d["bytes"]), duration(d["time_ns"]),
-                      f"{d['bandwidth_gbps']:.1f}" if d["bandwidth_gbps"] else "-",
-                      pct(d["share_of_device_time"]), Text(clean(top, 60)))
+        top = d.ops[0].op if d.ops else "-"
+        table.add_row(d.direction, f"{d.count:,}", size(d.bytes), duration(d.time_ns),
+                      f"{d.bandwidth_gbps:.1f}" if d.bandwidth_gbps else "-",
+                      pct(d.share_of_device_time), Text(clean(top, 60)))
     if t.by_direction:
         console.print(table)
     else:
@@ -35,8 +35,8 @@ def render(result: TransferReport, console: Console) -> None:
         for col in ("call", "count", "host time", "GPU idle after", "called from"):
             sync.add_column(col, justify="left" if col in ("call", "called from") else "right")
         for r in s.calls:
-            sync.add_row(Text(clean(r["name"])), f"{r['count']:,}", duration(r["host_ns"]),
-                         duration(r["gpu_idle_after_ns"]), Text(clean(r.get("op") or "-", 50)))
+            sync.add_row(Text(clean(r.name)), f"{r.count:,}", duration(r.host_ns),
+                         duration(r.gpu_idle_after_ns), Text(clean(r.op or "-", 50)))
         console.print(sync)
     else:
         console.print(Text("No blocking synchronization calls.", style="dim"))
@@ -49,8 +49,8 @@ def render(result: TransferReport, console: Console) -> None:
         for col in ("node", "op type", "calls", "time", "share of run"):
             nodes.add_column(col, justify="left" if col in ("node", "op type") else "right")
         for n in f.nodes:
-            nodes.add_row(Text(clean(n["name"], 70)), Text(clean(n["op_type"])), f"{n['calls']:,}",
-                          duration(n["time_ns"]), pct(n["share"]))
+            nodes.add_row(Text(clean(n.name, 70)), Text(clean(n.op_type)), f"{n.calls:,}",
+                          duration(n.time_ns), pct(n.share))
         if f.nodes:
             console.print(nodes)
     elif any(p.endswith("ExecutionProvider") for p in f.providers):
