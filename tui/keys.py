@@ -122,6 +122,8 @@ TABLE: tuple[Entry, ...] = (
         _k("timeline", "plus,equals_sign,i", "zoom(0.5)", "Zoom in", footer=1),
         _k("timeline", "minus,o", "zoom(2.0)", "Zoom out", footer=2),
     )),
+    Entry("timeline", "g", "highlight one group (again: the next; after the last: all)",
+          (_k("timeline", "g", "highlight", "Highlight", footer=5),)),
     Entry("timeline", "0", "show the whole window",
           (_k("timeline", "0", "reset", "Whole"),)),
     Entry("timeline", "m", "mark the span start at the cursor",

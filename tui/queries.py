@@ -259,6 +259,8 @@ class Lane:
     end: np.ndarray
     group: np.ndarray  # group codes (index into groups)
     names: np.ndarray  # object array of names (parallel to start)
+    ops: np.ndarray | None = None  # the op of each (a kernel's launching op; an op itself)
+    modules: np.ndarray | None = None  # the module path of that op ("" when none)
 
 
 @dataclass
@@ -277,24 +279,31 @@ def timeline(trace, scope: Scope) -> TimelineData:
     codes = {g: i for i, g in enumerate(order)}
     lanes: list[Lane] = []
     k = win.kernels
+    op_names = trace.ops["name"].astype(str).to_numpy()
+    op_modules = trace.ops["module"].astype(str).to_numpy()
     for (dev, stream), sub in k.groupby(["device", "stream"], sort=True):
-        lanes.append(_lane(f"GPU{dev} s{stream}", sub, codes))
+        lanes.append(_lane(f"GPU{dev} s{stream}", sub, codes, op_names, op_modules))
     ops = win.ops
     if len(ops):
         parents = np.unique(trace.ops["parent"].to_numpy())
         leaves = ops[~np.isin(ops["id"].to_numpy(), parents)]
         for (_pid, tid), sub in leaves.groupby(["pid", "tid"], sort=True):
-            lanes.append(_lane(f"tid {tid}", sub, codes))
+            lanes.append(_lane(f"tid {tid}", sub.assign(op=sub["id"]), codes, op_names, op_modules))
     lo, hi = win.bounds() or (0, 1)
     return TimelineData(lo=lo, hi=max(hi, lo + 1), t0=trace_start(trace), groups=order, lanes=lanes)
 
 
-def _lane(label: str, frame: pd.DataFrame, codes: dict) -> Lane:
+def _lane(label: str, frame: pd.DataFrame, codes: dict, op_names=None, op_modules=None) -> Lane:
     frame = frame.sort_values("ts_ns", kind="stable")
     s = frame["ts_ns"].to_numpy()
     e = s + np.maximum(frame["dur_ns"].to_numpy(), 0)
     g = frame["group"].astype(str).map(codes).fillna(len(codes) - 1).to_numpy().astype(np.int64)
-    return Lane(label, s, e, g, frame["name"].astype(str).to_numpy())
+    ops = modules = None
+    if op_names is not None and "op" in frame:
+        op = frame["op"].to_numpy()
+        ops = np.where(op >= 0, op_names[np.maximum(op, 0)] if len(op_names) else "", "")
+        modules = np.where(op >= 0, op_modules[np.maximum(op, 0)] if len(op_modules) else "", "")
+    return Lane(label, s, e, g, frame["name"].astype(str).to_numpy(), ops, modules)
 
 
 def bucket_groups(lane: Lane, lo: int, hi: int, width: int, n_groups: int):

@@ -134,3 +134,41 @@ def test_overview_group_opens_its_ops_and_an_op_its_kernels(make_app, decoder):
             assert len(drill.tables[0][1]) >= 1
 
     run(go())
+
+
+def test_timeline_highlights_one_group_and_the_cursor_names_op_and_module(make_app, decoder):
+    async def go():
+        app = make_app(decoder)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_loaded(pilot)
+            await pilot.press("5")
+            await pilot.pause()
+            view = app.screen.query_one("TimelineView")
+            # a kernel whose launching op lies in a module, and the op and module the trace gives it
+            trace = app.trace
+            lane_i, lane = next((i, lane) for i, lane in enumerate(view.data.lanes)
+                                if lane.label.startswith("GPU"))
+            k = trace.kernels
+            j = next(j for j in range(len(lane.start)) if lane.modules[j])
+            row = k[(k["ts_ns"] == lane.start[j]) & (k["name"].astype(str) == lane.names[j])].iloc[0]
+            op = trace.ops.iloc[int(row["op"])]
+            assert lane.ops[j] == str(op["name"]) and lane.modules[j] == str(op["module"])
+            view.lane_index = lane_i
+            view.action_zoom(0.001)
+            view.view_lo = int(lane.start[j]) - 1000
+            view.view_hi = view.view_lo + 100_000
+            view.cursor = view.col_of((int(lane.start[j]) + int(lane.end[j])) // 2)
+            text = view.render().plain
+            assert f"op {op['name']}" in text
+            assert str(op["module"]).rsplit(".", 1)[-1] in text.split("module ", 1)[1]
+            # g: one group in colour, the others dimmed; after the last group, all again
+            await pilot.press("0", "g")
+            present = [view.data.groups[c] for c in
+                       sorted({int(c) for ln in view.data.lanes for c in set(ln.group.tolist())})]
+            assert view.highlight == present[0]
+            assert "░" in view.render().plain
+            for _ in present:
+                await pilot.press("g")
+            assert view.highlight is None and "░" not in view.render().plain
+
+    run(go())

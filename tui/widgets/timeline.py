@@ -29,6 +29,7 @@ class TimelineView(Widget, can_focus=True):
         self.view_lo = data.lo
         self.view_hi = data.hi
         self.anchor: int | None = None
+        self.highlight: str | None = None  # the one group drawn in colour; None: all
 
     def set_data(self, data: q.TimelineData) -> None:
         self.data = data
@@ -88,6 +89,16 @@ class TimelineView(Widget, can_focus=True):
         self.view_lo, self.view_hi = self.data.lo, self.data.hi
         self.refresh()
 
+    def action_highlight(self) -> None:
+        """The next group present in the lanes, then back to every group."""
+        present = [self.data.groups[c] for c in
+                   sorted({int(c) for lane in self.data.lanes for c in set(lane.group.tolist())})]
+        if not present:
+            return
+        i = present.index(self.highlight) + 1 if self.highlight in present else 0
+        self.highlight = present[i] if i < len(present) else None
+        self.refresh()
+
     def action_mark(self) -> None:
         self.anchor = self.time_at(self.cursor)
         self.refresh()
@@ -135,6 +146,8 @@ class TimelineView(Widget, can_focus=True):
                 g = best[col]
                 ch = " " if g < 0 else ("█" if busy[col] >= 0.5 else "▄")
                 style = "" if g < 0 else group_color(d.groups[g])
+                if g >= 0 and self.highlight is not None and d.groups[g] != self.highlight:
+                    ch, style = "░", "grey35"
                 if col == self.cursor:
                     ch = "│" if g < 0 else ch
                     style = (style + " reverse").strip() if g >= 0 else "bold white"
@@ -156,8 +169,10 @@ class TimelineView(Widget, can_focus=True):
             if len(t.plain) + len(name) + 4 > room:
                 t.append("…")
                 break
-            t.append("■ ", style=group_color(name))
-            t.append(name + "  ")
+            dim = self.highlight is not None and name != self.highlight
+            t.append("■ ", style="grey35" if dim else group_color(name))
+            t.append(name, style="reverse" if name == self.highlight else ("grey50" if dim else ""))
+            t.append("  ")
         return t
 
     def _cursor_info(self) -> Text:
@@ -185,5 +200,11 @@ class TimelineView(Widget, can_focus=True):
             t.append_text(safe(lane.label + ": ", style="bold"))
             t.append_text(safe(f"[{group}] ", style=group_color(group)))
             t.append(f"{q.fmt_duration(int(lane.end[j] - lane.start[j]))} ")
-            t.append_text(safe(lane.names[j], limit=200))
+            t.append_text(safe(lane.names[j], limit=120, middle=True))
+            if lane.ops is not None and lane.ops[j] and lane.ops[j] != lane.names[j]:
+                t.append("  op ", style="dim")
+                t.append_text(safe(lane.ops[j], limit=60, middle=True))
+            if lane.modules is not None and lane.modules[j]:
+                t.append("  module ", style="dim")
+                t.append_text(safe(lane.modules[j], limit=80, middle=True))
         return t
