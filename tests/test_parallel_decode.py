@@ -5,6 +5,7 @@ into several runs, each decoded by its own forked worker (three, whatever the co
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import pandas as pd
@@ -71,3 +72,16 @@ def test_bad_event_in_a_worker_is_the_same_one_line_error(tmp_path, monkeypatch)
         messages.append(str(err.value))
     assert messages[0] == messages[1]
     assert "malformed trace event" in messages[0]
+
+
+def test_workers_follow_idle_cores(monkeypatch):
+    """By default only idle cores get a worker; TRACEKIT_WORKERS overrides."""
+    monkeypatch.delenv("TRACEKIT_WORKERS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    many = decode.PARALLEL_MIN_EVENTS * 64
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert decode.worker_count(many) == cores
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 3.0, 0.0, 0.0))
+    assert decode.worker_count(many) == 1
+    monkeypatch.setenv("TRACEKIT_WORKERS", "3")
+    assert decode.worker_count(many) == 3
