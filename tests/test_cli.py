@@ -124,6 +124,18 @@ def test_cache_is_reused_and_invalidated(tmp_path):
         assert table.reset_index(drop=True).astype(str).equals(other.reset_index(drop=True).astype(str)), name
     assert again.summary() == first.summary()
     assert again.meta == first.meta  # the typed meta round-trips, extras included
+    # an index whose meta has the wrong types is a miss: the file is parsed again
+    import parsers
+    from tracekit import cache as trace_cache
+
+    tag = parsers.cache_tag(parsers.kineto)
+    assert trace_cache.load(str(path), cache, tag) is not None
+    (index,) = cache.glob("*/index.json")
+    doc = json.loads(index.read_text())
+    doc["traces"][0]["steps"] = ["1"]
+    index.write_text(json.dumps(doc))
+    assert trace_cache.load(str(path), cache, tag) is None
+    assert tracekit.load(path, cache_dir=cache).meta.steps == first.meta.steps
     # a changed file is parsed again
     time.sleep(0.01)
     path.write_bytes(b'{"traceEvents": []}')
