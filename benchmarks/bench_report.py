@@ -5,7 +5,7 @@ cached real traces, as a ratio to the load time measured in the same run.
 
 Inputs: Kineto traces of the corpus (../shared/corpus/kineto), smallest first, plus the
 traces of a ``tracekit collect sweep`` folder when --sweep is given, ``--count`` in all.
-Summaries and figures run in forked processes, one per usable CPU (--workers 1: serial).
+Summaries and figures run in forked processes, one per idle core (--workers 1: serial).
 Each measurement runs in a fresh process, after the cache was filled once:
   load    tracekit.load of every input, from the cache
   report  summaries, comparisons, figures, HTML page and CSV files of the loaded traces
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--sweep", type=Path, help="a tracekit collect sweep folder to include")
     ap.add_argument("--workers", type=int, default=0,
-                    help="processes for summaries and figures (default: the usable CPUs; 1: serial)")
+                    help="processes for summaries and figures (default: idle cores, as tracekit counts them; 1: serial)")
     a = ap.parse_args(argv)
     paths = inputs(a.count, a.sweep)
     if not paths:
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
     med = {k: statistics.median(r[k] for r in runs) for k in ("load", "analysis", "figures", "cpu")}
     report = med["analysis"] + med["figures"]
     print(f"inputs: {runs[0]['traces']} traces (first, uncached load {first['load']:.2f} s); "
-          f"page {runs[0]['html_kib']:,.0f} KiB; workers {a.workers or 'all CPUs'}")
+          f"page {runs[0]['html_kib']:,.0f} KiB; workers {a.workers or 'idle cores'}")
     print(f"  load (cached)   median {med['load']:7.3f} s")
     print(f"  report          median {report:7.3f} s  (summaries and comparisons {med['analysis']:.3f} s, "
           f"figures, page and CSV {med['figures']:.3f} s)")

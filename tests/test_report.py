@@ -155,6 +155,17 @@ def test_runtime_comparison_sides_add_up_to_each_trace_total(sweep_report):
         assert sum(ms) * steps * 1e6 == pytest.approx(int(traces[path]["total_ns"]), rel=1e-9)
 
 
+def test_forked_workers_give_the_page_one_process_gives(sweep_report, monkeypatch, tmp_path):
+    folder, out = sweep_report
+    pages = []
+    for workers in ("1", "3"):
+        monkeypatch.setenv("TRACEKIT_WORKERS", workers)
+        code, _, err = cli("report", folder, "-o", tmp_path / f"w{workers}.html", "--no-cache")
+        assert code == 0, err
+        pages.append((tmp_path / f"w{workers}.html").read_bytes())
+    assert pages[0] == pages[1]
+
+
 def test_sweep_provenance_table_shows_the_summary_numbers(sweep_report):
     _, out = sweep_report
     page = Page((out / "report.html").read_text())

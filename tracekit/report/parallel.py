@@ -16,14 +16,25 @@ def _call(item):
 
 
 def workers() -> int:
+    """Processes to use, as the decoder counts them: ``$TRACEKIT_WORKERS``, else the cores
+    this process may use that are idle (forking onto busy cores only adds CPU); 1 in a
+    daemonic process (a cluster's worker may not have children)."""
+    if multiprocessing.current_process().daemon:
+        return 1
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        wanted = int(os.environ.get("TRACEKIT_WORKERS", "0"))
+    except ValueError:
+        wanted = 0
+    try:
+        cores = len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Linux
+        cores, load = os.cpu_count() or 1, 0.0
+    return wanted if wanted > 0 else min(cores, 1 + max(0, int(cores - load)))
 
 
 def map_forked(task: Callable, items: Sequence, limit: int | None = None) -> list:
-    """``[task(i) for i in items]``, in up to ``limit`` (default: the usable CPUs) forked
+    """``[task(i) for i in items]``, in up to ``limit`` (default: :func:`workers`) forked
     processes. Results come back by pickle; an exception in a worker is raised here."""
     global _task
     n = min(limit or workers(), len(items))
