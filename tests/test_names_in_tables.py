@@ -43,11 +43,9 @@ def test_kernel_table_shows_base_names_one_line_each_at_80_columns(tmp_path):
     labels = [b if bases.count(b) == 1 else f"{b} #{bases[:i + 1].count(b)}" for i, b in enumerate(bases)]
     for row, label in zip(rows, labels):
         shown = row.split("  ")[0].strip()
-        if "…" in shown:
-            head, tail = shown.split("…")
-            assert label.startswith(head) and label.endswith(tail)
-        else:
-            assert shown == label
+        pieces = shown.split("…")  # the kept parts, in order
+        assert label.startswith(pieces[0]) and label.endswith(pieces[-1])
+        assert all(piece in label for piece in pieces)
 
 
 def test_long_op_names_are_cut_in_the_middle_not_wrapped(tmp_path):
@@ -57,3 +55,20 @@ def test_long_op_names_are_cut_in_the_middle_not_wrapped(tmp_path):
     pool = next(r for r in rows if r.lstrip().startswith("aten::max"))
     assert "…" in pool and "backward" in pool.split("  ")[0]
     assert not any(line.strip() in ("ward", "nput", "eight") for line in text.splitlines())
+
+
+def test_names_that_would_be_cut_alike_keep_where_they_differ(tmp_path):
+    from tests.conftest import SAMPLES
+    from tracekit.safe_text import distinct_cuts
+
+    tail = "_execute_segment_k_off_kernel__5x_cublas"  # the two GEMM kernels of the demo trace
+    a = "sm90_xmma_gemm_f16f16_f16f32_f32_tn_n_tilesize128x128x64_warpgroupsize1x1x1" + tail
+    b = "sm90_xmma_gemm_f16f16_f16f32_f32_tn_n_tilesize128x256x64_warpgroupsize2x1x1" + tail
+    cut_a, cut_b = distinct_cuts([a, b], 36)
+    assert cut_a != cut_b and len(cut_a) == len(cut_b) == 36
+    assert "128x128" in cut_a and "128x256" in cut_b
+    text = run_cli("summary", SAMPLES / "decoder_h100.pt.trace.json.gz", "--by", "kernel",
+                   cache_dir=tmp_path, columns=80).stdout
+    rows = _table_lines(text, "Time by kernel")
+    shown = [row.split("  ")[0].strip() for row in rows]
+    assert len(set(shown)) == len(shown)  # every row reads differently

@@ -45,3 +45,37 @@ def json_text(text: str) -> str:
     encoders already escape C0) written as a ``\\uXXXX`` escape. Outside strings JSON
     holds only ASCII syntax, so the replacement touches string contents only."""
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def distinct_cuts(names: list[str], limit: int) -> list[str]:
+    """Each name cut in the middle to ``limit`` characters; where two different names
+    would read the same, their cut also keeps the part where they first differ
+    (``sm90_xmma…tilesize128x256…5x_cublas``), so that rows stay apart."""
+    cuts = [middle_cut(n, limit) for n in names]
+    seen: dict[str, list[int]] = {}
+    for i, c in enumerate(cuts):
+        seen.setdefault(c, []).append(i)
+    for same in seen.values():
+        group = [names[i] for i in same]
+        if len(set(group)) < 2 or limit < 12:
+            continue
+        first = min(next((k for k, (a, b) in enumerate(zip(x, y)) if a != b), min(len(x), len(y)))
+                    for x, y in zip(group, group[1:]))
+        for i in same:
+            cuts[i] = _around(names[i], limit, first)
+    return cuts
+
+
+def _around(s: str, limit: int, at: int) -> str:
+    """``s`` in ``limit`` characters: its head, the part from just before ``at``, its tail."""
+    if len(s) <= limit:
+        return s
+    head = tail = max((limit - 2) // 4, 1)
+    span = limit - 2 - head - tail
+    lo = min(max(at - span // 3, head), len(s) - tail - span)
+    parts = [s[:head]]
+    parts.append(("…" if lo > head else "") + s[lo:lo + span])
+    rest = len(s) - tail
+    parts.append(("…" if lo + span < rest else "") + s[rest:])
+    out = "".join(parts)
+    return out if len(out) <= limit else middle_cut(s, limit)

@@ -17,7 +17,7 @@ from tracekit.analysis.results import CombinedSummary, Device, Row, Summary
 from tracekit.model.names import kernel_base_name
 from tracekit.model.vocab import basis_unit
 from tracekit.report.fmt import bar, count, devices, duration, in_unit, ms, pct, time_unit
-from tracekit.safe_text import clean
+from tracekit.safe_text import clean, distinct_cuts
 
 GEMM_STYLE = "bold cyan"
 NON_GEMM_STYLE = "bold magenta"
@@ -190,8 +190,9 @@ def rows_table(title: str, rows: pd.DataFrame | list[Row], first: str, basis: st
     for header, cells in columns:
         table.add_column(header, justify="right", no_wrap=True,
                          min_width=max([len(header), *map(len, cells)]))
+    shown = distinct_cuts([clean(n) for n in names], name_w)
     for i, r in enumerate(records):
-        table.add_row(Text(clean(names[i], name_w, middle=True)),
+        table.add_row(Text(shown[i]),
                       Text(groups[i], style=GEMM_STYLE if r["is_gemm"] else ""),
                       *(cells[i] for _, cells in columns))
     return table
