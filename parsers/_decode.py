@@ -129,9 +129,14 @@ def _copy_hint(a: "Args") -> str:
 def _copy_hints(args: list, names: "Interner") -> np.ndarray:
     """Codes in ``names`` of each event's ``_copy_hint``; most chunks name no direction
     at all, so check that first in C instead of calling a Python function per event."""
-    if not any(map(_KIND, args)) and not any(map(_DIRECTION, args)):
-        return np.full(len(args), names.code(""), np.int32)
-    return names.encode([_copy_hint(a) for a in args])
+    out = np.full(len(args), names.code(""), np.int32)
+    kinds, directions = list(map(_KIND, args)), list(map(_DIRECTION, args))
+    if not any(kinds) and not any(directions):
+        return out
+    n = len(args)
+    at = np.flatnonzero(np.fromiter(map(bool, kinds), bool, n) | np.fromiter(map(bool, directions), bool, n))
+    out[at] = names.encode([_copy_hint(args[i]) for i in at.tolist()])
+    return out
 
 
 def _bytes_column(args: list, flags=None) -> np.ndarray:
