@@ -69,10 +69,10 @@ def _entry(trace, lab: dict, top: int) -> Entry:
 
     summary = summarize(trace, top=top, window=select(trace, None))
     meta = trace.meta
-    return Entry(path=str(meta.get("path")), model=str(lab["model"]), runtime=str(lab["runtime"]),
+    return Entry(path=meta.path, model=str(lab["model"]), runtime=str(lab["runtime"]),
                  batch=_int(lab.get("batch")), seq=_int(lab.get("seq")), device=str(lab.get("device") or ""),
-                 dtype=lab.get("dtype"), format=str(meta.get("format") or ""),
-                 source=str(meta.get("source") or ""), summary=summary, fusion=_fusion(trace),
+                 dtype=lab.get("dtype"), format=meta.format,
+                 source=meta.source, summary=summary, fusion=_fusion(trace),
                  transfers=_transfers(trace, summary), gemm_groups=frozenset(gemm_groups(trace)))
 
 
@@ -84,7 +84,7 @@ def _int(value) -> int | None:
 
 
 def _fusion(trace) -> FusionReport | None:
-    if str(trace.meta.get("source")) != "trt":
+    if trace.meta.source != "trt":
         return None
     from tracekit.analysis.fusion import fusion_report
 
@@ -94,8 +94,8 @@ def _fusion(trace) -> FusionReport | None:
 def _transfers(trace, summary: Summary) -> TransferReport | None:
     """Copies and CPU fallback: for traces with copies and ONNX Runtime sessions with a GPU
     provider (CPU fallback and Memcpy nodes need one)."""
-    gpu_session = any(p != "CPUExecutionProvider" for p in trace.meta.get("providers") or [])
-    if not (str(trace.meta.get("source")) == "ort" and gpu_session) and not summary.groups.get("Transfer"):
+    gpu_session = any(p != "CPUExecutionProvider" for p in trace.meta.extras.get("providers") or [])
+    if not (trace.meta.source == "ort" and gpu_session) and not summary.groups.get("Transfer"):
         return None
     from tracekit.analysis.transfers import report
 

@@ -66,14 +66,14 @@ def labels_of(trace, given: dict) -> dict:
     """model, runtime, batch, seq, device, dtype of a loaded trace: the index's, else the
     collector's record, else the file name and the trace's source."""
     meta = trace.meta
-    recorded = dict(meta.get("collected") or _sidecar(str(meta.get("path") or "")) or {})
+    recorded = dict(meta.extras.get("collected") or _sidecar(meta.path) or {})
     out = {}
     for key in LABEL_KEYS:
         value = given.get(key)
         out[key] = value if value is not None else recorded.get(key)
     out["runtime"] = RUNTIME_NAMES.get(out["runtime"], out["runtime"]) or _source_runtime(meta)
-    out["model"] = out["model"] or _stem(str(meta.get("path") or "trace"))
-    out["device"] = out["device"] or ("gpu" if meta.get("devices") else "cpu")
+    out["model"] = out["model"] or _stem(meta.path or "trace")
+    out["device"] = out["device"] or ("gpu" if meta.devices else "cpu")
     return out
 
 
@@ -93,7 +93,7 @@ def _sidecar(path: str) -> dict | None:
 
 def _source_runtime(meta) -> str:
     return {"kineto": "torch", "ort": "onnxruntime", "trt": "tensorrt", "nsys": "nsys"}.get(
-        str(meta.get("source")), str(meta.get("source") or "trace"))
+        meta.source, meta.source or "trace")
 
 
 def _stem(path: str) -> str:
