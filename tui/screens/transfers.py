@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from tracekit.analysis.results import TransferReport
 from tracekit.safe_text import clean
 from tui import queries as q
 from tui.screens.base import TraceScreen
@@ -36,7 +37,7 @@ class TransfersScreen(TraceScreen):
     def _show(self, scope, report) -> None:
         if scope != self.scope:
             return
-        self.sub_title = clean(str(report.get("window", "")))
+        self.sub_title = clean(report.window)
         self.query_one("#transfers", Static).update(render_report(report))
 
 
@@ -49,55 +50,55 @@ def _table(title: str, *cols: str) -> Table:
     return t
 
 
-def render_report(report: dict):
+def render_report(report: TransferReport):
     parts = []
-    tr = report["transfers"]
+    tr = report.transfers
     copies = _table("Copies by direction", "direction", "count", "bytes", "time", "GB/s", "device %")
-    for d in tr["by_direction"]:
-        copies.add_row(safe(d["direction"]), num(f"{d['count']:,}"), num(q.fmt_bytes(d["bytes"])),
-                       num(q.fmt_duration(d["time_ns"])),
-                       num(f"{d['bandwidth_gbps']:.1f}" if d["bandwidth_gbps"] else "-"),
-                       num(q.fmt_pct(d["share_of_device_time"])))
-    if tr["by_direction"]:
+    for d in tr.by_direction:
+        copies.add_row(safe(d.direction), num(f"{d.count:,}"), num(q.fmt_bytes(d.bytes)),
+                       num(q.fmt_duration(d.time_ns)),
+                       num(f"{d.bandwidth_gbps:.1f}" if d.bandwidth_gbps else "-"),
+                       num(q.fmt_pct(d.share_of_device_time)))
+    if tr.by_direction:
         parts.append(copies)
         ops = _table("Copies by causing op", "direction", "op", "count", "bytes", "time")
-        for d in tr["by_direction"]:
-            for o in d["ops"]:
-                ops.add_row(safe(d["direction"]), safe(o["op"]), num(f"{o['count']:,}"),
-                            num(q.fmt_bytes(o["bytes"])), num(q.fmt_duration(o["time_ns"])))
+        for d in tr.by_direction:
+            for o in d.ops:
+                ops.add_row(safe(d.direction), safe(o.op), num(f"{o.count:,}"),
+                            num(q.fmt_bytes(o.bytes)), num(q.fmt_duration(o.time_ns)))
         parts += [Text(""), ops]
     else:
         parts.append(Text("No host-device copies in this window.", style="dim"))
-    if tr.get("ort_memcpy_nodes"):
+    if tr.ort_memcpy_nodes:
         mem = _table("ONNX Runtime Memcpy nodes", "type", "count", "time")
-        for name, v in tr["ort_memcpy_nodes"].items():
-            mem.add_row(safe(name), num(f"{v['count']:,}"), num(q.fmt_duration(v["time_ns"])))
+        for name, v in tr.ort_memcpy_nodes.items():
+            mem.add_row(safe(name), num(f"{v.count:,}"), num(q.fmt_duration(v.time_ns)))
         parts += [Text(""), mem]
-    sync = report["synchronizations"]
+    sync = report.synchronizations
     parts.append(Text(""))
-    if sync["calls"]:
+    if sync.calls:
         st = _table("Synchronizations", "call", "count", "host", "GPU idle after", "called from")
-        for c in sync["calls"]:
-            st.add_row(safe(c["name"]), num(f"{c['count']:,}"), num(q.fmt_duration(c["host_ns"])),
-                       num(q.fmt_duration(c["gpu_idle_after_ns"])), safe(c.get("op") or "-"))
+        for c in sync.calls:
+            st.add_row(safe(c.name), num(f"{c.count:,}"), num(q.fmt_duration(c.host_ns)),
+                       num(q.fmt_duration(c.gpu_idle_after_ns)), safe(c.op or "-"))
         parts.append(st)
     else:
         parts.append(Text("No blocking synchronization calls.", style="dim"))
-    fb = report["fallback"]
+    fb = report.fallback
     parts.append(Text(""))
-    if fb.get("applies"):
+    if fb.applies:
         head = Text("CPU fallback ", style="bold")
-        head.append(f"{q.fmt_duration(fb['fallback_ns'])} ({q.fmt_pct(fb.get('fallback_share'))} of run latency),"
-                    f" Memcpy nodes {q.fmt_duration(fb['memcpy_ns'])} ({q.fmt_pct(fb.get('memcpy_share'))})",
+        head.append(f"{q.fmt_duration(fb.fallback_ns)} ({q.fmt_pct(fb.get('fallback_share'))} of run latency),"
+                    f" Memcpy nodes {q.fmt_duration(fb.memcpy_ns)} ({q.fmt_pct(fb.get('memcpy_share'))})",
                     style="")
         parts.append(head)
         nodes = _table("", "node", "type", "calls", "time", "share")
-        for n in fb["nodes"]:
-            nodes.add_row(safe(n["name"]), safe(n["op_type"]), num(f"{n['calls']:,}"),
-                          num(q.fmt_duration(n["time_ns"])), num(q.fmt_pct(n["share"])))
+        for n in fb.nodes:
+            nodes.add_row(safe(n.name), safe(n.op_type), num(f"{n.calls:,}"),
+                          num(q.fmt_duration(n.time_ns)), num(q.fmt_pct(n.share)))
         parts.append(nodes)
     else:
-        providers = ", ".join(fb.get("providers") or []) or "none"
+        providers = ", ".join(fb.providers) or "none"
         t = Text("CPU fallback: not applicable (needs an ONNX Runtime session with a GPU provider; providers: ",
                  style="dim")
         t.append_text(safe(providers, style="dim"))
