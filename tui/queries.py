@@ -43,7 +43,8 @@ def describe(trace, scope: Scope, win: Selection) -> str:
 # --------------------------------------------------------------------------- formatting
 
 def fmt_ms(ns) -> str:
-    return "-" if ns is None else f"{fmt.ms(ns)} ms"
+    """A time in the unit that fits it (a microsecond-scale trace reads in µs, not 0.00 ms)."""
+    return fmt.duration(ns)
 
 
 fmt_duration = fmt.duration

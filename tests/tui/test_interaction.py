@@ -172,3 +172,25 @@ def test_timeline_highlights_one_group_and_the_cursor_names_op_and_module(make_a
             assert view.highlight is None and "░" not in view.render().plain
 
     run(go())
+
+
+def test_overview_of_a_microsecond_trace_reads_in_microseconds(make_app, tmp_path):
+    import json
+
+    events = [{"ph": "X", "cat": "cpu_op", "name": "aten::relu", "pid": 1, "tid": 1, "ts": 0, "dur": 10},
+              {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "pid": 1, "tid": 1,
+               "ts": 1, "dur": 4, "args": {"correlation": 7}},
+              {"ph": "X", "cat": "kernel", "name": "relu_kernel", "pid": 0, "tid": 7, "ts": 6,
+               "dur": 3, "args": {"device": 0, "stream": 7, "correlation": 7}}]
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({"traceEvents": events}))
+
+    async def go():
+        app = make_app(path)
+        async with app.run_test(size=(100, 40)) as pilot:
+            await wait_loaded(pilot)
+            groups = str(app.screen.query_one("#ov-groups").render())
+            gemm = str(app.screen.query_one("#ov-gemm").render())
+            assert "3.0 µs" in groups and "0.00 ms" not in groups + gemm
+
+    run(go())
