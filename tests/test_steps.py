@@ -69,3 +69,32 @@ def test_summary_by_step_prints_groups_by_steps_and_the_outlier(tmp_path):
     doc = json.loads(run_cli("summary", DECODER, "--by", "step", "--json", cache_dir=tmp_path).stdout)
     assert sum(r["total_ns"] for r in doc["by"]["step"]) == doc["total_ns"]
     assert sum(doc["step_ns"].values()) == doc["total_ns"]
+
+
+def write_outlier_trace(path) -> None:
+    """A Kineto trace of five ProfilerSteps, one kernel each; step 3's takes 94 µs against
+    12-13 µs for the others after the warm-up (step 1)."""
+    events, t = [], 0
+    for i, dur in enumerate([50, 13, 94, 12, 13], start=1):
+        events += [
+            {"ph": "X", "cat": "user_annotation", "name": f"ProfilerStep#{i}", "pid": 1, "tid": 1,
+             "ts": t, "dur": 200},
+            {"ph": "X", "cat": "cpu_op", "name": "aten::relu", "pid": 1, "tid": 1, "ts": t + 1, "dur": 20},
+            {"ph": "X", "cat": "cuda_runtime", "name": "cudaLaunchKernel", "pid": 1, "tid": 1,
+             "ts": t + 2, "dur": 4, "args": {"correlation": i}},
+            {"ph": "X", "cat": "kernel", "name": "relu_kernel", "pid": 0, "tid": 7, "ts": t + 10,
+             "dur": dur, "args": {"device": 0, "stream": 7, "correlation": i}}]
+        t += 300
+    path.write_text(json.dumps({"traceEvents": events}))
+
+
+def test_summary_names_the_outlier_step_of_a_trace_file(tmp_path):
+    path = tmp_path / "outlier.json"
+    write_outlier_trace(path)
+    lines = run_cli("summary", path, cache_dir=tmp_path, columns=200).stdout.splitlines()
+    warned = [line for line in lines if "is an outlier" in line]
+    assert warned == ["step 3 is an outlier: 94.0 µs, 7.2× the median of the other steps (13.0 µs); "
+                      "it weighs on every figure here (--step 2,4-5 leaves it out)"]
+    # leaving it out as the line says: no outlier left
+    text = run_cli("summary", path, "--step", "2,4-5", cache_dir=tmp_path).stdout
+    assert "is an outlier" not in text

@@ -194,3 +194,30 @@ def test_overview_of_a_microsecond_trace_reads_in_microseconds(make_app, tmp_pat
             assert "3.0 µs" in groups and "0.00 ms" not in groups + gemm
 
     run(go())
+
+
+def test_outlier_step_first_on_the_overview_and_a_step_row_opens_that_step(make_app, tmp_path):
+    from tests.test_steps import write_outlier_trace
+
+    path = tmp_path / "outlier.json"
+    write_outlier_trace(path)
+
+    async def go():
+        app = make_app(path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_loaded(pilot)
+            assert app.screen.ov.warnings[0].startswith("step 3 is an outlier")
+            assert "step 3 is an outlier" in str(app.screen.query_one("#ov-meta").render())
+            await pilot.press("2", *["g"] * 4)  # op -> module -> instance -> shape -> step
+            await pilot.pause()
+            ops = app.screen
+            assert ops.by == "step"
+            assert list(ops.view.sort_values("name")["name"]) == ["step 2", "step 3", "step 4", "step 5"]
+            ops.sort_key, ops.descending = "total_ns", True
+            ops.refilter()
+            await pilot.press("enter")  # the largest: step 3
+            await pilot.pause()
+            assert app.scope.step == 3 and ops.by == "op" and ops.group_filter == "Activation"
+            assert int(ops.view["total_ns"].sum()) == 94_000
+
+    run(go())
