@@ -156,14 +156,16 @@ def test_runtime_comparison_sides_add_up_to_each_trace_total(sweep_report):
 
 
 def test_forked_workers_give_the_page_one_process_gives(sweep_report, monkeypatch, tmp_path):
-    folder, out = sweep_report
+    folder, _ = sweep_report
+    gpt2 = sorted(p for p in folder.glob("gpt2-*.json") if not p.name.endswith(".meta.json"))
+    assert len(gpt2) == 4
     pages = []
     for workers in ("1", "3"):
         monkeypatch.setenv("TRACEKIT_WORKERS", workers)
-        code, _, err = cli("report", folder, "-o", tmp_path / f"w{workers}.html", "--no-cache")
+        code, _, err = cli("report", *gpt2, "-o", tmp_path / f"w{workers}.html", "--no-cache")
         assert code == 0, err
         pages.append((tmp_path / f"w{workers}.html").read_bytes())
-    assert pages[0] == pages[1]
+    assert pages[0] == pages[1] and b'id="fig-runtime-comparison"' in pages[0]
 
 
 def test_sweep_provenance_table_shows_the_summary_numbers(sweep_report):
