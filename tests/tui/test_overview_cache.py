@@ -1,0 +1,50 @@
+"""The TUI keeps its first screen's numbers beside the cached trace: reopening reads them
+back instead of summarizing again, and they equal a fresh computation."""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from tui import loader
+from tui import queries as q
+
+
+def _same(a: q.Overview, b: q.Overview) -> None:
+    for name in vars(a):
+        x, y = getattr(a, name), getattr(b, name)
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y)
+        else:
+            assert x == y, name
+
+
+def test_reopened_overview_is_read_back_and_equal(decoder, tmp_path):
+    trace, first = loader.load(str(decoder), cache_dir=tmp_path)
+    saved = loader.overview_file(trace, q.Scope(), None, tmp_path)
+    assert saved is not None and saved.exists()
+    trace2, again = loader.load(str(decoder), cache_dir=tmp_path)
+    assert again is not first
+    _same(again, q.overview(trace2, q.Scope()))  # the numbers a fresh summary gives
+    # another scope is another file
+    step = trace.meta.steps[-1]
+    assert loader.overview_file(trace, q.Scope(step=str(step)), None, tmp_path) != saved
+
+
+def test_a_file_others_could_write_is_not_read(decoder, tmp_path):
+    trace, _ = loader.load(str(decoder), cache_dir=tmp_path)
+    saved = loader.overview_file(trace, q.Scope(), None, tmp_path)
+    assert loader.read_overview(saved) is not None
+    os.chmod(saved, 0o666)
+    assert loader.read_overview(saved) is None
+    saved.write_bytes(b"not a pickle")
+    os.chmod(saved, 0o600)
+    assert loader.read_overview(saved) is None
+    _, fresh = loader.load(str(decoder), cache_dir=tmp_path)  # recomputed and rewritten
+    assert isinstance(loader.read_overview(saved), q.Overview)
+    _same(fresh, q.overview(trace, q.Scope()))
+
+
+def test_no_cache_writes_nothing(decoder, tmp_path):
+    loader.load(str(decoder), cache=False, cache_dir=tmp_path)
+    assert not (tmp_path / "overviews").exists()
