@@ -68,7 +68,8 @@ def fallback(entries: list[Entry]) -> str:
         fb, tr = t.fallback, t.transfers
         rows.append([e.model, _trace(e), ", ".join(fb.providers) or "-", "yes" if fb.applies else "no",
                      len(fb.nodes), f"{fb.fallback_ns / 1e6:,.3f}", f"{fb.memcpy_ns / 1e6:,.3f}",
-                     f"{sum(d['time_ns'] for d in tr.by_direction) / 1e6:,.3f}", fmt.size(sum(d.get("bytes", 0) or 0 for d in tr.by_direction))])
+                     f"{sum(d.time_ns for d in tr.by_direction) / 1e6:,.3f}",
+                     fmt.size(sum(d.bytes for d in tr.by_direction))])
     if not rows:
         return ""
     return table(["model", "trace", "providers", "CPU fallback applies", "fallback nodes",

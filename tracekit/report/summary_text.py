@@ -31,7 +31,7 @@ def _t(text, style: str = "", limit: int | None = None) -> Text:
 def header(summary: Summary) -> Text:
     path = os.path.basename(str(summary.path or ""))
     gpu = summary.get("gpu")
-    used = {d["device"] for d in gpu.per_device} if gpu else set()
+    used = {d.device for d in gpu.per_device} if gpu else set()
     # on a device basis the rows are Device results; otherwise the trace's device list
     # (a TensorRT profile's device comes from its metadata)
     rows = [d for d in summary.devices or [] if isinstance(d, dict) or hasattr(d, "get")]
