@@ -43,6 +43,7 @@ class Job:
     step: Any = None
     top: int = 10
     by: str = "group"
+    range_name: str | None = None  # summary --range
 
 
 @dataclass
@@ -93,7 +94,7 @@ def summarize_file(path: str, job: Job, first_position: int = 0) -> RankResult:
             result.error = RankError(str(exc), exc.exit_code)
             return result
         for i, trace in enumerate(traces):
-            window = analysis.select(trace, job.step)
+            window = analysis.select_window(trace, job.step, job.range_name)
             summary = analysis.summarize(trace, top=job.top, window=window)
             result.summaries.append(summary)
             result.rows.append(rank_row(summary, window, first_position + i))

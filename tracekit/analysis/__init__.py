@@ -18,6 +18,7 @@ from tracekit.analysis.window import (
                                      select,
                                      select_range,
                                      select_span,
+                                     select_window,
                                      trace_start,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
                                      "select",
                                      "select_range",
                                      "select_span",
+                                     "select_window",
                                      "summarize",
                                      "time_basis",
                                      "trace_start",

@@ -239,6 +239,17 @@ def select_range(trace: Trace, selection: Selection, range_id: int | None = None
     return select(trace, replace(selection.window, range_ids=ids))
 
 
+def select_window(trace: Trace, step=None, range_name: str | None = None) -> Selection:
+    """The window ``summary`` and ``compare`` read: ``step`` (None: every step but the
+    warm-up), narrowed to the ranges called ``range_name`` when given; a step or range
+    the trace lacks is an error naming its file."""
+    try:
+        window = select(trace, step)
+        return window if range_name is None else select_range(trace, window, name=range_name)
+    except StepError as exc:
+        raise StepError(f"{trace.meta.get('path')}: {exc}") from None
+
+
 def parse_steps(spec) -> list[int]:
     if isinstance(spec, (int, np.integer)):
         return [int(spec)]

@@ -65,6 +65,13 @@ def add_step_argument(p: argparse.ArgumentParser, what: str = "ProfilerStep to a
     p.add_argument("--step", default=None, help=f"{what}: N, A-B, A,B or 'all' (default: {default})")
 
 
+def add_range_argument(p: argparse.ArgumentParser) -> None:
+    """``--range NAME``: the time inside the ranges (NVTX, annotations) called NAME."""
+    p.add_argument("--range", metavar="NAME", default=None,
+                   help="only the time inside the range(s) named NAME (NVTX, user annotations), "
+                        "in every trace, within the --step window")
+
+
 def add_top_argument(p: argparse.ArgumentParser, help: str = "rows per table") -> None:
     p.add_argument("--top", type=positive_int, default=10, help=help)
 

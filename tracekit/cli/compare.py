@@ -7,6 +7,7 @@ import argparse
 from tracekit.cli.common import (
     add_json_argument,
     add_loading_arguments,
+    add_range_argument,
     add_step_argument,
     add_top_argument,
     add_trace_arguments,
@@ -27,8 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="name of each trace, in order (repeat: --label H100 --label MI300)")
     add_top_argument(p, "matched and unmatched rows shown (default 10; --json has all)")
     add_step_argument(p)
-    p.add_argument("--range", metavar="NAME", default=None,
-                   help="only the time inside the range(s) named NAME, in every trace")
+    add_range_argument(p)
     add_json_argument(p)
     p.add_argument("--fail-if", action="append", metavar="LIMIT", default=[],
                    help="exit 1 when a group grows past LIMIT from the first trace to the last: "

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from tracekit.analysis.ranks import rank_table
     from tracekit.report import json_report, ranks_text, summary_text
 
-    job = ranks.Job(options=loading_options(args), step=args.step, top=args.top, by=args.by)
+    job = ranks.Job(options=loading_options(args), step=args.step, top=args.top, by=args.by,
+                    range_name=getattr(args, "range", None))
     results = ranks.summarize_all(ranks.expand(args.paths), job, scheduler=args.scheduler)
     summaries = [s for r in results for s in r.summaries]
     tables = [t for r in results for t in r.tables]

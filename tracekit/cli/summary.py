@@ -7,6 +7,7 @@ from tracekit.cli import ranks
 from tracekit.cli.common import (
     add_json_argument,
     add_loading_arguments,
+    add_range_argument,
     add_step_argument,
     add_top_argument,
     add_trace_arguments,
@@ -28,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "module path, step: groups x steps)")
     add_top_argument(p, "rows in op/kernel/module tables")
     add_step_argument(p)
+    add_range_argument(p)
     add_json_argument(p)
     p.add_argument("--plot", metavar="FILE.svg",
                    help="also draw the time per group as an SVG figure (needs tracekit[report])")
@@ -51,7 +53,8 @@ def run(args) -> int:
         return _explain(traces, args)
     summaries, tables = [], []
     for trace in traces:
-        window = analysis.select(trace, args.step)  # None: every step but the warm-up
+        # None: every step but the warm-up; --range narrows it as compare's sides are
+        window = analysis.select_window(trace, args.step, getattr(args, "range", None))
         summaries.append(analysis.summarize(trace, top=args.top, window=window))
         if args.by != "group":
             table = analysis.breakdown(trace, window, args.by)  # every step: groups x steps
@@ -98,7 +101,8 @@ def _explain(traces, args) -> int:
     from tracekit.taxonomy import Taxonomy
 
     taxonomy = Taxonomy.from_file(args.taxonomy) if args.taxonomy else Taxonomy.default()
-    results = [explain(t, analysis.select(t, args.step), taxonomy, top=args.top) for t in traces]
+    results = [explain(t, analysis.select_window(t, args.step, getattr(args, "range", None)), taxonomy,
+                       top=args.top) for t in traces]
     if args.json:
         json_report.render(results[0] if len(results) == 1 else results)
         return 0
