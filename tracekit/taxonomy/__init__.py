@@ -28,6 +28,9 @@ DEFAULT_ORIGIN = "default"  # rules of tracekit/taxonomy/default.toml
 OTHER = "Other"
 RULE_KINDS = ("modules", "ops", "kernels")
 _GENERATED_KERNEL = re.compile(r"\s*triton_(poi|red|per|tem)_")
+# Inductor's C++ kernels on CPU (with cpp.enable_kernel_profile: graph_<n>_cpp_fused_<ops>_<n>)
+# name their fused aten ops as its Triton pointwise kernels do: read by the same rules
+_CPP_KERNEL = re.compile(r"\s*(?:graph_\d+_)?cpp_fused_")
 
 
 class TaxonomyError(TracekitError, ValueError):
@@ -182,6 +185,8 @@ class Taxonomy:
                 def one(name, rules=rules):
                     if _GENERATED_KERNEL.match(name):
                         return _match(kernel_rules, "kernels", name)
+                    if _CPP_KERNEL.match(name):
+                        return _match(kernel_rules, "kernels", _CPP_KERNEL.sub("triton_poi_fused_", name, 1))
                     return _match(rules, "ops", name)
 
                 fn = lambda name: fused_decision(name, one, self.is_gemm)
