@@ -221,3 +221,33 @@ def test_outlier_step_first_on_the_overview_and_a_step_row_opens_that_step(make_
             assert int(ops.view["total_ns"].sum()) == 94_000
 
     run(go())
+
+
+def test_tensorrt_overview_counts_layers_and_names_the_metadata_device(make_app, tmp_path):
+    import json
+    import shutil
+
+    import pytest
+
+    from tests.conftest import CORPUS
+
+    stem = ("NVIDIA__TensorRT__tools__experimental__trt-engine-explorer__examples__pytorch__resnet"
+            "__A100__fp16__resnet.onnx.engine")
+    profile = CORPUS / "tensorrt" / f"{stem}.profile.json"
+    if not profile.is_file():
+        pytest.skip(f"corpus TensorRT profile not found at {profile}")
+    for suffix in ("profile.json", "graph.json"):
+        shutil.copy(CORPUS / "tensorrt" / f"{stem}.{suffix}", tmp_path / f"{stem}.{suffix}")
+    (tmp_path / f"{stem}.metadata.json").write_text(
+        json.dumps({"device_information": {"Name": "NVIDIA A100-SXM4-40GB"}}))
+    layers = len(json.loads(profile.read_text())) - 1  # the first record is the run count
+
+    async def go():
+        app = make_app(tmp_path / f"{stem}.profile.json")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_loaded(pilot)
+            meta = str(app.screen.query_one("#ov-meta").render())
+            assert "device: 1× NVIDIA A100-SXM4-40GB" in meta
+            assert f"{layers} layers" in meta and "GPU activit" not in meta
+
+    run(go())
