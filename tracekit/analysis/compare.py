@@ -35,7 +35,7 @@ import pandas as pd
 from tracekit.analysis.breakdown import NO_MODULE, NO_OP, breakdown, group_order, time_basis
 from tracekit.analysis.compare_results import Comparable, CompareRow, Comparison, Side
 from tracekit.analysis.summary import gemm_totals
-from tracekit.analysis.window import Selection, StepError, select, select_range
+from tracekit.analysis.window import Selection, select_window
 from tracekit.model import FUSED_SEP, Trace, TracekitError
 from tracekit.model.names import is_reformat, kernel_base_name, member_type
 from tracekit.taxonomy import normalize_op
@@ -47,6 +47,7 @@ BLOCKS = "indices of repeated blocks on the module path"
 EXACT = "module path"
 OUTSIDE_BLOCKS = "(outside repeated blocks)"
 UNKNOWN = (NO_OP, NO_MODULE)  # keys that are never matched
+STAND_IN = "launch"  # the parsers' op_type of a launch that stands in for a missing op
 
 # operator kinds: the frameworks' spellings of one operator (names compacted: lower case,
 # namespace, underscores and a Backward suffix dropped), first match wins
@@ -74,13 +75,18 @@ _KINDS = [(re.compile(p), kind) for p, kind in (
 )]
 
 
+_GRAPH_PREFIX = re.compile(r"^graph_\d+_(?=cpp_fused_)")
+
+
 class CompareError(TracekitError, ValueError):
     """A comparison that cannot be made as asked (too few traces, labels that do not fit)."""
 
 
 def op_kind(name: str) -> str:
     """One spelling for an operator across frameworks (see the module's doc)."""
-    compact = normalize_op(str(name)).replace("_", "").replace(" ", "").lower()
+    # Inductor's C++ kernels are numbered per graph (graph_0_cpp_fused_...): the same
+    # kernel of another run or graph is one row
+    compact = normalize_op(_GRAPH_PREFIX.sub("", str(name))).replace("_", "").replace(" ", "").lower()
     for pattern, kind in _KINDS:
         if pattern.match(compact):
             return kind
@@ -100,7 +106,7 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
     labels = list(labels) if labels else default_labels(traces)
     if len(labels) != len(traces):
         raise CompareError(f"{len(labels)} labels for {len(traces)} traces")
-    windows = [_window(t, step, range_name) for t in traces]
+    windows = [select_window(t, step, range_name) for t in traces]
     frames = [units(t, w) for t, w in zip(traces, windows)]
     notes: list[str] = []
     match = {"group": "taxonomy group", "op": "operator kind (fused kinds joined)",
@@ -116,7 +122,7 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
             f["key"] = f["group"] if by == "group" else f["kernel"]
             if by == "kernel" and time_basis(t) != "device":
                 notes.append(f"{t.meta.get('path')}: no GPU activity; its kernel rows are its ops")
-    rows = match_rows(frames, traces[0] if by == "group" else None)
+    rows = match_rows(frames, traces[0] if by == "group" else None, spelled=by == "op")
     sides = [_side(t, w, f, lab, rows, i) for i, (t, w, f, lab) in
              enumerate(zip(traces, windows, frames, labels))]
     comparable = comparability(traces, windows, frames, sides, by)
@@ -126,15 +132,6 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
 
     result.study = study(traces, result)
     return result
-
-
-def _window(trace: Trace, step, range_name: str | None) -> Selection:
-    """The trace's window; a step or range it lacks is an error naming the file."""
-    try:
-        window = select(trace, step)
-        return window if range_name is None else select_range(trace, window, name=range_name)
-    except StepError as exc:
-        raise StepError(f"{trace.meta.get('path')}: {exc}") from None
 
 
 def default_labels(traces: Sequence[Trace]) -> list[str]:
@@ -181,18 +178,20 @@ def units(trace: Trace, window: Selection) -> pd.DataFrame:
         frame = pd.DataFrame({"group": _strings(o["group"]), "is_gemm": o["is_gemm"].to_numpy(bool),
                               "ns": o["self_ns"].to_numpy(np.int64), "op": o["id"].to_numpy()})
         kernel = None
-    described = _describe_ops(trace, frame["op"].to_numpy())
+    described = _describe_ops(trace, frame["op"].to_numpy(), kernel)
     for column, values in described.items():
         frame[column] = values
     frame["kernel"] = kernel if kernel is not None else frame["kind"].to_numpy()
     return frame
 
 
-def _describe_ops(trace: Trace, op: np.ndarray) -> dict[str, np.ndarray]:
-    """name, kind, fused kinds and module of the ops ``op`` (row ids; -1: none), each
-    distinct (name, op type, fused) decided once."""
+def _describe_ops(trace: Trace, op: np.ndarray, kernel: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """name, spelling (the op's name as its framework writes the operator), kind, fused
+    kinds and module of the ops ``op`` (row ids; -1: none), each distinct (name, op type,
+    fused) decided once; ``kernel``: the base names of the kernels the units are."""
     n = len(op)
-    out = {"name": np.full(n, NO_OP, dtype=object), "kind": np.full(n, NO_OP, dtype=object),
+    out = {"name": np.full(n, NO_OP, dtype=object), "spelling": np.full(n, NO_OP, dtype=object),
+           "kind": np.full(n, NO_OP, dtype=object),
            "fused": np.full(n, "", dtype=object), "module": np.full(n, NO_MODULE, dtype=object)}
     has = op >= 0
     if not has.any():
@@ -205,8 +204,19 @@ def _describe_ops(trace: Trace, op: np.ndarray) -> dict[str, np.ndarray]:
     codes, uniques = pd.MultiIndex.from_frame(triples).factorize()
     decided = [_kind(source, *u) for u in uniques]
     out["name"][has] = names
+    out["spelling"][has] = np.asarray([_spelling(source, *u) for u in uniques], dtype=object)[codes]
     out["kind"][has] = np.asarray([d[0] for d in decided], dtype=object)[codes]
     out["fused"][has] = np.asarray([d[1] for d in decided], dtype=object)[codes]
+    if kernel is not None:
+        # A launch outside every op (an optimizer's multi_tensor_apply under a Python
+        # annotation, a graph replay) stands in for the op: its name is the runtime call.
+        # Keyed by the runtime call, unrelated kernels would share one "cudalaunchkernel"
+        # row; keyed by what it launched they stay apart and read as launches.
+        stand_in = np.zeros(n, dtype=bool)
+        stand_in[has] = types == STAND_IN
+        if stand_in.any():
+            out["kind"][stand_in] = kernel[stand_in]
+            out["spelling"][stand_in] = [f"{a} → {k}" for a, k in zip(out["name"][stand_in], kernel[stand_in])]
     # torch.compile's "## Call CompiledFxGraph <hash> ##" range names no module of the model
     out["module"][has] = np.where((modules == "") | _compiled(modules), NO_MODULE, modules)
     return out
@@ -242,6 +252,18 @@ def _kind(source: str, name: str, op_type: str, fused: str) -> tuple[str, str]:
     if source == "ort" and op_type:
         return op_kind(op_type), ""
     return op_kind(name), ""
+
+
+def _spelling(source: str, name: str, op_type: str, fused: str) -> str:
+    """How the op's own framework spells its operator: ``aten::mm``, ONNX ``Conv``,
+    TensorRT's layer type; a layer or node name is the model's, not the operator's."""
+    if fused and FUSED_SEP in fused or source == "trt" and is_reformat(name):
+        return ""  # the row's key (the fused kinds) is its name
+    if source == "trt":
+        return member_type(name) or op_type or name
+    if source == "ort" and op_type:
+        return op_type
+    return name
 
 
 _TENSOR = re.compile(r"\.(weight|bias)$|^onnx::", re.IGNORECASE)  # weights named in a fused layer
@@ -320,9 +342,11 @@ def module_keys(frames: list[pd.DataFrame]) -> str:
 
 # ---------------------------------------------------------------- rows
 
-def match_rows(frames: list[pd.DataFrame], first: Trace | None = None) -> list[CompareRow]:
+def match_rows(frames: list[pd.DataFrame], first: Trace | None = None,
+               spelled: bool = False) -> list[CompareRow]:
     """One row per key over all sides; groups in taxonomy order (``first``'s), other
-    keys by their largest time on any side."""
+    keys by their largest time on any side. ``spelled``: a row's name is the most common
+    spelling of its operator on the first side that has it (op rows), else its key."""
     n = len(frames)
     per: list[pd.DataFrame] = []
     for f in frames:
@@ -337,7 +361,11 @@ def match_rows(frames: list[pd.DataFrame], first: Trace | None = None) -> list[C
         present = [key in p.index for p in per]
         group = next((info[i][0].get(key, "") for i in range(n) if present[i]), "")
         # time without an op or a module is on every side, but nothing says it is the same work
-        rows.append(CompareRow(key=str(key), group=group, ns=ns, count=count, present=present,
+        # fused kinds joined ("conv + relu") read as they are: one spelling would hide the rest
+        name = next((info[i][3].get(key, "") for i in range(n) if present[i]), "") \
+            if spelled and " + " not in str(key) else ""
+        rows.append(CompareRow(key=str(key), name=str(name or key), group=group, ns=ns,
+                               count=count, present=present,
                                matched=all(present) and key not in UNKNOWN,
                                names=[info[i][1].get(key, "") for i in range(n)],
                                fused=[info[i][2].get(key, "") for i in range(n)]))
@@ -349,10 +377,11 @@ def match_rows(frames: list[pd.DataFrame], first: Trace | None = None) -> list[C
     return rows
 
 
-def _row_info(f: pd.DataFrame) -> tuple[dict, dict, dict]:
-    """Per key: the group and the name holding most time, and its fused layers in words."""
+def _row_info(f: pd.DataFrame) -> tuple[dict, dict, dict, dict]:
+    """Per key: the group and the name holding most time, its fused layers in words, and
+    the most common spelling of its operator (op rows: ``aten::mm`` for ``matmul``)."""
     if not len(f):
-        return {}, {}, {}
+        return {}, {}, {}, {}
     group = (f.groupby(["key", "group"], sort=False)["ns"].sum().reset_index()
              .sort_values("ns", ascending=False).drop_duplicates("key"))
     name = (f.groupby(["key", "name"], sort=False)["ns"].sum().reset_index()
@@ -365,7 +394,11 @@ def _row_info(f: pd.DataFrame) -> tuple[dict, dict, dict]:
             kinds = list(dict.fromkeys(part["fused"]))
             fused[key] = f"{len(part)} fused layer{'s' if len(part) != 1 else ''} ({'; '.join(kinds[:4])}" \
                          f"{'; ...' if len(kinds) > 4 else ''})"
-    return dict(zip(group["key"], group["group"])), dict(zip(name["key"], name["name"])), fused
+    spelled = f[f["spelling"] != ""]
+    spelling = (spelled.groupby(["key", "spelling"], sort=False).size().rename("n").reset_index()
+                .sort_values("n", ascending=False, kind="stable").drop_duplicates("key"))
+    return (dict(zip(group["key"], group["group"])), dict(zip(name["key"], name["name"])), fused,
+            dict(zip(spelling["key"], spelling["spelling"])))
 
 
 def _side(trace: Trace, window: Selection, frame: pd.DataFrame, label: str,
@@ -424,11 +457,34 @@ def comparability(traces: list[Trace], windows: list[Selection], frames: list[pd
         if bare:
             reasons.append("module rows cannot match much: " + ", ".join(
                 f"{label} has module paths for {share:.0%} of its time" for label, share in bare))
+    reasons += [r for r in (_compiled_reason(s, f) for s, f in zip(sides, frames)) if r]
     overlap = _overlap(frames)
     if overlap is not None and overlap < 0.5:
         reasons.append(f"module trees barely overlap ({overlap:.0%} of the time is in block "
                        "paths every side has): different models?")
     return Comparable(ok=not reasons, reasons=reasons)
+
+
+OPAQUE_SHARE = 0.05  # a compiled region's own time worth a reason
+_COMPILED_REGION = "Torch-Compiled Region"
+_CPP_KERNEL = r"^(?:graph_\d+_)?cpp_fused_"  # Inductor's C++ kernels, when they record themselves
+
+
+def _compiled_reason(side: Side, f: pd.DataFrame) -> str | None:
+    """What a side's torch.compile regions' own time (their self time on a CPU basis) is,
+    when it is worth saying: time no op inside the region accounts for. On a device basis
+    the time is the kernels', whatever op launched them."""
+    if side.time_basis == "device" or not side.total_ns or not len(f):
+        return None
+    opaque = int(f["ns"][f["name"].str.startswith(_COMPILED_REGION)].sum())
+    if opaque < OPAQUE_SHARE * side.total_ns:
+        return None
+    share = f"{side.label}: {opaque / side.total_ns:.1%} of its time is a torch.compile region's own (in Other)"
+    if f["name"].str.contains(_CPP_KERNEL).any():  # its kernels are seen: the rest is glue
+        return f"{share}: Inductor's Python wrapper and allocations between its kernels, which record nothing"
+    return (f"{share}: Inductor's generated code recorded nothing inside it, so its kernels are "
+            "not seen; collect with Inductor's cpp.enable_kernel_profile (tracekit collect torch "
+            "--compile sets it)")
 
 
 def _pairs(labels: list[str], values: list) -> str:

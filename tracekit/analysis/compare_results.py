@@ -36,7 +36,8 @@ class Side(Record):
 class CompareRow(Record):
     """One matched key: time on each side (0 where a side has none), in side order."""
 
-    key: str
+    key: str  # what rows are matched by (op rows: the operator kind, "matmul")
+    name: str  # the key as a reader knows it: op rows the most common spelling ("aten::mm")
     group: str
     ns: list[int]
     count: list[int]  # units (activities or ops) behind the time, per side

@@ -73,7 +73,7 @@ class CompareScreen(Screen):
         top = max((self.value(r, i) for r in self.rows for i in range(len(sides))), default=0.0)
         for row in self.rows:
             color = group_color(row.group)
-            cells = [safe(row.key, style=color if self.group is None else "", limit=40)]
+            cells = [safe(row.name, style=color if self.group is None else "", limit=40)]
             for i in range(len(sides)):
                 cells.append(self.cell(row, i, top, color))
             cells += [self.delta(row), self.ratio(row)]
