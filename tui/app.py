@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from tracekit.safe_text import clean
 from tui import keys, loader
 from tui import queries as q
-from tui.messages import LoadFailed, SpanSelected, TraceLoaded
+from tui.messages import LoadFailed, OverviewPreview, SpanSelected, TraceLoaded
 from tui.screens.base import TraceScreen
 from tui.screens.loading import LoadingScreen
 
@@ -41,6 +41,7 @@ class TracekitApp(App):
         self.scope = q.Scope(step=step)
         self.trace = None
         self.error: str | None = None
+        self._pending_mode: str | None = None  # asked for while the preview showed
         self.sub_title = clean(os.path.basename(self.path))
 
     # loading ------------------------------------------------------------------
@@ -53,6 +54,10 @@ class TracekitApp(App):
         def stage(text: str) -> None:
             self.call_from_thread(self._stage, text)
 
+        preview = loader.preview(self.path, cache=self.cache, cache_dir=self.cache_dir,
+                                 taxonomy=self.taxonomy, scope=self.scope, **self.load_options)
+        if preview is not None:  # the last session's first screen, while this one loads
+            self.post_message(OverviewPreview(preview))
         try:
             trace, overview = loader.load(self.path, cache=self.cache, cache_dir=self.cache_dir,
                                           taxonomy=self.taxonomy, scope=self.scope, stage=stage,
@@ -66,7 +71,18 @@ class TracekitApp(App):
         if isinstance(self.screen, LoadingScreen):
             self.screen.stage(text)
 
+    def on_overview_preview(self, message: OverviewPreview) -> None:
+        from tui.screens.overview import OverviewScreen
+
+        if self.trace is None and self.error is None and isinstance(self.screen, LoadingScreen):
+            self.push_screen(OverviewScreen(None, self.scope, message.overview))
+
+    def _drop_preview(self) -> None:
+        if self._previewing():
+            self.pop_screen()
+
     def on_load_failed(self, message: LoadFailed) -> None:
+        self._drop_preview()
         self.error = message.text
         if isinstance(self.screen, LoadingScreen):
             self.screen.fail(message.text)
@@ -78,6 +94,7 @@ class TracekitApp(App):
         from tui.screens.timeline import TimelineScreen
         from tui.screens.transfers import TransfersScreen
 
+        self._drop_preview()
         self.trace = trace = message.trace
         first = message.overview
         self.add_mode("overview", lambda: OverviewScreen(trace, self.scope, first))
@@ -86,15 +103,26 @@ class TracekitApp(App):
         self.add_mode("transfers", lambda: TransfersScreen(trace, self.scope))
         self.add_mode("timeline", lambda: TimelineScreen(trace, self.scope))
         self.switch_mode("overview")
+        pending, self._pending_mode = self._pending_mode, None
+        if pending and pending != "overview":
+            self.switch_mode(pending)
 
     # navigation ---------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
+        if action == "show" and self._previewing():
+            return True  # kept for when the trace is in (see action_show)
         if action in ("show", "picker", "export", "clear_span"):
             if self.trace is None or isinstance(self.screen, ModalScreen):
                 return False
         return True
 
+    def _previewing(self) -> bool:
+        return self.trace is None and isinstance(self.screen, TraceScreen) and self.screen.trace is None
+
     def action_show(self, mode: str) -> None:
+        if self._previewing():  # a screen asked for during the preview opens once loaded
+            self._pending_mode = mode
+            return
         if self.current_mode == mode:
             while len(self.screen_stack) > 1:  # close a drill-down
                 self.pop_screen()

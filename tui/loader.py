@@ -29,7 +29,62 @@ def load(path: str, *, cache: bool = True, cache_dir=None, taxonomy=None, scope=
         overview = q.overview(trace, scope)
         if saved is not None:
             write_overview(saved, overview)
+    shown = preview_file(path, scope, taxonomy, cache_dir, options) if cache else None
+    if shown is not None:
+        write_overview(shown, overview)
     return trace, overview
+
+
+def preview(path: str, *, cache: bool = True, cache_dir=None, taxonomy=None, scope=None, **options):
+    """The overview the last session showed for this file, scope and options, to draw
+    while the trace loads; None without one. It is named by the file (size, mtime, ends)
+    rather than the loaded trace, so it is a preview: the loaded trace's overview
+    replaces it a moment later."""
+    if not cache:
+        return None
+    from tui import queries as q
+
+    saved = preview_file(path, scope or q.Scope(), taxonomy, cache_dir, options)
+    return read_overview(saved) if saved is not None else None
+
+
+def preview_file(path, scope, taxonomy, cache_dir, options):
+    import hashlib
+    import pathlib
+
+    from tracekit import cache
+
+    try:
+        h = hashlib.blake2b(cache.key(path, "tui-preview").encode(), digest_size=16)
+    except OSError:  # a pipe, a missing file: no preview
+        return None
+    given = sorted((k, str(v)) for k, v in options.items() if v is not None)
+    h.update(f"{OVERVIEW_VERSION}:{path}:{scope!r}:{given!r}".encode())
+    if not _code_and_taxonomy(h, taxonomy):
+        return None
+    return pathlib.Path(cache_dir or cache.default_dir()) / "overviews" / f"preview-{h.hexdigest()}.pkl"
+
+
+def _code_and_taxonomy(h, taxonomy) -> bool:
+    """Hash in the taxonomy and the mtimes of the code behind the overview; False if
+    one of them cannot be read."""
+    import os
+    import pathlib
+
+    from tracekit.taxonomy import Taxonomy
+
+    try:
+        if isinstance(taxonomy, Taxonomy):
+            h.update(repr(taxonomy.sources).encode())
+        elif taxonomy:
+            h.update(pathlib.Path(taxonomy).read_bytes())
+        here = pathlib.Path(__file__).resolve().parent
+        code = [here / "queries.py", *sorted((here.parent / "tracekit" / "analysis").glob("*.py"))]
+        for f in code:
+            h.update(f"{f.name}:{os.stat(f).st_mtime_ns}".encode())
+    except OSError:
+        return False
+    return True
 
 
 # The first screen's numbers are kept beside the cached tables: reopening a large trace then
@@ -42,13 +97,11 @@ OVERVIEW_VERSION = 1
 def overview_file(trace, scope, taxonomy, cache_dir):
     """Where the overview of ``trace`` in ``scope`` is kept; None if that cannot be said."""
     import hashlib
-    import os
     import pathlib
 
     import numpy as np
 
     from tracekit import cache
-    from tracekit.taxonomy import Taxonomy
 
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{OVERVIEW_VERSION}:{cache.FORMAT_VERSION}:{trace.meta.path}:{scope!r}".encode())
@@ -61,16 +114,7 @@ def overview_file(trace, scope, taxonomy, cache_dir):
                 h.update(np.asarray(values.to_numpy(), np.int64).sum(dtype=np.uint64).tobytes())
         if "group" in table:
             h.update("|".join(map(str, table["group"].cat.categories)).encode())
-    try:
-        if isinstance(taxonomy, Taxonomy):
-            h.update(repr(taxonomy.sources).encode())
-        elif taxonomy:
-            h.update(pathlib.Path(taxonomy).read_bytes())
-        here = pathlib.Path(__file__).resolve().parent
-        code = [here / "queries.py", *sorted((here.parent / "tracekit" / "analysis").glob("*.py"))]
-        for f in code:
-            h.update(f"{f.name}:{os.stat(f).st_mtime_ns}".encode())
-    except OSError:
+    if not _code_and_taxonomy(h, taxonomy):
         return None
     return pathlib.Path(cache_dir or cache.default_dir()) / "overviews" / f"{h.hexdigest()}.pkl"
 

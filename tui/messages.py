@@ -12,6 +12,14 @@ class TraceLoaded(Message):
         self.overview = overview
 
 
+class OverviewPreview(Message):
+    """The first screen's numbers kept from an earlier session, shown while the trace loads."""
+
+    def __init__(self, overview) -> None:
+        super().__init__()
+        self.overview = overview
+
+
 class LoadFailed(Message):
     def __init__(self, text: str) -> None:
         super().__init__()

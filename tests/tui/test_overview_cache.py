@@ -48,3 +48,38 @@ def test_a_file_others_could_write_is_not_read(decoder, tmp_path):
 def test_no_cache_writes_nothing(decoder, tmp_path):
     loader.load(str(decoder), cache=False, cache_dir=tmp_path)
     assert not (tmp_path / "overviews").exists()
+
+
+def test_app_shows_the_preview_while_the_trace_loads(decoder, tmp_path, monkeypatch):
+    """A second session draws the last overview at once, then the loaded trace's."""
+    import asyncio
+    import threading
+
+    from tests.tui.conftest import wait_loaded
+    from tui.app import TracekitApp
+
+    loader.load(str(decoder), cache_dir=tmp_path)  # the first session
+    release, real = threading.Event(), loader.load
+    monkeypatch.setattr(loader, "load", lambda *a, **kw: (release.wait(30), real(*a, **kw))[1])
+
+    async def go():
+        app = TracekitApp(str(decoder), cache_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            for _ in range(200):
+                if type(app.screen).__name__ == "OverviewScreen":
+                    break
+                await pilot.pause(0.05)
+            assert app.screen.trace is None and app.trace is None  # the preview, before the load
+            shown = app.screen.query_one("#ov-gemm").render().plain
+            await pilot.press("enter")  # opening a group needs the trace: nothing happens
+            await pilot.press("2")  # a screen asked for now opens once the trace is in
+            release.set()
+            await wait_loaded(pilot)
+            assert type(app.screen).__name__ == "OperatorsScreen" and app.screen.trace is app.trace
+            await pilot.press("1")
+            await pilot.pause()
+            assert app.screen.trace is app.trace is not None
+            assert app.screen.query_one("#ov-gemm").render().plain == shown
+            assert len(app.screen_stack) == 1  # the preview is gone
+
+    asyncio.run(go())

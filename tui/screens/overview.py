@@ -85,6 +85,8 @@ class OverviewScreen(TraceScreen):
             self.query_one(f"#{sid}", Section).refresh(layout=True)
 
     def action_open(self) -> None:
+        if self.trace is None:  # a preview: the trace is still loading
+            return
         if self.pick is None:
             self.action_select(1)
         items = self.items()
@@ -115,6 +117,8 @@ class OverviewScreen(TraceScreen):
             yield Section(draw_transfers, id="ov-transfers", classes="section")
 
     def reload(self) -> None:
+        if self._initial is None and self.trace is None:
+            return
         ov = self._initial if self._initial is not None else q.overview(self.trace, self.scope)
         self._initial = None
         self.ov = ov
@@ -122,7 +126,8 @@ class OverviewScreen(TraceScreen):
         for sid in ("ov-meta", "ov-gemm", "ov-groups", "ov-top"):
             self.query_one(f"#{sid}", Section).show(ov)
         self.query_one("#ov-transfers", Section).show(None)
-        self.load_transfers(self.scope)
+        if self.trace is not None:
+            self.load_transfers(self.scope)
 
     @work(thread=True, exclusive=True, group="transfers")
     def load_transfers(self, scope) -> None:
