@@ -9,6 +9,7 @@ messages up (e.g. SpanSelected from the timeline).
 from __future__ import annotations
 
 import os
+import threading
 
 from textual import work
 from textual.app import App
@@ -42,6 +43,7 @@ class TracekitApp(App):
         self.trace = None
         self.error: str | None = None
         self._pending_mode: str | None = None  # asked for while the preview showed
+        self._preview_drawn = threading.Event()
         self.sub_title = clean(os.path.basename(self.path))
 
     # loading ------------------------------------------------------------------
@@ -58,6 +60,8 @@ class TracekitApp(App):
                                  taxonomy=self.taxonomy, scope=self.scope, **self.load_options)
         if preview is not None:  # the last session's first screen, while this one loads
             self.post_message(OverviewPreview(preview))
+            # let the UI thread draw it before the load takes the interpreter lock
+            self._preview_drawn.wait(2.0)
         try:
             trace, overview = loader.load(self.path, cache=self.cache, cache_dir=self.cache_dir,
                                           taxonomy=self.taxonomy, scope=self.scope, stage=stage,
@@ -76,6 +80,9 @@ class TracekitApp(App):
 
         if self.trace is None and self.error is None and isinstance(self.screen, LoadingScreen):
             self.push_screen(OverviewScreen(None, self.scope, message.overview))
+            self.call_after_refresh(self._preview_drawn.set)
+        else:
+            self._preview_drawn.set()
 
     def _drop_preview(self) -> None:
         if self._previewing():
