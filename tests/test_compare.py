@@ -100,6 +100,55 @@ def test_range_narrows_every_side_as_a_window_does(load, capsys):
     assert f"{paths[0]}: range 'no such range' is not in the trace" in err
 
 
+def test_summary_range_totals_equal_compare_sides(capsys):
+    """summary --range NAME reads the window compare's sides read: same totals, in --json."""
+    paths = PAIRS["hta-diff"]()
+    for name in ("## forward ##", "## backward ##"):
+        assert cli_main.main(["compare", *map(str, paths), "--range", name, "--json"]) == 0
+        sides = json.loads(capsys.readouterr().out)["sides"]
+        for path, side in zip(paths, sides):
+            assert cli_main.main(["summary", str(path), "--range", name, "--json"]) == 0
+            doc = json.loads(capsys.readouterr().out)
+            assert doc["total_ns"] == side["total_ns"] > 0 and doc["gemm_ns"] == side["gemm_ns"]
+            assert doc["groups"] == side["groups"]
+            assert cli_main.main(["summary", str(path), "--json"]) == 0
+            assert json.loads(capsys.readouterr().out)["total_ns"] > doc["total_ns"]
+    assert cli_main.main(["summary", str(paths[0]), "--range", "no such range"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"tracekit: error: {paths[0]}: range 'no such range' is not in the trace"
+
+
+def test_op_rows_read_as_their_operators(load):
+    """Op rows carry the normalized key and a name as the trace spells the operator (the
+    most common spelling on the first side that has the row); kernels launched outside
+    every op are rows of what was launched, not one "cudalaunchkernel" row."""
+    from collections import Counter
+
+    from tracekit.model.names import kernel_base_name
+
+    traces = [load(p) for p in PAIRS["hta-diff"]()]
+    comparison = compare(traces, by="op")
+    rows = {r.key: r for r in comparison.rows}
+    # second method: op names of the kernels in the first side's window, counted
+    k = select(traces[0], None).kernels
+    ops = traces[0].ops
+    with_op = k[k["op"] >= 0]
+    names = ops["name"].astype(str).to_numpy()[with_op["op"].to_numpy()]
+    mm = Counter(n for n in names if re.fullmatch(r"aten::(mm|addmm|bmm|matmul|linear)", n))
+    assert rows["matmul"].name == mm.most_common(1)[0][0] == "aten::mm"
+    comms = Counter(n for n in names if "record_param_comms" in n)
+    assert rows["recordparamcomms"].name == comms.most_common(1)[0][0]
+    # launches outside every op (the parser's stand-ins): rows keyed by the kernel launched
+    stand_in = ops["op_type"].astype(str).to_numpy()[with_op["op"].to_numpy()] == "launch"
+    assert stand_in.any() and "cudalaunchkernel" not in rows
+    launched = with_op[stand_in]
+    for base, part in launched.groupby(launched["name"].astype(str).map(kernel_base_name)):
+        row = rows[base]
+        assert row.name.startswith(("cudaLaunchKernel → ", "cuLaunchKernel → ")) and row.name.endswith(base)
+        assert row.ns[0] == int(part["dur_ns"].sum())
+    assert all(r.name == r.key for r in compare(traces, by="group").rows)
+
+
 @pytest.mark.parametrize("pair", ["hta-diff", "nsys-2-3"])
 def test_group_matched_share_by_a_second_method(load, pair):
     """Groups every side has, counted from the kernel tables with pandas alone."""
@@ -173,6 +222,70 @@ def test_different_time_bases_are_compared_as_shares(load, capsys):
     assert cli_main.main(["compare", *map(str, paths), "--fail-if", "GEMM:+5%"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("tracekit: error:") and "\n" not in err and "+Xpt" in err
+
+
+# ---------------------------------------------------------------- the text at 80 and 120 columns
+
+TEXT_CASES = {
+    "hta-diff-op": (lambda: PAIRS["hta-diff"](), "op"),
+    "trt-3-sides-op": (lambda: PAIRS["trt-fp16-fp32-int8"](), "op"),
+    "trt-3-sides-group": (lambda: PAIRS["trt-fp16-fp32-int8"](), "group"),
+}
+
+
+def _whole(line: str, parts: list[str]) -> bool:
+    """Whether ``parts`` stand in ``line`` in this order, each a whole cell (spaces or the
+    line's ends around it), so that a cut number ("432.98…") does not count."""
+    pattern = r".*?".join(rf"(?<!\S){re.escape(p)}(?!\S)" for p in parts)
+    return re.search(pattern, line) is not None
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+@pytest.mark.parametrize("case", sorted(TEXT_CASES))
+def test_text_never_cuts_a_number(capsys, monkeypatch, case, columns):
+    """Every number the text shows for the sides and the rows it lists (the --json's
+    values through the same formatters) stands whole, on one row's line; only names are
+    cut, and every line fits the terminal."""
+    from tracekit.report.fmt import duration, pct
+
+    paths, by = TEXT_CASES[case][0](), TEXT_CASES[case][1]
+    argv = ["compare", *map(str, paths), "--by", by]
+    assert cli_main.main([*argv, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert cli_main.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= columns
+    out = "\n".join(lines)
+    sides = doc["sides"]
+    for s in sides:
+        compute = s["compute_ns"]
+        for part in (duration(s["total_ns"]), duration(s["gemm_ns"]), f"({pct(s['gemm_ns'] / compute)})",
+                     duration(s["non_gemm_ns"]), f"({pct(s['non_gemm_ns'] / compute)})",
+                     pct(s["matched_share"])):
+            assert any(_whole(line, [part]) for line in lines), (part, out)
+    matched = [r for r in doc["rows"] if r["matched"]][:10]
+    unmatched = [r for r in doc["rows"] if not r["matched"]][:10]
+    first, last = sides[0]["total_ns"], sides[-1]["total_ns"]
+    for row in matched + unmatched:
+        ns, present = row["ns"], row["present"]
+        times = [duration(n) if p else "—" for n, p in zip(ns, present)]
+        shares = [pct(n / s["total_ns"]) if p else "—" for n, p, s in zip(ns, present, sides)]
+        d = ns[-1] - ns[0]
+        delta = ("+" if d > 0 else "-" if d < 0 else "") + duration(abs(d))
+        ratio = f"{ns[-1] / ns[0]:.2f}×" if ns[0] and ns[-1] and ns[-1] / ns[0] >= 0.1 else None
+        points = f"{(ns[-1] / last - ns[0] / first) * 100:+.1f}pt"
+        on_line = times + [delta] + ([ratio] if ratio else [])
+        assert any(_whole(line, on_line) for line in lines), (row["name"], on_line, out)
+        # the shares: beside the times, or in the shares table with their points
+        beside = [x for t, sh in zip(times, shares) for x in ((t, sh) if t != "—" else (t,))]
+        assert any(_whole(line, beside) for line in lines) or \
+            any(_whole(line, shares + [points]) for line in lines), (row["name"], shares, out)
+    # a fused layer's note is one line, beside the row or under the table
+    notes = [line for line in lines if "fused layers:" in line]
+    assert all(line.count("fused layers:") == 1 for line in notes)
+    if by == "op" and case.startswith("trt"):
+        assert len(notes) == 1 and re.search(r"fused layers: \S+ 17, \S+ 17, \S+ 8", notes[0]), notes
 
 
 # ---------------------------------------------------------------- the gate
@@ -395,6 +508,27 @@ def test_torch_compile_side_adds_up(collected, tmp_path):
     for by in ("group", "op", "module"):
         comparison = compare(traces, labels=["eager", "compile"], by=by)
         check_adds_up(traces, comparison)
+    # Inductor's C++ kernels record themselves (the collector asks for it): their time is
+    # theirs, in the group their fused op names say, no longer the compiled region's own
+    assert json.loads(path.read_text())["tracekit"]["compile"]["cpp_kernel_profile"] is True
+    ops = select(traces[1], None).ops
+    names, groups = ops["name"].astype(str), ops["group"].astype(str)
+    kernels = names.str.match(r"graph_\d+_cpp_fused_")
+    assert kernels.any() and "Other" not in set(groups[kernels])
+    assert all(g == "Normalization" for n, g in zip(names[kernels], groups[kernels]) if "batch_norm" in n)
+    assert all(g == "Activation" for n, g in zip(names[kernels], groups[kernels])
+               if re.fullmatch(r"graph_\d+_cpp_fused_relu_\d+", n))
+    kernel_ns = int(ops.loc[kernels, "self_ns"].sum())
+    groups_of = compare(traces, labels=["eager", "compile"], by="group")
+    assert kernel_ns > 0 and sum(groups_of.sides[1].groups.values()) == groups_of.sides[1].total_ns
+    # what stays the region's own is the wrapper between the kernels: said with its share
+    region, own = compiled_region_share(traces[1])
+    reasons = [r for r in groups_of.comparable.reasons if "torch.compile region" in r]
+    assert region and reasons == ([f"compile: {own:.1%} of its time is a torch.compile region's own "
+                                   "(in Other): Inductor's Python wrapper and allocations between its "
+                                   "kernels, which record nothing"] if own >= 0.05 else [])
+    print(f"\ncompile side: {kernel_ns / groups_of.sides[1].total_ns:.1%} of its time in Inductor's C++ kernels, "
+          f"{own:.1%} the compiled region's own; groups {groups_of.sides[1].groups}")
     # the module rows: the compiled graph's range is no module of the model
     assert comparison.sides[1].matched_share == 0.0
     assert any(r.startswith("module rows cannot match much: compile has module paths for 0%")
@@ -405,6 +539,50 @@ def test_torch_compile_side_adds_up(collected, tmp_path):
     assert three.match.startswith("indices of repeated blocks")
     blocks = [r for r in three.rows if r.key in ("[0]", "[1]", "[2]")]
     assert len(blocks) == 3 and all(r.present == [True, True, False] for r in blocks)
+
+
+def compiled_region_share(trace) -> tuple[int, float]:
+    """Torch-Compiled Region ops in the window and the share of the window's time that is
+    their own: their duration less their children's (not the parser's self time)."""
+    ops = select(trace, None).ops
+    names = ops["name"].astype(str)
+    regions = ops[names.str.startswith("Torch-Compiled Region")]
+    children = ops[ops["parent"].isin(regions["id"])]
+    own = int(regions["dur_ns"].sum() - children["dur_ns"].sum())
+    return len(regions), own / int(ops["self_ns"].sum())
+
+
+def test_compiled_region_without_kernel_records_is_a_reason(collected, tmp_path):
+    """Compiled without Inductor's kernel records, the C++ kernels' time is the region's
+    own: opaque, and the comparison says how much of the side it is."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "compile-plain.json"
+    # the user's choice wins; a process of its own, since Inductor reuses the kernels it
+    # compiled in this one (with their records) whatever the setting
+    env = {**os.environ, "TORCHINDUCTOR_CPP_ENABLE_KERNEL_PROFILE": "0",
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", "import sys; from tracekit.cli.main import main; "
+                           "sys.exit(main(sys.argv[1:]))", "collect", "torch", "--model", MODEL, *STEPS,
+                           "--compile", "--no-summary", "-o", str(path)], env=env, capture_output=True, text=True)
+    if done.returncode == 2:
+        pytest.skip(f"torch.compile does not run here: {done.stderr.strip()[-200:]}")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(path.read_text())["tracekit"]["compile"]["cpp_kernel_profile"] is False
+    traces = [tracekit.load(str(collected["eager"]), cache=False), tracekit.load(str(path), cache=False)]
+    assert not select(traces[1], None).ops["name"].astype(str).str.contains("cpp_fused").any()
+    comparison = compare(traces, labels=["eager", "compile"])
+    check_adds_up(traces, comparison)
+    region, own = compiled_region_share(traces[1])
+    reasons = [r for r in comparison.comparable.reasons if "torch.compile region" in r]
+    assert region
+    if own >= 0.05:
+        assert reasons == [reasons[0]] and reasons[0].startswith(f"compile: {own:.1%} of its time is")
+    else:
+        assert not reasons
+    print(f"\ncompile without kernel records: {own:.1%} of the side is the compiled region's own")
 
 
 # ---------------------------------------------------------------- the study's tables

@@ -2,21 +2,19 @@
 the terminal: TensorRT vs its framework, CPU vs GPU non-GEMM share, quantization."""
 from __future__ import annotations
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from tracekit.analysis.compare_results import Study
+from tracekit.report.compare_text import Col, build, choose
 from tracekit.report.fmt import duration, pct
 from tracekit.safe_text import clean
 
 
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    for i, c in enumerate(columns):
-        table.add_column(c, justify="left" if i == 0 else "right", no_wrap=True)
-    return table
+def _print(console: Console, title: str | None, columns: list[Col]) -> None:
+    """A table whose numbers are never cut (names shrink; see compare_text.choose)."""
+    columns, widths, at = choose([columns], console.width)
+    console.print(build(columns, widths, title), width=at, crop=False)
 
 
 def _x(value) -> str:
@@ -31,27 +29,33 @@ def render(study: Study, console: Console) -> None:
                 f"{duration(t.non_gemm_after_ns)} ({pct(t.non_gemm_share_after)}) · total speedup "
                 f"{_x(t.total_speedup)}")
         console.print(Text(head, style="bold"))
-        table = _table("", "group", clean(t.before, 24), clean(t.after, 24), "speedup")
-        for g in t.groups:
-            speedup = _x(g.speedup) if g.speedup is not None else ("new" if g.after_ns else "gone")
-            table.add_row(Text(clean(g.group)), duration(g.before_ns), duration(g.after_ns), speedup)
-        console.print(table)
+        _print(console, None, [
+            Col("group", [clean(g.group) for g in t.groups], shrink_to=8, soft=16),
+            Col(clean(t.before, 24), [duration(g.before_ns) for g in t.groups], "right"),
+            Col(clean(t.after, 24), [duration(g.after_ns) for g in t.groups], "right"),
+            Col("speedup", [_x(g.speedup) if g.speedup is not None else ("new" if g.after_ns else "gone")
+                            for g in t.groups], "right")])
         if t.note:
             console.print(Text(clean(t.note), style="dim"))
     if study.cpu_vs_gpu:
-        table = _table("Non-GEMM share of compute, CPU vs GPU", "CPU side", "share", "GPU side", "share", "shift")
-        for s in study.cpu_vs_gpu:
-            shift = f"{s.shift_pt:+.1f}pt" if s.shift_pt is not None else "-"
-            table.add_row(Text(clean(s.cpu, 30)), pct(s.non_gemm_share_cpu), Text(clean(s.gpu, 30)),
-                          pct(s.non_gemm_share_gpu), shift)
-        console.print(table)
+        shifts = study.cpu_vs_gpu
+        _print(console, "Non-GEMM share of compute, CPU vs GPU", [
+            Col("CPU side", [clean(s.cpu, 30) for s in shifts], shrink_to=8, soft=16),
+            Col("share", [pct(s.non_gemm_share_cpu) for s in shifts], "right"),
+            Col("GPU side", [clean(s.gpu, 30) for s in shifts], shrink_to=8, soft=16),
+            Col("share", [pct(s.non_gemm_share_gpu) for s in shifts], "right"),
+            Col("shift", [f"{s.shift_pt:+.1f}pt" if s.shift_pt is not None else "-" for s in shifts], "right")])
     if study.quantized:
-        table = _table("Quantization: Q/DQ time and op count", "quantized", "Q/DQ time", "share",
-                       "Q/DQ ops", "ops", "vs base", "growth")
-        for q in study.quantized:
-            table.add_row(Text(clean(q.quantized, 30)), duration(q.qdq_ns), pct(q.qdq_share), str(q.qdq_ops),
-                          str(q.ops_quantized), f"{q.ops_base} ({clean(q.base, 20)})", _x(q.op_growth))
-        console.print(table)
+        qs = study.quantized
+        _print(console, "Quantization: Q/DQ time and op count", [
+            Col("quantized", [clean(q.quantized, 30) for q in qs], shrink_to=8, soft=16),
+            Col("Q/DQ time", [duration(q.qdq_ns) for q in qs], "right"),
+            Col("share", [pct(q.qdq_share) for q in qs], "right"),
+            Col("Q/DQ ops", [str(q.qdq_ops) for q in qs], "right"),
+            Col("ops", [str(q.ops_quantized) for q in qs], "right"),
+            Col("base", [clean(q.base, 30) for q in qs], shrink_to=8, soft=16),
+            Col("base ops", [str(q.ops_base) for q in qs], "right"),
+            Col("growth", [_x(q.op_growth) for q in qs], "right")])
         for q in study.quantized:
             if q.nodes_base and q.nodes_quantized:
                 console.print(Text(f"{clean(q.quantized, 30)}: its layers hold {q.nodes_quantized} ONNX nodes, "
