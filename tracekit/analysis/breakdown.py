@@ -6,6 +6,9 @@ otherwise ``cpu_self`` (exclusive time of host ops). CPU and GPU time are never 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -47,63 +50,49 @@ def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFram
     without an op: ``"(no operator) (no shapes)"``)."""
     if by not in BY:
         raise ValueError(f"by must be one of {', '.join(BY)}")
-    basis = time_basis(trace)
-    shapes = by == "shape"
-    frame = _device_frame(trace, window, shapes) if basis == "device" else _op_frame(window, shapes)
-    if by == "step":
-        steps = window.kernels["step"] if basis == "device" else window.ops["step"]
-        frame["step"] = steps.to_numpy()
-        key = ["step", "group"]
-    elif by == "module":
-        frame["module_class"] = class_paths(frame["module"])
-        key = ["module_class", "group"]
-    elif by == "instance":
-        key = ["module", "group"]
-    elif by == "group":
-        key = ["group"]
-    elif by == "kernel":
-        if basis != "device":
-            return _empty()
-        key = ["kernel", "group"]
-    else:
-        key = [by, "group"]
-    grouped = frame.groupby(key, observed=True, sort=False)
-    sums = dict(total_ns=("dur_ns", "sum"), kernels=("is_kernel", "sum"), calls=("call", "nunique"))
-    if by == "module":
-        sums["instances"] = ("module", "nunique")
-    table = grouped.agg(**sums).reset_index()
-    total = int(frame["dur_ns"].sum())
+    device = time_basis(trace) == "device"
+    if by == "kernel" and not device:
+        return _empty()
+    units = _device_units(trace, window, by) if device else _op_units(window, by)
+    total = int(units.dur.sum())
+    rows = _aggregate(units, instances=by == "module")
+    group = np.asarray([str(g) for g in units.group[1][rows.group]], dtype=object)
+    key = units.key[1][rows.key] if units.key is not None else rows.key
+    if by in ("group", "step"):
+        order = {g: i for i, g in enumerate(group_order(trace))}
+        rank = np.asarray([order.get(g, 1e9) for g in group], dtype=np.float64)
     if by == "group":
-        table["name"] = table["group"].astype(str)
-        order = {g: i for i, g in enumerate(group_order(trace))}
-        table = table.sort_values("group", key=lambda s: s.astype(str).map(order).fillna(1e9))
+        name = group
+        sort = np.argsort(rank, kind="quicksort")
     elif by == "step":
-        step = table["step"].to_numpy()
-        table["name"] = np.where(step >= 0, np.char.add("step ", step.astype(str)), NO_STEP)
-        order = {g: i for i, g in enumerate(group_order(trace))}
-        table["_g"] = table["group"].astype(str).map(order).fillna(1e9)
-        table["_s"] = np.where(step >= 0, step, np.iinfo(np.int64).max)
-        table = table.sort_values(["_s", "_g"], kind="stable")
+        step = key.astype(np.int64)
+        name = np.where(step >= 0, np.char.add("step ", step.astype(str)), NO_STEP).astype(object)
+        # events outside every step come first, where the step tables have always shown them
+        sort = np.lexsort((rank, np.where(step >= 0, step, -1)))
     else:
-        table["name"] = table[key[0]].astype(str)
-        table = table.sort_values(["total_ns", "name"], ascending=[False, True])
+        name = np.asarray([str(v) for v in key], dtype=object)
+        _, name_rank = np.unique(name, return_inverse=True)
+        _, total_rank = np.unique(-rows.total_ns, return_inverse=True)
+        sort = np.lexsort((name_rank.ravel(), total_rank.ravel()))
     # rows with no time go, unless they count kernels or calls: zero-length kernels
     # still count in their group, so group counts add up to the header's
-    counted = (table["kernels"] > 0) | (table["calls"] > 0) if by == "group" else False
-    table = table[(table["total_ns"] > 0) | counted] if total > 0 else table
+    keep = rows.total_ns[sort] > 0
+    if by == "group":
+        keep |= (rows.kernels[sort] > 0) | (rows.calls[sort] > 0)
+    sort = sort[keep] if total > 0 else sort
     gemm = _gemm_flags(trace)
-    table["group"] = table["group"].astype(str)
-    table["is_gemm"] = table["group"].map(gemm).fillna(False).astype(bool)
-    table["total_ns"] = table["total_ns"].astype(np.int64)
-    table["kernels"] = table["kernels"].astype(np.int64)
-    table["calls"] = table["calls"].astype(np.int64)
-    table["mean_ns"] = (table["total_ns"] / table["calls"].clip(lower=1)).astype(np.int64)
-    table["share"] = table["total_ns"] / total if total else 0.0
-    table["kernels_per_call"] = table["kernels"] / table["calls"].clip(lower=1)
-    if by == "module":
-        table["instances"] = table["instances"].astype(np.int64)
-        return table[COLUMNS + ["instances"]].reset_index(drop=True)
-    return table[COLUMNS].reset_index(drop=True)
+    calls = np.maximum(rows.calls[sort], 1)
+    table = pd.DataFrame({
+        "name": pd.array(name[sort], dtype="str"), "group": pd.array(group[sort], dtype="str"),
+        "is_gemm": np.asarray([bool(gemm.get(g, False)) for g in group[sort]], dtype=bool),
+        "calls": rows.calls[sort], "kernels": rows.kernels[sort], "total_ns": rows.total_ns[sort],
+        "mean_ns": (rows.total_ns[sort] / calls).astype(np.int64),
+        "share": rows.total_ns[sort] / total if total else np.zeros(len(sort)),
+        "kernels_per_call": rows.kernels[sort] / calls,
+    })
+    if rows.instances is not None:
+        table["instances"] = rows.instances[sort]
+    return table
 
 
 def class_paths(modules) -> np.ndarray:
@@ -145,60 +134,178 @@ def shape_key(names, shapes) -> np.ndarray:
     return np.char.add(np.char.add(names, " "), np.where(shapes == "", NO_SHAPE, shapes)).astype(object)
 
 
-def _device_frame(trace: Trace, window: Selection, shapes: bool = False) -> pd.DataFrame:
-    """One row per GPU activity with the op, module (and op + input shapes) and call it
-    belongs to."""
+@dataclass
+class _Units:
+    """What a breakdown adds up, as integer codes into small arrays of distinct values
+    (categorical codes where the trace has them): a groupby over millions of strings, or
+    pandas' fixed costs on a few hundred rows, would cost more than the sums."""
+
+    group: tuple[np.ndarray, np.ndarray]  # (codes, values); code -1: no group
+    key: tuple[np.ndarray, np.ndarray] | None  # the row key besides the group
+    dur: np.ndarray
+    call: np.ndarray  # what a call is: the op's id; a GPU activity without an op is its own
+    kernels: bool  # every unit is a GPU activity
+    module: tuple[np.ndarray, np.ndarray] | None = None  # module paths (by="module")
+
+
+class _Rows(NamedTuple):
+    group: np.ndarray  # index into the units' group values
+    key: np.ndarray  # index into the units' key values
+    total_ns: np.ndarray
+    kernels: np.ndarray
+    calls: np.ndarray
+    instances: np.ndarray | None
+
+
+def _device_units(trace: Trace, window: Selection, by: str) -> _Units:
+    """One unit per GPU activity, with the op, module (or op + input shapes) it belongs to."""
     k = window.kernels
     op = k["op"].to_numpy()
     has_op = op >= 0
     ops = trace.ops
-    op_names = _lookup_cat(ops["name"], op, NO_OP)
-    modules = _lookup_cat(ops["module"], op, NO_MODULE)
-    modules = np.where(has_op, np.where(modules == "", NO_MODULE, modules), NO_OP)
-    # an activity without an op is its own "call" (so calls count launches, not nothing)
-    call = np.where(has_op, op, -1 - np.arange(len(k)))
-    # categoricals stay categoricals and object arrays stay objects: turning ~10^6 names
-    # into pandas' Arrow strings would cost more than the whole grouping
-    frame = pd.DataFrame({
-        "group": k["group"].array, "op": _objects(op_names), "module": _objects(modules),
-        "kernel": k["name"].array, "dur_ns": k["dur_ns"].to_numpy(),
-        "is_kernel": np.ones(len(k), np.int64), "call": call,
-    })
-    if shapes:
-        keys = np.full(len(k), shape_key([NO_OP], [""])[0], dtype=object)
-        if has_op.any():
-            keys[has_op] = shape_key(ops["name"].to_numpy(), ops["shapes"].to_numpy())[op[has_op]]
-        frame["shape"] = keys
-    return frame
+    key = module = None
+    if by == "op":
+        key = _lookup(ops["name"], op, NO_OP, NO_OP)
+    elif by in ("module", "instance"):
+        codes, values = _lookup(ops["module"], op, NO_OP, NO_MODULE)
+        module = _dedupe(codes, np.where(values == "", NO_MODULE, values))
+        key = module
+    elif by == "kernel":
+        key = _categories(k["name"])
+    elif by == "shape":
+        pairs, keys = _shape_codes(ops)
+        index = np.where(has_op, op, 0)
+        codes = np.where(has_op, pairs[index] if len(pairs) else 0, len(keys))
+        key = _dedupe(codes, np.append(keys, shape_key([NO_OP], [""])))
+    elif by == "step":
+        key = _factorize(k["step"].to_numpy())
+    return _with_class(_Units(
+        group=_categories(k["group"]), key=key, dur=k["dur_ns"].to_numpy(),
+        # an activity without an op is its own "call" (so calls count launches, not nothing)
+        call=np.where(has_op, op, -1 - np.arange(len(k))), kernels=True, module=module), by)
 
 
-def _objects(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    return pd.arrays.NumpyExtensionArray(np.asarray(values, dtype=object))
-
-
-def _op_frame(window: Selection, shapes: bool = False) -> pd.DataFrame:
+def _op_units(window: Selection, by: str) -> _Units:
+    """One unit per op (its self time)."""
     o = window.ops
-    modules = o["module"].astype(str).to_numpy()
-    frame = pd.DataFrame({
-        "group": o["group"].to_numpy(), "op": o["name"].to_numpy(),
-        "module": np.where(modules == "", NO_MODULE, modules),
-        "dur_ns": o["self_ns"].to_numpy(), "is_kernel": np.zeros(len(o), np.int64),
-        "call": o["id"].to_numpy(),
-    })
-    if shapes:
-        frame["shape"] = shape_key(o["name"].to_numpy(), o["shapes"].to_numpy())
-    return frame
+    key = module = None
+    if by == "op":
+        key = _categories(o["name"])
+    elif by in ("module", "instance"):
+        codes, values = _categories(o["module"], missing="nan")
+        module = _dedupe(codes, np.where(values == "", NO_MODULE, values))
+        key = module
+    elif by == "shape":
+        key = _shape_codes(o)
+    elif by == "step":
+        key = _factorize(o["step"].to_numpy())
+    return _with_class(_Units(group=_categories(o["group"]), key=key, dur=o["self_ns"].to_numpy(),
+                              call=o["id"].to_numpy(), kernels=False, module=module), by)
 
 
-def _lookup_cat(column: pd.Series, index: np.ndarray, missing: str) -> np.ndarray:
-    """column[index] as strings, ``missing`` where index < 0 (vectorized via codes)."""
-    cats = np.asarray(column.cat.categories, dtype=object)
-    codes = column.cat.codes.to_numpy()
-    out = np.full(len(index), missing, dtype=object)
-    ok = index >= 0
-    if ok.any() and len(cats):
-        out[ok] = cats[codes[index[ok]]]
+def _with_class(units: _Units, by: str) -> _Units:
+    """``by="module"``: rows keyed by the module paths' class paths (each distinct path once)."""
+    if by == "module" and units.module is not None:
+        codes, values = units.module
+        units.key = _dedupe(codes, class_paths(values))
+    return units
+
+
+def _aggregate(units: _Units, instances: bool = False) -> _Rows:
+    """Sums per (key, group), in order of first appearance as a groupby(sort=False) has
+    them; units with no group or key are left out, as a groupby leaves them out."""
+    groups = max(len(units.group[1]), 1)
+    combo = units.group[0].astype(np.int64)
+    valid = combo >= 0
+    if units.key is not None:
+        valid &= units.key[0] >= 0
+        combo = units.key[0].astype(np.int64) * groups + combo
+    dur, call = units.dur, units.call
+    module = units.module[0] if instances and units.module is not None else None
+    if not valid.all():
+        combo, dur, call = combo[valid], dur[valid], call[valid]
+        module = module[valid] if module is not None else None
+    row, first = pd.factorize(combo)
+    n = len(first)
+    return _Rows(group=first % groups, key=first // groups, total_ns=_sums(row, dur, n),
+                 kernels=np.bincount(row, minlength=n).astype(np.int64) if units.kernels
+                 else np.zeros(n, np.int64),
+                 calls=_distinct(row, call, n),
+                 instances=_distinct(row, module, n) if module is not None else None)
+
+
+def _sums(row: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per row, the exact int64 sum of ``values``."""
+    if np.abs(values.astype(np.float64)).sum() < 2 ** 53:  # every partial sum exact in a double
+        return np.bincount(row, weights=values, minlength=n).astype(np.int64)
+    out = np.zeros(n, np.int64)
+    np.add.at(out, row, values.astype(np.int64))
     return out
+
+
+def _distinct(row: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Per row, how many distinct ``values`` it holds."""
+    if not len(values):
+        return np.zeros(n, np.int64)
+    lo = int(values.min())
+    span = int(values.max()) - lo + 1
+    if n * span < 2 ** 62:
+        pairs = pd.unique(row.astype(np.int64) * span + (values.astype(np.int64) - lo))
+        return np.bincount(pairs // span, minlength=n).astype(np.int64)
+    seen = pd.DataFrame({"row": row, "value": values}).drop_duplicates()
+    return np.bincount(seen["row"].to_numpy(), minlength=n).astype(np.int64)
+
+
+def _categories(column: pd.Series, missing: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, values) of a categorical column (code -1: no value; ``missing``: a value
+    of its own, as ``astype(str)`` reads NaN)."""
+    values = np.asarray(column.cat.categories, dtype=object)
+    codes = column.cat.codes.to_numpy()
+    if missing is None:
+        return codes, values
+    values = np.asarray([str(v) for v in values] + [missing], dtype=object)
+    return _dedupe(np.where(codes < 0, len(values) - 1, codes), values)
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    codes, distinct = pd.factorize(values)
+    return codes, np.asarray(distinct)
+
+
+def _dedupe(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same codes into distinct values (two values that read alike become one)."""
+    recode, distinct = pd.factorize(np.asarray(values, dtype=object))
+    return (recode[codes] if len(recode) else codes), np.asarray(distinct, dtype=object)
+
+
+def _lookup(column: pd.Series, index: np.ndarray, missing: str, unnamed: str) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, values) of column[index]: ``missing`` where index < 0, ``unnamed`` where the
+    column has no values at all; a row without a value reads as the last category (as
+    indexing the categories by its code -1 would)."""
+    values = np.asarray(column.cat.categories, dtype=object)
+    codes = column.cat.codes.to_numpy()
+    ok = index >= 0
+    out = np.full(len(index), len(values), dtype=np.int64)
+    if len(values):
+        found = codes[index[ok]]
+        out[ok] = np.where(found < 0, len(values) - 1, found)
+    else:
+        out[ok] = 1
+    return _dedupe(out, np.append(values, np.asarray([missing, unnamed], dtype=object)))
+
+
+def _shape_codes(ops: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, values) of each op's :func:`shape_key`, computed once per distinct pair of
+    name and shapes (NaN reads "nan", as ``astype(str)`` has it)."""
+    names = ops["name"].cat
+    shapes = ops["shapes"].cat
+    width = len(shapes.categories) + 1
+    pair = (names.codes.to_numpy().astype(np.int64) + 1) * width + shapes.codes.to_numpy() + 1
+    codes, first = pd.factorize(pair)
+    name_values = np.asarray(["nan"] + [str(v) for v in names.categories], dtype=object)
+    shape_values = np.asarray(["nan"] + [str(v) for v in shapes.categories], dtype=object)
+    keys = shape_key(name_values[first // width], shape_values[first % width])
+    return _dedupe(codes, keys)
 
 
 def _empty() -> pd.DataFrame:
