@@ -630,3 +630,38 @@ def test_study_tensorrt_and_cpu_vs_gpu_tables(load, collected):
     cpu_share = summaries[0].non_gemm_ns / summaries[0].compute_ns
     gpu_share = summaries[2].non_gemm_ns / summaries[2].compute_ns
     assert shifts["gpu"].shift_pt == pytest.approx((gpu_share - cpu_share) * 100)
+
+
+def test_each_reason_has_a_code_and_json_keeps_the_lines(load, capsys):
+    from tracekit.analysis.compare_results import REASON_CODES
+
+    paths = [corpus_file("rank_non_gpu"), corpus_file("trace_diff__control")]
+    traces = [load(p) for p in paths]
+    verdict = compare(traces).comparable
+    assert len(verdict.reason_codes) == len(verdict.reasons) and set(verdict.reason_codes) <= set(REASON_CODES)
+    lines = dict(zip(verdict.reason_codes, verdict.reasons))
+    # what the traces are, read here: a host-only trace against a GPU one, 1 step against 5
+    assert not len(traces[0].kernels) and len(traces[1].kernels)
+    assert lines["time_basis"].startswith("different time bases")
+    assert [len(select(t, None).steps) for t in traces] == [1, 5]
+    assert lines["steps"].startswith("different step counts") and "1" in lines["steps"] and "5" in lines["steps"]
+    assert cli_main.main(["compare", *map(str, paths), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)["comparable"]
+    assert doc["reasons"] == verdict.reasons and all(isinstance(r, str) for r in doc["reasons"])
+    assert doc["reason_codes"] == verdict.reason_codes
+    same = compare([traces[0], traces[0]]).comparable
+    assert same.reason_codes == ["identical"] and same.reasons[0].startswith("identical")
+
+
+def test_compare_takes_the_callers_summaries_instead_of_summing_again(load, monkeypatch):
+    from tracekit.analysis import compare as compare_mod
+
+    traces = [load(trt_profile("A100__fp16")), load(trt_profile("A100__fp32"))]
+    plain = compare(traces, by="op")
+    summaries = [summarize(t) for t in traces]
+    summed = []
+    real = compare_mod.breakdown
+    monkeypatch.setattr(compare_mod, "breakdown", lambda *a, **kw: summed.append(a) or real(*a, **kw))
+    given = compare(traces, by="op", summaries=summaries)
+    assert summed == [] and given.to_dict() == plain.to_dict()
+    assert [s.total_ns for s in given.sides] == [s.total_ns for s in summaries]

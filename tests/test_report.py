@@ -334,3 +334,20 @@ def test_matplotlib_is_imported_only_to_draw(tmp_path):
                 "print('matplotlib' in sys.modules)")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_runtime_comparison_leaves_out_the_caveats_its_figure_handles(load):
+    """Reasons are picked by code: the figure divides each side by its own steps, so a
+    step-count difference is no caveat; a time-basis difference is."""
+    from tracekit.analysis.compare import compare
+    from tracekit.report import dataset
+    from tracekit.report.comparison import model_comparisons
+
+    traces = [load(corpus_file("rank_non_gpu")), load(corpus_file("trace_diff__control"))]
+    labels = [{"model": "m", "runtime": r, "batch": 1} for r in ("torch", "onnxruntime")]
+    entries = dataset.build(traces, labels)
+    (point,) = model_comparisons(entries)[0].points
+    verdict = compare(traces, labels=["torch", "onnxruntime"]).comparable
+    lines = dict(zip(verdict.reason_codes, verdict.reasons))
+    assert {"time_basis", "steps", "warmup"} <= set(lines)
+    assert point.reasons == [lines["time_basis"], lines["warmup"]]

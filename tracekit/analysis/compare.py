@@ -34,6 +34,7 @@ import pandas as pd
 
 from tracekit.analysis.breakdown import NO_MODULE, NO_OP, breakdown, group_order, time_basis
 from tracekit.analysis.compare_results import Comparable, CompareRow, Comparison, Side
+from tracekit.analysis.results import Summary
 from tracekit.analysis.summary import gemm_totals
 from tracekit.analysis.window import Selection, select_window
 from tracekit.model import FUSED_SEP, Trace, TracekitError
@@ -94,11 +95,14 @@ def op_kind(name: str) -> str:
 
 
 def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "group",
-            step=None, range_name: str | None = None) -> Comparison:
+            step=None, range_name: str | None = None,
+            summaries: Sequence[Summary] | None = None) -> Comparison:
     """Rows of ``traces`` matched at level ``by`` (group, op, module, kernel). ``labels``
     name the sides (default: file names); ``step`` is the window of every side (a step
     selection or a :class:`~tracekit.analysis.window.Window`; None: the summary's rule),
-    ``range_name`` narrows each to the ranges of that name."""
+    ``range_name`` narrows each to the ranges of that name. ``summaries``: each trace's
+    summary over that same window, where the caller has them already (a report): the
+    sides' totals and groups are taken from them instead of summed again."""
     if by not in BY:
         raise CompareError(f"--by must be one of {', '.join(BY)}")
     if len(traces) < 2:
@@ -106,6 +110,8 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
     labels = list(labels) if labels else default_labels(traces)
     if len(labels) != len(traces):
         raise CompareError(f"{len(labels)} labels for {len(traces)} traces")
+    if summaries is not None and len(summaries) != len(traces):
+        raise CompareError(f"{len(summaries)} summaries for {len(traces)} traces")
     windows = [select_window(t, step, range_name) for t in traces]
     frames = [units(t, w) for t, w in zip(traces, windows)]
     notes: list[str] = []
@@ -123,8 +129,8 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
             if by == "kernel" and time_basis(t) != "device":
                 notes.append(f"{t.meta.get('path')}: no GPU activity; its kernel rows are its ops")
     rows = match_rows(frames, traces[0] if by == "group" else None, spelled=by == "op")
-    sides = [_side(t, w, f, lab, rows, i) for i, (t, w, f, lab) in
-             enumerate(zip(traces, windows, frames, labels))]
+    sides = [_side(t, w, f, lab, rows, i, summaries[i] if summaries is not None else None)
+             for i, (t, w, f, lab) in enumerate(zip(traces, windows, frames, labels))]
     comparable = comparability(traces, windows, frames, sides, by)
     result = Comparison(by=by, match=match, sides=sides, rows=rows, comparable=comparable,
                         notes=notes)
@@ -402,9 +408,15 @@ def _row_info(f: pd.DataFrame) -> tuple[dict, dict, dict, dict]:
 
 
 def _side(trace: Trace, window: Selection, frame: pd.DataFrame, label: str,
-          rows: list[CompareRow], i: int) -> Side:
-    groups = breakdown(trace, window, "group")
-    split = gemm_totals(trace, window, groups)
+          rows: list[CompareRow], i: int, summary: Summary | None = None) -> Side:
+    if summary is None:
+        table = breakdown(trace, window, "group")
+        split = gemm_totals(trace, window, table)
+        groups = dict(zip(table["name"], table["total_ns"]))
+    else:  # the same numbers, summed once by the caller
+        split = {k: getattr(summary, k) for k in ("total_ns", "compute_ns", "gemm_ns", "non_gemm_ns",
+                                                  "communication_ns")}
+        groups = summary.groups
     total = int(split["total_ns"])
     counts = frame.groupby("group", sort=False).size()
     matched = sum(r.ns[i] for r in rows if r.matched)
@@ -416,8 +428,8 @@ def _side(trace: Trace, window: Selection, frame: pd.DataFrame, label: str,
                 communication_ns=int(split["communication_ns"]), matched_ns=int(matched),
                 matched_share=(matched / total) if total else None, units=int(len(frame)),
                 ops=int(len(window.ops)),
-                groups={str(g): int(ns) for g, ns in zip(groups["name"], groups["total_ns"])},
-                group_counts={str(g): int(counts.get(g, 0)) for g in groups["name"]})
+                groups={str(g): int(ns) for g, ns in groups.items()},
+                group_counts={str(g): int(counts.get(g, 0)) for g in groups})
 
 
 # ---------------------------------------------------------------- comparability
@@ -429,40 +441,41 @@ def comparability(traces: list[Trace], windows: list[Selection], frames: list[pd
     mostly outside any module path (a compiled region, a format without module ranges)."""
     labels = [s.label for s in sides]
     if all(_same(frames[0], f) for f in frames[1:]):
-        return Comparable(ok=True, identical=True,
+        return Comparable(ok=True, identical=True, reason_codes=["identical"],
                           reasons=[f"identical: {', '.join(labels)} hold the same events in "
                                    "their windows; every difference is zero"])
-    reasons = []
+    reasons: list[tuple[str, str]] = []  # (code, line): readers pick reasons by code
     families = [BASIS_FAMILY.get(s.time_basis, s.time_basis) for s in sides]
     if len(set(families)) > 1:
-        reasons.append("different time bases (" + _pairs(labels, families) +
-                       "): compare shares, not times")
+        reasons.append(("time_basis", "different time bases (" + _pairs(labels, families) +
+                        "): compare shares, not times"))
     steps = [len(w.steps) for w in windows]
     if len(set(steps)) > 1 and all(steps):
-        reasons.append(f"different step counts in the windows ({_pairs(labels, steps)}): "
-                       "totals are not per step; compare time per step or shares, or pick --step")
+        reasons.append(("steps", f"different step counts in the windows ({_pairs(labels, steps)}): "
+                        "totals are not per step; compare time per step or shares, or pick --step"))
     stepped = [i for i, w in enumerate(windows) if w.all_steps]  # formats with steps only
     dropped = [bool(windows[i].dropped_steps) for i in stepped]
     if len(set(dropped)) > 1:
-        reasons.append("warm-up handled differently (" + _pairs(
-            [labels[i] for i in stepped], ["warm-up dropped" if d else "no warm-up dropped" for d in dropped]) + ")")
+        reasons.append(("warmup", "warm-up handled differently (" + _pairs(
+            [labels[i] for i in stepped], ["warm-up dropped" if d else "no warm-up dropped" for d in dropped]) + ")"))
     runs = [run_facts(t) for t in traces]
     for fact in ("model", "batch", "seq", "image_size", "dtype", "precision"):
         values = [r.get(fact) for r in runs]
         if all(v is not None for v in values) and len({str(v) for v in values}) > 1:
-            reasons.append(f"different {fact} ({_pairs(labels, values)})")
+            reasons.append((fact, f"different {fact} ({_pairs(labels, values)})"))
     if by == "module":
         bare = [(s.label, _module_share(f)) for s, f in zip(sides, frames)]
         bare = [(label, share) for label, share in bare if share is not None and share < 0.5]
         if bare:
-            reasons.append("module rows cannot match much: " + ", ".join(
-                f"{label} has module paths for {share:.0%} of its time" for label, share in bare))
-    reasons += [r for r in (_compiled_reason(s, f) for s, f in zip(sides, frames)) if r]
+            reasons.append(("module_paths", "module rows cannot match much: " + ", ".join(
+                f"{label} has module paths for {share:.0%} of its time" for label, share in bare)))
+    reasons += [("compiled", r) for r in (_compiled_reason(s, f) for s, f in zip(sides, frames)) if r]
     overlap = _overlap(frames)
     if overlap is not None and overlap < 0.5:
-        reasons.append(f"module trees barely overlap ({overlap:.0%} of the time is in block "
-                       "paths every side has): different models?")
-    return Comparable(ok=not reasons, reasons=reasons)
+        reasons.append(("module_overlap", f"module trees barely overlap ({overlap:.0%} of the time "
+                        "is in block paths every side has): different models?"))
+    return Comparable(ok=not reasons, reasons=[line for _, line in reasons],
+                      reason_codes=[code for code, _ in reasons])
 
 
 OPAQUE_SHARE = 0.05  # a compiled region's own time worth a reason
@@ -506,7 +519,7 @@ def _module_share(f: pd.DataFrame) -> float | None:
 def _overlap(frames: list[pd.DataFrame]) -> float | None:
     """The least share of a side's time in module blocks every side has; None unless
     every side names modules for most of its time."""
-    keys = [f["module"].map(block_key) for f in frames]
+    keys = [_per_distinct(f["module"], block_key) for f in frames]
     for k, f in zip(keys, frames):
         total = int(f["ns"].sum())
         if not total or f["ns"][k != NO_MODULE].sum() < 0.5 * total:
@@ -514,6 +527,14 @@ def _overlap(frames: list[pd.DataFrame]) -> float | None:
     common = set.intersection(*(set(k[k != NO_MODULE]) for k in keys))
     return float(min(f["ns"][k.isin(common)].sum() / f["ns"][k != NO_MODULE].sum()
                      for k, f in zip(keys, frames)))
+
+
+def _per_distinct(column: pd.Series, fn) -> pd.Series:
+    """``column.map(fn)``, calling ``fn`` once per distinct value instead of once per unit."""
+    codes, distinct = pd.factorize(column)
+    if (codes < 0).any():
+        return column.map(fn)
+    return pd.Series(np.asarray([fn(v) for v in distinct], dtype=object)[codes], index=column.index)
 
 
 def run_facts(trace: Trace) -> dict:

@@ -47,13 +47,31 @@ class CompareRow(Record):
     fused: list[str]  # per side, fused layers in this row, e.g. "12 fused layers (Conv + Relu)"
 
 
+# What a comparability reason is about (Comparable.reason_codes): readers that show some
+# reasons and not others pick them by code, never by the wording of the line
+REASON_CODES = {
+    "identical": "every side holds the same events in its window",
+    "time_basis": "the sides' times are of different kinds (device, host CPU, TensorRT layers)",
+    "steps": "the windows hold different numbers of steps",
+    "warmup": "warm-up dropped on some sides only",
+    "model": "different models", "batch": "different batch sizes", "seq": "different sequence lengths",
+    "image_size": "different image sizes", "dtype": "different dtypes",
+    "precision": "TensorRT layers mostly in different precisions",
+    "module_paths": "a side has module paths for little of its time (rows by module)",
+    "compiled": "much of a side's time is a torch.compile region's own",
+    "module_overlap": "the module trees barely overlap",
+}
+
+
 class Comparable(Record):
     """Whether the sides measure comparable things; ``reasons`` say why not (and
-    "identical" when every side holds the same events)."""
+    "identical" when every side holds the same events), one line each; ``reason_codes``
+    says what each is about (a key of ``REASON_CODES``), in the same order."""
 
     ok: bool
     reasons: list[str]
     identical: bool = False
+    reason_codes: list[str] = []
 
 
 class Comparison(Record):

@@ -9,6 +9,10 @@ from tracekit.report import dataset
 from tracekit.report.dataset import Entry
 from tracekit.report.parallel import map_forked
 
+# compare's reasons that are no caveat here: the figure divides each side by its own step
+# count, and rows matched by group do not depend on module paths
+NO_CAVEAT = frozenset({"steps", "module_overlap"})
+
 
 @dataclass
 class Side:
@@ -62,14 +66,14 @@ def _point(point: str, entries: list[Entry], order: list[str]) -> Point:
         ms = {g: e.per_step_ms(ns) for g, ns in e.summary.groups.items() if ns}
         return Point(point, [Side(e.runtime, e.path, e.summary.total_ns, e.summary.gemm_ns,
                                   e.summary.non_gemm_ns, ms, e.steps)], ["only one runtime"])
-    result = compare([e.trace for e in entries], labels=[e.runtime for e in entries], by="group")
+    # the entries' summaries are over the window compare uses (the default rule)
+    result = compare([e.trace for e in entries], labels=[e.runtime for e in entries], by="group",
+                     summaries=[e.summary for e in entries])
     sides = []
     for i, (e, side) in enumerate(zip(entries, result.sides)):
         steps = max(len(side.steps), 1)
         ms = {row.key: row.ns[i] / steps / 1e6 for row in result.rows if row.ns[i]}
         sides.append(Side(e.runtime, e.path, side.total_ns, side.gemm_ns, side.non_gemm_ns, ms, steps))
-    # the figure divides each side by its own step count, and rows matched by group do not
-    # depend on module paths: those two of compare's reasons are no caveat here
-    reasons = [r for r in result.comparable.reasons
-               if not r.startswith(("different step counts", "module trees"))]
+    verdict = result.comparable
+    reasons = [r for r, code in zip(verdict.reasons, verdict.reason_codes) if code not in NO_CAVEAT]
     return Point(point, sides, reasons)
