@@ -206,9 +206,13 @@ def test_qat_layers_quantize_reformats_are_qdq():
     assert conv["precision"] == "INT8" and conv["group"] == "Convolution"
     # old exporters' node names carry no module path; the weights' names do
     assert conv["module"] == "conv1"
+    # one row per module path by instance; by module, instances of a class path share one
+    by_instance = loaded.breakdown(by="instance")
+    assert "layer4.0.downsample.0" in set(by_instance["name"])
     by_module = loaded.breakdown(by="module")
-    assert "layer4.0.downsample.0" in set(by_module["name"])
-    assert int(by_module["total_ns"].sum()) == int(ops["dur_ns"].sum())
+    assert "layer4.downsample" in set(by_module["name"]) and "layer4.0.downsample.0" not in set(by_module["name"])
+    for table in (by_instance, by_module):
+        assert int(table["total_ns"].sum()) == int(ops["dur_ns"].sum())
     assert loaded.meta["precision"] == "INT8"
 
 
