@@ -127,7 +127,7 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
         for f, t in zip(frames, traces):
             f["key"] = f["group"] if by == "group" else f["kernel"]
             if by == "kernel" and time_basis(t) != "device":
-                notes.append(f"{t.meta.get('path')}: no GPU activity; its kernel rows are its ops")
+                notes.append(f"{t.meta.path}: no GPU activity; its kernel rows are its ops")
     rows = match_rows(frames, traces[0] if by == "group" else None, spelled=by == "op")
     sides = [_side(t, w, f, lab, rows, i, summaries[i] if summaries is not None else None)
              for i, (t, w, f, lab) in enumerate(zip(traces, windows, frames, labels))]
@@ -142,7 +142,7 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
 
 def default_labels(traces: Sequence[Trace]) -> list[str]:
     """File names; where two are alike, the folder above them too."""
-    paths = [str(t.meta.get("path") or f"trace {i + 1}") for i, t in enumerate(traces)]
+    paths = [(t.meta.path or f"trace {i + 1}") for i, t in enumerate(traces)]
     names = [os.path.basename(p) or p for p in paths]
     if len(set(names)) < len(names):
         names = [os.path.join(os.path.basename(os.path.dirname(p)), os.path.basename(p))
@@ -205,7 +205,7 @@ def _describe_ops(trace: Trace, op: np.ndarray, kernel: np.ndarray | None = None
     ops = trace.ops
     ids = op[has]
     names, types, fused, modules = (_strings(ops[c])[ids] for c in ("name", "op_type", "fused", "module"))
-    source = str(trace.meta.get("source") or "")
+    source = trace.meta.source
     triples = pd.DataFrame({"name": names, "type": types, "fused": fused})
     codes, uniques = pd.MultiIndex.from_frame(triples).factorize()
     decided = [_kind(source, *u) for u in uniques]
@@ -420,7 +420,7 @@ def _side(trace: Trace, window: Selection, frame: pd.DataFrame, label: str,
     total = int(split["total_ns"])
     counts = frame.groupby("group", sort=False).size()
     matched = sum(r.ns[i] for r in rows if r.matched)
-    return Side(label=label, path=trace.meta.get("path"), source=trace.meta.get("source"),
+    return Side(label=label, path=trace.meta.path, source=trace.meta.source,
                 time_basis=time_basis(trace), window=window.describe(),
                 steps=[int(s) for s in window.steps], total_ns=total,
                 compute_ns=int(split["compute_ns"]), gemm_ns=int(split["gemm_ns"]),
@@ -541,13 +541,13 @@ def run_facts(trace: Trace) -> dict:
     """What the run was, where the trace or a collector's sidecar says: model, batch,
     seq, image_size, dtype; TensorRT: the precision most layer time ran in."""
     facts: dict = {}
-    collected = trace.meta.get("collected")
+    collected = trace.meta.extras.get("collected")
     if not isinstance(collected, dict):
-        collected = _sidecar(trace.meta.get("path"))
+        collected = _sidecar(trace.meta.path)
     for key in ("model", "batch", "seq", "image_size", "dtype"):
         if isinstance(collected, dict) and collected.get(key) is not None:
             facts[key] = collected[key]
-    if trace.meta.get("source") == "trt" and len(trace.ops):
+    if trace.meta.source == "trt" and len(trace.ops):
         ops = trace.ops[trace.ops["is_gemm"].to_numpy(bool)]
         if len(ops):
             by = ops.groupby(ops["precision"].astype(str), observed=True)["dur_ns"].sum()

@@ -247,7 +247,7 @@ def select_window(trace: Trace, step=None, range_name: str | None = None) -> Sel
         window = select(trace, step)
         return window if range_name is None else select_range(trace, window, name=range_name)
     except StepError as exc:
-        raise StepError(f"{trace.meta.get('path')}: {exc}") from None
+        raise StepError(f"{trace.meta.path}: {exc}") from None
 
 
 def parse_steps(spec) -> list[int]:
