@@ -45,9 +45,12 @@ print(json.dumps({"seconds": dt, "peak_mb": mb(resource.RUSAGE_SELF), "before_mb
 
 
 def events_in(path: Path) -> int:
-    import orjson
-    doc = orjson.loads(path.read_bytes())
-    return len(doc["traceEvents"] if isinstance(doc, dict) else doc)
+    """Counted in a child: Linux hands a process's peak RSS on to the children it forks,
+    so parsing the file here would raise every later measurement's peak."""
+    code = ("import orjson, sys; d = orjson.loads(open(sys.argv[1], 'rb').read()); "
+            "print(len(d['traceEvents'] if isinstance(d, dict) else d))")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True)
+    return int(out.stdout)
 
 
 def main(argv=None) -> int:
