@@ -13,13 +13,13 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pyarrow as pa
 import pyarrow.feather as feather
 
 from tracekit.model import SCHEMAS, Trace, TraceMeta
+from tracekit.model.meta import jsonable
 from tracekit.model.vocab import TABLES as _TABLES
 
 FORMAT_VERSION = 9  # bump when parsers or the model change what they produce
@@ -116,21 +116,10 @@ def store(path, traces: list[Trace], cache_dir=None, parser: str = "") -> None:
                 feather.write_feather(table, tmp / f"{i}.{name}.arrow", compression="lz4")
         source = os.fspath(path if isinstance(path, (str, os.PathLike)) else path[0])
         (tmp / "index.json").write_bytes(msgspec.json.encode(
-            _Index(input=source, traces=[t.meta for t in traces]), enc_hook=_jsonable))
+            _Index(input=source, traces=[t.meta for t in traces]), enc_hook=jsonable))
         if final.exists():
             shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
     except (OSError, pa.ArrowException, msgspec.EncodeError):
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _jsonable(obj: Any) -> Any:
-    """A value JSON has no type for: numpy numbers as Python ones, anything else as text."""
-    tolist = getattr(obj, "tolist", None)
-    if callable(tolist):
-        try:
-            return tolist()
-        except (TypeError, ValueError):
-            pass
-    return str(obj)

@@ -15,6 +15,8 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from tracekit.model.meta import jsonable
+
 
 class Record(msgspec.Struct, kw_only=True):
     """A Struct that also reads like the dict it encodes to."""
@@ -57,17 +59,7 @@ def _field_of(cls: type, key: object) -> str | None:
 def to_builtins(obj: Any) -> Any:
     """Results (and anything holding them) as plain dicts and lists; numpy scalars as
     Python numbers, anything else unknown as its text."""
-    return msgspec.to_builtins(obj, enc_hook=_hook)
-
-
-def _hook(obj: Any) -> Any:
-    tolist = getattr(obj, "tolist", None)  # numpy scalars and arrays
-    if callable(tolist):
-        try:
-            return tolist()
-        except (TypeError, ValueError):
-            pass
-    return str(obj)
+    return msgspec.to_builtins(obj, enc_hook=jsonable)
 
 
 # --------------------------------------------------------------------------- summary

@@ -70,3 +70,15 @@ class TraceMeta(msgspec.Struct, kw_only=True):
 
     def get(self, key: str, default: Any = None) -> Any:
         return self[key] if key in self else default
+
+
+def jsonable(obj: Any) -> Any:
+    """``enc_hook`` for msgspec: a value JSON has no type for (numpy scalars and arrays in a
+    format's extras or a result) as Python numbers and lists, anything else as its text."""
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        try:
+            return tolist()
+        except (TypeError, ValueError):
+            pass
+    return str(obj)
