@@ -34,12 +34,14 @@ def gemm_totals(trace: Trace, window: Selection, groups=None) -> dict:
     ``groups``: ``breakdown(trace, window, "group")`` where already computed."""
     if groups is None:
         groups = breakdown(trace, window, "group")
-    total = int(groups["total_ns"].sum())
-    gemm = int(groups.loc[groups["is_gemm"], "total_ns"].sum())
-    comm = int(groups.loc[(groups["name"] == COMMUNICATION) & ~groups["is_gemm"], "total_ns"].sum())
+    # numpy, not pandas masks: a few rows each, where pandas' fixed costs would dominate
+    ns, is_gemm = groups["total_ns"].to_numpy(), groups["is_gemm"].to_numpy(bool)
+    total = int(ns.sum())
+    gemm = int(ns[is_gemm].sum())
+    comm = int(ns[(groups["name"].to_numpy(object) == COMMUNICATION) & ~is_gemm].sum())
     k = window.kernels
     device = time_basis(trace) == "device"
-    unattributed = int(k.loc[k["op"] < 0, "dur_ns"].sum()) if device else 0
+    unattributed = int(k["dur_ns"].to_numpy()[k["op"].to_numpy() < 0].sum()) if device else 0
     exposed = exposed_length(k, _is_comm(k)) if device else None
     return {"total_ns": total, "compute_ns": total - comm, "gemm_ns": gemm,
             "non_gemm_ns": total - comm - gemm, "communication_ns": comm,
