@@ -3,6 +3,7 @@ generator's ground truth."""
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from tests.conftest import SAMPLES
@@ -31,3 +32,35 @@ def test_demo_text_says_it_is_synthetic_and_what_to_try(tmp_path):
     assert result.stdout.startswith("Demo trace: synthetic")
     assert "GEMM-based" in result.stdout and "tracekit tui" in result.stdout
     assert run_cli("demo", "--path").stdout.strip() == demo_path()
+
+
+def test_every_suggested_command_runs_on_the_demo_trace(tmp_path):
+    """The demo's "next, try" lines are commands a newcomer pastes: each must work as printed
+    (the TUI's line is exercised by the TUI tests; here it must at least parse)."""
+    text = run_cli("demo", cache_dir=tmp_path).stdout
+    lines = text.split("Next, try on the same trace:")[1].strip().splitlines()
+    assert any(" compare " in line for line in lines)
+    for line in lines:
+        command = shlex.split(line.split("#")[0].replace('"$(tracekit demo --path)"', demo_path()))
+        assert command[0] == "tracekit"
+        args = command[1:]
+        if args[0] == "tui":
+            args = [*args, "--help"]
+        if args[0] == "export":
+            args = [a if a != "demo.pftrace" else str(tmp_path / "demo.pftrace") for a in args]
+        result = run_cli(*args, cache_dir=tmp_path)
+        assert result.returncode == 0, (line, result.stderr)
+
+
+def test_warm_up_vs_steady_state_sides_are_their_step_summaries(tmp_path):
+    """compare with one --step per trace: each side is that trace's summary of its step."""
+    path = demo_path()
+    doc = json.loads(run_cli("compare", path, path, "--step", "2", "--step", "3-4", "--json",
+                             cache_dir=tmp_path).stdout)
+    for side, step in zip(doc["sides"], ("2", "3-4")):
+        summary = json.loads(run_cli("summary", path, "--step", step, "--json", cache_dir=tmp_path).stdout)
+        assert side["total_ns"] == summary["total_ns"] and side["gemm_ns"] == summary["gemm_ns"]
+    assert doc["sides"][0]["total_ns"] != doc["sides"][1]["total_ns"]
+    assert not doc["comparable"].get("identical")
+    bad = run_cli("compare", path, path, "--step", "2", "--step", "3", "--step", "4", cache_dir=tmp_path)
+    assert bad.returncode == 2 and "3 step selections for 2 traces" in bad.stderr

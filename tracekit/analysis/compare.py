@@ -96,11 +96,14 @@ def op_kind(name: str) -> str:
 
 def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "group",
             step=None, range_name: str | None = None,
-            summaries: Sequence[Summary] | None = None) -> Comparison:
+            summaries: Sequence[Summary] | None = None,
+            side_steps: Sequence | None = None) -> Comparison:
     """Rows of ``traces`` matched at level ``by`` (group, op, module, kernel). ``labels``
     name the sides (default: file names); ``step`` is the window of every side (a step
     selection or a :class:`~tracekit.analysis.window.Window`; None: the summary's rule),
-    ``range_name`` narrows each to the ranges of that name. ``summaries``: each trace's
+    ``range_name`` narrows each to the ranges of that name; ``side_steps``: one step
+    selection per trace instead (warm-up vs steady state of one trace, step 5 of a run vs
+    step 5 of another). ``summaries``: each trace's
     summary over that same window, where the caller has them already (a report): the
     sides' totals and groups are taken from them instead of summed again."""
     if by not in BY:
@@ -112,7 +115,11 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
         raise CompareError(f"{len(labels)} labels for {len(traces)} traces")
     if summaries is not None and len(summaries) != len(traces):
         raise CompareError(f"{len(summaries)} summaries for {len(traces)} traces")
-    windows = [select_window(t, step, range_name) for t in traces]
+    if side_steps is not None and len(side_steps) != len(traces):
+        raise CompareError(f"{len(side_steps)} step selections for {len(traces)} traces "
+                           "(give one for every trace, or one per trace)")
+    steps = list(side_steps) if side_steps is not None else [step] * len(traces)
+    windows = [select_window(t, s, range_name) for t, s in zip(traces, steps)]
     frames = [units(t, w) for t, w in zip(traces, windows)]
     notes: list[str] = []
     match = {"group": "taxonomy group", "op": "operator kind (fused kinds joined)",

@@ -60,8 +60,14 @@ def add_trace_argument(p: argparse.ArgumentParser,
 
 
 def add_step_argument(p: argparse.ArgumentParser, what: str = "ProfilerStep to analyse",
-                      default: str = "every step after the first") -> None:
-    """``--step`` as the analyses read it (a string: the trace decides what exists)."""
+                      default: str = "every step after the first", per_trace: bool = False) -> None:
+    """``--step`` as the analyses read it (a string: the trace decides what exists);
+    ``per_trace``: repeatable, one value for every trace or one per trace in order."""
+    if per_trace:
+        p.add_argument("--step", action="append", default=None,
+                       help=f"{what}: N, A-B, A,B or 'all' (default: {default}); once for every "
+                            "trace, or once per trace in order (--step 2 --step 3-4)")
+        return
     p.add_argument("--step", default=None, help=f"{what}: N, A-B, A,B or 'all' (default: {default})")
 
 

@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label", action="append", metavar="NAME", default=None,
                    help="name of each trace, in order (repeat: --label H100 --label MI300)")
     add_top_argument(p, "matched and unmatched rows shown (default 10; --json has all)")
-    add_step_argument(p)
+    add_step_argument(p, per_trace=True)
     add_range_argument(p)
     add_json_argument(p)
     p.add_argument("--fail-if", action="append", metavar="LIMIT", default=[],
@@ -50,8 +50,9 @@ def run(args) -> int:
 
     limits = [parse_limit(text) for text in args.fail_if]  # bad limits fail before loading
     traces = load_traces(args)
-    comparison = compare(traces, labels=args.label, by=args.by, step=args.step,
-                         range_name=args.range)
+    steps = args.step or [None]
+    comparison = compare(traces, labels=args.label, by=args.by, step=steps[0],
+                         side_steps=steps if len(steps) > 1 else None, range_name=args.range)
     checks = check(comparison, limits) if limits else []
     if args.json:
         doc = comparison.to_dict()

@@ -45,4 +45,6 @@ def run(args) -> int:
         print(f"  tracekit summary {quoted} --by op       # time per operator")
         print(f"  tracekit tui {quoted}                   # explore it in the terminal")
         print(f"  tracekit export {quoted} -o demo.pftrace  # open in ui.perfetto.dev")
+        print(f"  tracekit compare {quoted} {quoted} --step 2 --step 3-4 "
+              "--label warm-up --label steady   # warm-up vs steady state")
     return code
