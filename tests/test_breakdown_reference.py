@@ -89,7 +89,8 @@ def expected(trace, win, by: str) -> pd.DataFrame:
     elif by == "step":
         step = table["step"].to_numpy()
         table["name"] = np.where(step >= 0, np.char.add("step ", step.astype(str)), NO_STEP)
-        table = table.sort_values(["step", "_g"], kind="stable")  # outside every step first
+        table["_s"] = np.where(step >= 0, step.astype(np.int64), np.iinfo(np.int64).max)  # outside every step last
+        table = table.sort_values(["_s", "_g"], kind="stable").drop(columns="_s")
     else:
         table["name"] = table[key[0]].astype(str)
         table = table.sort_values(["total_ns", "name"], ascending=[False, True])

@@ -67,8 +67,8 @@ def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFram
     elif by == "step":
         step = key.astype(np.int64)
         name = np.where(step >= 0, np.char.add("step ", step.astype(str)), NO_STEP).astype(object)
-        # events outside every step come first, where the step tables have always shown them
-        sort = np.lexsort((rank, np.where(step >= 0, step, -1)))
+        # events outside every step come after the steps: the steps are what a reader compares
+        sort = np.lexsort((rank, np.where(step >= 0, step.astype(np.int64), np.iinfo(np.int64).max)))
     else:
         name = np.asarray([str(v) for v in key], dtype=object)
         _, name_rank = np.unique(name, return_inverse=True)
