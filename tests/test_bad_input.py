@@ -68,7 +68,9 @@ def test_bad_files_give_one_line_errors(tmp_path, name, data, problem):
 
 def test_missing_path_and_directory(tmp_path):
     assert_user_error(run_cli("summary", tmp_path / "nope.json"), tmp_path / "nope.json", "no such file")
-    assert_user_error(run_cli("summary", tmp_path), tmp_path, "is a directory")
+    # summary reads a folder as one trace per rank; the one-trace commands want a file
+    assert_user_error(run_cli("summary", tmp_path), tmp_path, "no trace files in this folder")
+    assert_user_error(run_cli("fallback", tmp_path), tmp_path, "is a directory")
 
 
 def test_unreadable_file(tmp_path):
