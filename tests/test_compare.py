@@ -163,6 +163,86 @@ def test_group_matched_share_by_a_second_method(load, pair):
         assert side.matched_share == pytest.approx(expected, abs=1e-12)
 
 
+def nsys_sql(path: Path) -> dict:
+    """Kernel, memcpy and memset time of an Nsight report read with sqlite3 alone: totals
+    per table and kernel time per demangled name (through StringIds)."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        sums = {t: db.execute(f"SELECT COUNT(*), COALESCE(SUM(end - start), 0) "
+                              f"FROM CUPTI_ACTIVITY_KIND_{t}").fetchone()
+                for t in ("KERNEL", "MEMCPY", "MEMSET")}
+        by_name = db.execute("SELECT s.value, SUM(k.end - k.start) FROM CUPTI_ACTIVITY_KIND_KERNEL k "
+                             "JOIN StringIds s ON s.id = k.demangledName GROUP BY s.value").fetchall()
+    finally:
+        db.close()
+    return {"sums": sums, "by_name": by_name}
+
+
+def test_nsight_reports_2_and_3_against_their_sqlite_tables(load, capsys):
+    """The issue's Nsight pair (nvFuser on an H100 and an H200): each side's total is its
+    file's kernel + memcpy + memset time summed with SQL over the whole trace (the summary's
+    window for these files: they have no steps); rows by kernel are the SQL group-by on the
+    kernel names reduced to base names; cuBLAS' nvjet GEMMs are GEMM on both sides; the
+    rows only one side has are listed with their time; matched share = matched rows / total."""
+    from collections import Counter
+
+    from tracekit.model.names import kernel_base_name
+
+    paths = PAIRS["nsys-2-3"]()
+    traces = [load(p) for p in paths]
+    sql = [nsys_sql(p) for p in paths]
+    by_kernel = compare(traces, by="kernel")
+    by_group = compare(traces, by="group")
+    for i, (trace, raw) in enumerate(zip(traces, sql)):
+        window = select(trace, None)
+        assert window.describe() == "whole trace" and list(window.steps) == []
+        total = sum(ns for _, ns in raw["sums"].values())
+        assert total > 0 and raw["sums"]["MEMCPY"][0] and raw["sums"]["MEMSET"][0]
+        for comparison in (by_kernel, by_group):
+            side = comparison.sides[i]
+            assert side.total_ns == total == sum(r.ns[i] for r in comparison.rows)
+            assert side.window == "whole trace"
+        assert sum(r.count[i] for r in by_kernel.rows) == sum(n for n, _ in raw["sums"].values())
+        # rows by kernel: the SQL group-by, names reduced to base names
+        expected: Counter = Counter()
+        for name, ns in raw["by_name"]:
+            expected[kernel_base_name(name)] += ns
+        rows = {r.key: r.ns[i] for r in by_kernel.rows if r.ns[i]}
+        copies = {k: ns for k, ns in rows.items() if k.startswith(("Memcpy", "Memset"))}
+        assert {k: ns for k, ns in rows.items() if k not in copies} == dict(expected)
+        assert sum(ns for k, ns in copies.items() if k.startswith("Memcpy")) == raw["sums"]["MEMCPY"][1]
+        assert sum(ns for k, ns in copies.items() if k.startswith("Memset")) == raw["sums"]["MEMSET"][1]
+        # the GEMMs: every nvjet kernel, and nothing else, is GEMM on this side
+        nvjet = sum(ns for name, ns in raw["by_name"] if name.startswith("nvjet_"))
+        assert nvjet > 0
+        assert by_group.sides[i].gemm_ns == by_group.sides[i].groups["GEMM"] == nvjet
+        assert {r.group for r in by_kernel.rows if r.key.startswith("nvjet_") and r.ns[i]} == {"GEMM"}
+        # matched share: the matched rows' time over the side's total
+        for comparison in (by_kernel, by_group):
+            side = comparison.sides[i]
+            matched = sum(r.ns[i] for r in comparison.rows if r.matched)
+            assert side.matched_ns == matched and side.matched_share == pytest.approx(matched / total, abs=1e-15)
+    # the two GPUs ran cuBLAS GEMMs of different tiles: by kernel those rows are one side's
+    # each, listed with their time (and the other side's zero), never dropped
+    unmatched = [r for r in by_kernel.rows if not r.matched]
+    assert unmatched and all(r.key.startswith("nvjet_") for r in unmatched)
+    for r in unmatched:
+        (side,) = [i for i in range(2) if r.present[i]]
+        assert r.ns[side] == sum(ns for name, ns in sql[side]["by_name"] if kernel_base_name(name) == r.key)
+        assert r.ns[1 - side] == 0
+    assert by_kernel.sides[0].matched_share < 1 and by_group.sides[0].matched_share == 1.0
+    assert cli_main.main(["compare", *map(str, paths), "--by", "kernel", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {r["key"]: r["ns"] for r in doc["rows"] if not r["matched"]} == {r.key: r.ns for r in unmatched}
+    assert cli_main.main(["compare", *map(str, paths), "--by", "kernel"]) == 0
+    text = capsys.readouterr().out
+    listed = text[text.index(f"Unmatched rows ({len(unmatched)})"):].splitlines()[3:3 + len(unmatched)]
+    for r, line in zip(unmatched, listed):
+        assert f"{max(r.ns) / 1000:.1f} µs" in line and r.group in line
+
+
 def test_tensorrt_fp16_vs_fp32_matches_every_fused_layer(load, capsys):
     paths = [trt_profile("A100__fp16"), trt_profile("A100__fp32")]
     traces = [load(p) for p in paths]
