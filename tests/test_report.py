@@ -278,6 +278,47 @@ def test_two_runs_of_one_configuration_get_a_bar_each(tmp_path):
     assert (tmp_path / "again.html").read_bytes() == (tmp_path / "r.html").read_bytes()
 
 
+def steps_trace(path, durations_us):
+    """A Kineto trace of profiler steps, each an aten::mm and an aten::layer_norm."""
+    events, t = [], 0
+    for step, dur in enumerate(durations_us, start=1):
+        events += [{"ph": "X", "cat": "user_annotation", "name": f"ProfilerStep#{step}", "pid": 1,
+                    "tid": 1, "ts": t, "dur": dur + 2},
+                   {"ph": "X", "cat": "cpu_op", "name": "aten::mm", "pid": 1, "tid": 1, "ts": t + 1,
+                    "dur": dur * 0.6},
+                   {"ph": "X", "cat": "cpu_op", "name": "aten::layer_norm", "pid": 1, "tid": 1,
+                    "ts": t + 1 + dur * 0.6, "dur": dur * 0.4}]
+        t += dur + 10
+    path.write_text(json.dumps({"traceEvents": events}))
+    return path
+
+
+def test_a_step_outlier_is_named_on_the_page_and_numbers_never_wrap(tmp_path):
+    """A step far off the others (a noisy neighbour on a shared CPU) weighs on every per-step
+    figure: the page names it with the summary's line, for that trace only. The inputs
+    table breaks long paths anywhere but never a number."""
+    import html
+    import re
+
+    # step 4 takes 9x the others; the warm-up step 1 is dropped by the window
+    odd = steps_trace(tmp_path / "odd.json", [500, 100, 110, 900, 105, 95])
+    even = steps_trace(tmp_path / "even.json", [500, 100, 110, 104, 105, 95])
+    code, _, err = cli("report", odd, even, "-o", tmp_path / "r.html", "--no-cache")
+    assert code == 0, err
+    text = (tmp_path / "r.html").read_text()
+    line = summary_json(odd)["step_outlier"]
+    assert line.startswith("step 4 is an outlier") and summary_json(even)["step_outlier"] == ""
+    block = re.search(r"id=step-outliers>(.*?)</ul>", text, re.S)
+    assert block, "no step-outlier note on the page"
+    items = [html.unescape(i) for i in re.findall(r"<li>(.*?)</li>", block.group(1), re.S)]
+    assert len(items) == 1 and items[0].endswith(": " + line)
+    assert text.index("id=step-outliers") < text.index('id="gemm"')  # before the figures it weighs on
+    assert ".provenance td.num{word-break:normal;white-space:nowrap}" in text
+    page = Page(text)
+    assert str(summary_json(odd)["total_ns"]) in page.cells
+    assert re.search(r'<td class="num">%d</td>' % summary_json(odd)["total_ns"], text)
+
+
 def test_bad_inputs_and_outputs_are_one_line(tmp_path):
     trace = hostile_trace(tmp_path)
     (tmp_path / "empty").mkdir()

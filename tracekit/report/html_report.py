@@ -18,6 +18,7 @@ figcaption{color:#374151;font-size:.9em;max-width:70em}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 th,td{border:1px solid #d1d5db;padding:2px 6px;text-align:left}td.num{text-align:right}
 th{background:#f3f4f6}.provenance td{word-break:break-all}.note{color:#4b5563}
+.provenance td.num{word-break:normal;white-space:nowrap}
 @media print{body{max-width:none}h2{page-break-before:auto}}
 """
 
@@ -40,7 +41,7 @@ def draw(entries: list[Entry], comparisons: list[ModelComparison]) -> dict[str, 
 def render(entries: list[Entry], comparisons: list[ModelComparison], title: str = "tracekit report") -> str:
     """The page, as text."""
     svgs = draw(entries, comparisons)
-    body = [f"<h1>{esc(title)}</h1>", _intro(entries)]
+    body = [f"<h1>{esc(title)}</h1>", _intro(entries), _outliers(entries)]
     body.append(_section("gemm", "GEMM vs non-GEMM", figure(
         "fig-gemm-split", svgs["gemm"],
         "Time per step of every trace split into GEMM-based (GEMM, convolution, attention), non-GEMM "
@@ -73,9 +74,22 @@ def _intro(entries: list[Entry]) -> str:
     where = f"; batch/sequence points {esc(', '.join(points))}" if points else ""
     return (f"<p>{len(entries)} traces: models {esc(', '.join(models))}; runtimes "
             f"{esc(', '.join(runtimes))}{where}. Times are per "
-            "step (or ONNX Runtime run) in each trace's window: every step after the first (warm-up). "
+            "step (or ONNX Runtime run) in each trace's window: the steps after the warm-up, named "
+            "under “steps used” below. "
             "Host-only traces count operators' self time, GPU traces kernel time; see the time basis "
             "of each input below.</p>")
+
+
+def _outliers(entries: list[Entry]) -> str:
+    """A step far longer (or shorter) than the others, from a noisy neighbour or a late
+    warm-up, weighs on every per-step figure: the page names it as the summary does."""
+    lines = [f"<li>{esc(e.model)} {esc(e.runtime)} {esc(e.point)}: {esc(e.summary.step_outlier)}</li>"
+             for e in entries if e.summary.step_outlier]
+    if not lines:
+        return ""
+    return ("<p class=note id=step-outliers>Step outliers: every figure below includes them "
+            "(<code>tracekit summary FILE --step …</code> as suggested reads the other steps).</p>"
+            f"<ul>{''.join(lines)}</ul>")
 
 
 def _comparison(comparisons: list[ModelComparison], svg: str) -> str:
