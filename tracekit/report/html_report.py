@@ -17,8 +17,9 @@ h3{font-size:1.05em}figure{margin:1em 0}figure svg{max-width:100%;height:auto}
 figcaption{color:#374151;font-size:.9em;max-width:70em}
 table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 th,td{border:1px solid #d1d5db;padding:2px 6px;text-align:left}td.num{text-align:right}
-th{background:#f3f4f6}.provenance td{word-break:break-all}.note{color:#4b5563}
-.provenance td.num{word-break:normal;white-space:nowrap}
+th{background:#f3f4f6}.note{color:#4b5563}
+.provenance td,.provenance th{overflow-wrap:anywhere}.provenance td:first-child{min-width:12em}
+.provenance td:nth-child(n+3):nth-child(-n+8),.provenance td.num{white-space:nowrap}
 @media print{body{max-width:none}h2{page-break-before:auto}}
 """
 
