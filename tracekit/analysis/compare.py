@@ -485,26 +485,34 @@ def comparability(traces: list[Trace], windows: list[Selection], frames: list[pd
                       reason_codes=[code for code, _ in reasons])
 
 
-OPAQUE_SHARE = 0.05  # a compiled region's own time worth a reason
+OPAQUE_SHARE = 0.05  # torch.compile's own time worth a reason
 _COMPILED_REGION = "Torch-Compiled Region"
+_DYNAMO_OWN = ("TorchDynamo Cache Lookup", "Pregraph bytecode")  # guard checks, frame set-up
 _CPP_KERNEL = r"^(?:graph_\d+_)?cpp_fused_"  # Inductor's C++ kernels, when they record themselves
 
 
 def _compiled_reason(side: Side, f: pd.DataFrame) -> str | None:
-    """What a side's torch.compile regions' own time (their self time on a CPU basis) is,
-    when it is worth saying: time no op inside the region accounts for. On a device basis
-    the time is the kernels', whatever op launched them."""
+    """How much of a side is torch.compile's own time (in Other), when it is worth saying:
+    Dynamo's guard checks and frame set-up, and the compiled regions' self time, which no
+    op inside accounts for. On a device basis the time is the kernels', whatever launched
+    them."""
     if side.time_basis == "device" or not side.total_ns or not len(f):
         return None
-    opaque = int(f["ns"][f["name"].str.startswith(_COMPILED_REGION)].sum())
-    if opaque < OPAQUE_SHARE * side.total_ns:
+    names = f["name"].astype(str)
+    region = int(f["ns"][names.str.startswith(_COMPILED_REGION)].sum())
+    dynamo = int(f["ns"][names.isin(_DYNAMO_OWN)].sum())
+    total = side.total_ns
+    if region + dynamo < OPAQUE_SHARE * total:
         return None
-    share = f"{side.label}: {opaque / side.total_ns:.1%} of its time is a torch.compile region's own (in Other)"
-    if f["name"].str.contains(_CPP_KERNEL).any():  # its kernels are seen: the rest is glue
-        return f"{share}: Inductor's Python wrapper and allocations between its kernels, which record nothing"
-    return (f"{share}: Inductor's generated code recorded nothing inside it, so its kernels are "
-            "not seen; collect with Inductor's cpp.enable_kernel_profile (tracekit collect torch "
-            "--compile sets it)")
+    if names.str.contains(_CPP_KERNEL).any():  # its kernels are seen: the rest is glue
+        inside = "Inductor's Python wrapper and allocations between its kernels, which record nothing"
+    else:
+        inside = ("Inductor's generated code recorded nothing inside it, so its kernels are not "
+                  "seen; collect with Inductor's cpp.enable_kernel_profile (tracekit collect "
+                  "torch --compile sets it)")
+    return (f"{side.label}: {(region + dynamo) / total:.1%} of its time is torch.compile's own "
+            f"(in Other): {dynamo / total:.1%} Dynamo's guard checks and frame set-up, "
+            f"{region / total:.1%} the compiled region's own: {inside}")
 
 
 def _pairs(labels: list[str], values: list) -> str:

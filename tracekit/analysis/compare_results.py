@@ -58,7 +58,7 @@ REASON_CODES = {
     "image_size": "different image sizes", "dtype": "different dtypes",
     "precision": "TensorRT layers mostly in different precisions",
     "module_paths": "a side has module paths for little of its time (rows by module)",
-    "compiled": "much of a side's time is a torch.compile region's own",
+    "compiled": "much of a side's time is torch.compile's own (Dynamo's checks, compiled regions' self time)",
     "module_overlap": "the module trees barely overlap",
 }
 
