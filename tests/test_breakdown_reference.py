@@ -3,6 +3,8 @@ tables before it summed integer codes with numpy): the same frame, row for row a
 for dtype, for every --by, on corpus and sample traces of every kind the corpus has."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,7 +22,11 @@ OTHER = ["nsys/NVIDIA__Fuser__report3.sqlite", "nsys/zspo__TRT2022_VilBERT__src_
          "mobilenet.qat.onnx.engine.profile.json",
          "tensorrt/NVIDIA__TensorRT__tools__experimental__trt-engine-explorer__examples__pytorch__"
          "resnet__A100__fp16__resnet.onnx.engine.profile.json"]
-TRACES = [*KINETO, *OTHER, "cpu_only.pt.trace.json", "decoder_h100.pt.trace.json.gz",
+# ONNX Runtime profiles (node names are instances; by op keys them by op type), one with
+# CUDA kernels (device basis)
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ORT = ["ort/cpu_op_name_only.json", "ort/cuda_ep_merged.json", "ort/cuda_ep_fences.json"]
+TRACES = [*KINETO, *OTHER, *ORT, "cpu_only.pt.trace.json", "decoder_h100.pt.trace.json.gz",
           "decoder_h100_legacy.pt.trace.json"]
 
 
@@ -30,6 +36,8 @@ def path_of(which: str):
         if not path.exists():
             pytest.skip(f"corpus file not found: {path}")
         return path
+    if which in ORT:
+        return FIXTURES / which
     return SAMPLES / which if which.endswith((".json", ".gz")) else corpus_file(which)
 
 
@@ -37,17 +45,27 @@ def strings(values) -> np.ndarray:
     return np.asarray(values, dtype=object).astype(str)
 
 
+def kinds(ops: pd.DataFrame) -> np.ndarray:
+    """What each op is: the op type of an ONNX Runtime node or TensorRT layer (whose names
+    are instances), else the op's name."""
+    names, types = strings(ops["name"].to_numpy()), strings(ops["op_type"].astype(str).to_numpy())
+    typed = ops["source"].astype(str).isin(["ort", "trt"]).to_numpy() & (types != "")
+    return np.where(typed, types, names).astype(object)
+
+
 def units(trace, win, shapes: bool) -> pd.DataFrame:
-    """One row per GPU activity (with its op's name, module and call) or per op."""
+    """One row per GPU activity (with its op's name, kind, module and call) or per op."""
     if len(trace.kernels):
         k, ops = win.kernels, trace.ops
         op = k["op"].to_numpy()
         has = op >= 0
         names, modules = strings(ops["name"].to_numpy()), strings(ops["module"].astype(str).to_numpy())
+        kind = kinds(ops)
         at = np.where(has, op, 0)
         frame = pd.DataFrame({
             "group": k["group"].to_numpy(), "kernel": k["name"].to_numpy(),
-            "op": np.where(has, names[at] if len(names) else NO_OP, NO_OP).astype(object),
+            "op": np.where(has, kind[at] if len(kind) else NO_OP, NO_OP).astype(object),
+            "node": np.where(has, names[at] if len(names) else NO_OP, NO_OP).astype(object),
             "module": np.where(has, np.where(modules[at] == "", NO_MODULE, modules[at]) if len(modules)
                                else NO_MODULE, NO_OP).astype(object),
             "dur_ns": k["dur_ns"].to_numpy(), "is_kernel": np.ones(len(k), np.int64),
@@ -60,7 +78,7 @@ def units(trace, win, shapes: bool) -> pd.DataFrame:
     o = win.ops
     modules = strings(o["module"].astype(str).to_numpy())
     frame = pd.DataFrame({
-        "group": o["group"].to_numpy(), "op": o["name"].to_numpy(),
+        "group": o["group"].to_numpy(), "op": kinds(o), "node": o["name"].to_numpy(),
         "module": np.where(modules == "", NO_MODULE, modules).astype(object), "dur_ns": o["self_ns"].to_numpy(),
         "is_kernel": np.zeros(len(o), np.int64), "call": o["id"].to_numpy(), "step": o["step"].to_numpy()})
     if shapes:
@@ -80,6 +98,8 @@ def expected(trace, win, by: str) -> pd.DataFrame:
     sums = dict(total_ns=("dur_ns", "sum"), kernels=("is_kernel", "sum"), calls=("call", "nunique"))
     if by == "module":
         sums["instances"] = ("module", "nunique")
+    if by == "op":
+        sums["instances"] = ("node", "nunique")
     table = frame.groupby(key, observed=True, sort=False).agg(**sums).reset_index()
     order = {g: i for i, g in enumerate(group_order(trace))}
     table["_g"] = table["group"].astype(str).map(order).fillna(1e9)
@@ -100,13 +120,14 @@ def expected(trace, win, by: str) -> pd.DataFrame:
                     (trace.kernels if len(trace.kernels) else trace.ops)["is_gemm"]))
     table["group"] = table["group"].astype(str)
     table["is_gemm"] = table["group"].map(gemm).fillna(False).astype(bool)
-    for column in ("total_ns", "kernels", "calls", *(["instances"] if by == "module" else [])):
+    counted_instances = ["instances"] if by in ("module", "op") else []
+    for column in ("total_ns", "kernels", "calls", *counted_instances):
         table[column] = table[column].astype(np.int64)
     table["mean_ns"] = (table["total_ns"] / table["calls"].clip(lower=1)).astype(np.int64)
     table["share"] = table["total_ns"] / total if total else 0.0
     table["kernels_per_call"] = table["kernels"] / table["calls"].clip(lower=1)
     columns = ["name", "group", "is_gemm", "calls", "kernels", "total_ns", "mean_ns", "share",
-               "kernels_per_call", *(["instances"] if by == "module" else [])]
+               "kernels_per_call", *counted_instances]
     return table[columns].reset_index(drop=True)
 
 

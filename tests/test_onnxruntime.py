@@ -518,3 +518,66 @@ def test_gzipped_profile_reads_the_same(tmp_path):
     a = analysis.summarize(tracekit.load(src, cache=False), step="all")
     b = analysis.summarize(tracekit.load(packed, cache=False), step="all")
     assert b["source"] == "ort" and b["groups"] == a["groups"] and b["total_ns"] == a["total_ns"]
+
+
+# ------------------------------------------------------------------ op types vs node instances
+
+def _nodes_frame(events):
+    """Every node record of the file: node name, op type (args.op_name) and time in ns."""
+    import pandas as pd
+
+    rows = [(e["name"][: -len("_kernel_time")], e["args"]["op_name"], e["dur"] * 1000)
+            for e in events if e["cat"] == "Node" and e["name"].endswith("_kernel_time")]
+    return pd.DataFrame(rows, columns=["node", "op_type", "ns"])
+
+
+def _assert_op_rows_are_types(path):
+    """by op: one row per op type (per group) with its node count; by node: one row per
+    node; both add up to the time of every node record in the file."""
+    nodes = _nodes_frame(events_of(path))
+    trace = tracekit.load(path, cache=False)
+    win = analysis.select(trace, "all")
+    by_op, by_node = analysis.breakdown(trace, win, "op"), analysis.breakdown(trace, win, "node")
+    total = int(nodes["ns"].sum())
+    assert int(by_op["total_ns"].sum()) == int(by_node["total_ns"].sum()) == total
+    want = nodes.groupby("op_type").agg(total_ns=("ns", "sum"), calls=("ns", "size"),
+                                        instances=("node", "nunique"))
+    got = by_op.groupby("name").agg(total_ns=("total_ns", "sum"), calls=("calls", "sum"),
+                                    instances=("instances", "sum"))
+    want = want[want["total_ns"] > 0]
+    assert got.sort_index().to_dict("index") == want.sort_index().to_dict("index")
+    want = nodes.groupby("node").agg(total_ns=("ns", "sum"), calls=("ns", "size"))
+    got = by_node.groupby("name").agg(total_ns=("total_ns", "sum"), calls=("calls", "sum"))
+    assert got.sort_index().to_dict("index") == want[want["total_ns"] > 0].sort_index().to_dict("index")
+    # a drill into an op-type row holds every node of that type
+    top = by_op.iloc[0]
+    calls = analysis.row_calls(trace, win, "op", top["name"])
+    of_type = nodes[nodes["op_type"] == top["name"]]
+    assert set(calls.calls["op"]) == set(of_type["node"])
+    assert calls.self_ns == int(of_type["ns"].sum()) == int(by_op.loc[by_op["name"] == top["name"], "total_ns"].sum())
+    return trace, nodes
+
+
+def test_by_op_is_op_types_on_the_op_name_only_fixture():
+    trace, nodes = _assert_op_rows_are_types(FIXTURES / "cpu_op_name_only.json")
+    assert nodes.groupby("op_type")["node"].nunique().max() > 1  # a type with several nodes
+
+
+def test_by_op_is_op_types_on_a_fused_cpu_profile(cpu_profiles):
+    path = cpu_profiles[("transformer17", "enable_all")]
+    trace, nodes = _assert_op_rows_are_types(path)
+    per_type = nodes.groupby("op_type")["node"].nunique()
+    assert (per_type > 1).any()
+    # the summary's top non-GEMM ops are op types too, one row per (type, group), and the
+    # text shows each with its node count
+    summary = analysis.summarize(trace)
+    tops = [(r.name, r.group) for r in summary.top_non_gemm_ops]
+    assert tops and len(set(tops)) == len(tops) and {n for n, _ in tops} <= set(per_type.index)
+    as_text, as_json = run_many([("summary", path, "--no-cache", "--by", "op"),
+                                 ("summary", path, "--no-cache", "--json", "--by", "node")])
+    assert as_text.returncode == 0, as_text.stderr
+    shown = analysis.breakdown(trace, analysis.select(trace, None), "op").head(10)
+    several = shown[shown["instances"] > 1]
+    assert len(several) and all(f"{n} ×{c}" in as_text.stdout for n, c in zip(several["name"], several["instances"]))
+    doc, _ = _json_of(as_json)
+    assert {r["name"] for r in doc["by"]["node"]} <= set(nodes["node"])

@@ -685,3 +685,33 @@ def test_layer_info_with_any_name_is_found_by_content(tmp_path):
     assert trace.meta["files"]["layers"] is None
     assert any("several layer-info files" in m and "copy_of_it.json" in m and "--layers" in m
                for m in messages)
+
+
+@pytest.mark.parametrize("fragment", ["A100__fp16__resnet.onnx", "mobilenet.qat.onnx"])
+def test_by_op_is_layer_types_and_by_node_is_layers(fragment):
+    """by op: one row per op type the parser gave the layers (a fused Conv + Relu layer is a
+    Conv), with how many layers it holds; by node: one row per layer, as the profile
+    lists them; both add up to the profile's time."""
+    import pandas as pd
+
+    from tracekit import analysis
+
+    path = corpus(fragment)
+    trace = tracekit.load(path, cache=False)
+    op_type = dict(zip(trace.ops["name"].astype(str), trace.ops["op_type"].astype(str)))
+    layers = pd.DataFrame([(e["name"], op_type[e["name"]], round(e["averageMs"] * 1e6))
+                           for e in profile_layers(path)], columns=["layer", "op_type", "ns"])
+    win = analysis.select(trace, None)
+    by_op, by_node = analysis.breakdown(trace, win, "op"), analysis.breakdown(trace, win, "node")
+    assert int(by_op["total_ns"].sum()) == int(by_node["total_ns"].sum()) == int(layers["ns"].sum())
+    want = layers.groupby("op_type").agg(total_ns=("ns", "sum"), calls=("ns", "size"),
+                                         instances=("layer", "nunique"))
+    got = by_op.groupby("name").agg(total_ns=("total_ns", "sum"), calls=("calls", "sum"),
+                                    instances=("instances", "sum"))
+    assert got.sort_index().to_dict("index") == want[want["total_ns"] > 0].sort_index().to_dict("index")
+    assert by_op.iloc[0]["name"] == "Conv" and by_op.iloc[0]["instances"] == (layers["op_type"] == "Conv").sum()
+    want = layers.groupby("layer")["ns"].sum()
+    assert dict(zip(by_node["name"], by_node["total_ns"])) == want[want > 0].to_dict()
+    conv = analysis.row_calls(trace, win, "op", "Conv")
+    assert set(conv.calls["op"]) == set(layers.loc[layers["op_type"] == "Conv", "layer"])
+    assert conv.self_ns == int(by_op.loc[by_op["name"] == "Conv", "total_ns"].sum())

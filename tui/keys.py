@@ -92,7 +92,7 @@ TABLE: tuple[Entry, ...] = (
         _k("tables", "s", "sort", "Sort", footer=2),
         _k("tables", "S", "reverse", "Reverse"),
     )),
-    Entry("tables", "g", "group operators by group, op, module class, module instance, input shape, step",
+    Entry("tables", "g", "group operators by group, op, node, module class or instance, input shape, step",
           (_k("operators", "g", "group_by", "Group by", footer=1),)),
     Entry("tables", "[ ]", "previous / next page of rows", (
         _k("tables", "right_square_bracket", "page(1)", "Next page"),

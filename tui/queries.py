@@ -20,7 +20,7 @@ from tracekit.model import intervals
 from tracekit.model.names import kernel_base_name
 from tracekit.report import fmt
 
-BY = ("group", "op", "module", "instance", "shape", "step")  # what `g` cycles through on the Operators screen
+BY = ("group", "op", "node", "module", "instance", "shape", "step")  # what `g` cycles through on the Operators screen
 
 
 # --------------------------------------------------------------------------- scope
@@ -103,7 +103,7 @@ def overview(trace, scope: Scope, top: int = 8) -> Overview:
     groups["share"] = groups["total_ns"] / total if total else 0.0
     top_rows = pd.DataFrame([r.to_dict() for r in summary.top_non_gemm_ops],
                             columns=["name", "group", "is_gemm", "calls", "kernels", "total_ns",
-                                     "mean_ns", "share", "kernels_per_call"])
+                                     "mean_ns", "share", "kernels_per_call", "instances"])
     gpu = summary.get("gpu")
     outside = summary.window.get("outside")
     return Overview(
@@ -178,7 +178,9 @@ def drill(trace, scope: Scope, by: str, row: dict, limit: int = 200) -> Drill:
     """Enter on an Operators row: ``analysis.row_calls``."""
     win = window(trace, scope)
     r = analysis.row_calls(trace, win, by, str(row["name"]))
-    columns = ["start_ns", "dur_ns", "self_ns", "step"] + (["op"] if by in ("module", "instance") else []) \
+    # which op each call is, where a row holds several (a module; an op type's nodes)
+    named = by in ("module", "instance") or (by == "op" and r.calls["op"].nunique() > 1)
+    columns = ["start_ns", "dur_ns", "self_ns", "step"] + (["op"] if named else []) \
         + ["module", "shapes", "dtypes"]
     # each call's own GPU time: its activities in the window
     k = win.kernels

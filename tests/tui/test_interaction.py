@@ -208,7 +208,7 @@ def test_outlier_step_first_on_the_overview_and_a_step_row_opens_that_step(make_
             await wait_loaded(pilot)
             assert app.screen.ov.warnings[0].startswith("step 3 is an outlier")
             assert "step 3 is an outlier" in str(app.screen.query_one("#ov-meta").render())
-            await pilot.press("2", *["g"] * 4)  # op -> module -> instance -> shape -> step
+            await pilot.press("2", *["g"] * 5)  # op -> node -> module -> instance -> shape -> step
             await pilot.pause()
             ops = app.screen
             assert ops.by == "step"

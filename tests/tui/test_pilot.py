@@ -88,14 +88,14 @@ def test_operators_sort_filter_groupby_drill(make_app, decoder):
             assert ops.search == "MM"
             await pilot.press("escape")  # clears
             assert ops.search == "" and len(ops.view) > 3
-            # group by cycles op -> module (class) -> instance -> shape -> step -> group
+            # group by cycles op -> node -> module (class) -> instance -> shape -> step -> group
             seen = []
-            for _ in range(5):
+            for _ in range(6):
                 await pilot.press("g")
                 seen.append(ops.by)
                 if ops.by == "step":  # groups x steps: every step of the scope, by group
                     assert set(ops.view["name"]) == {f"step {s}" for s in q_steps(app)}
-            assert seen == ["module", "instance", "shape", "step", "group"]
+            assert seen == ["node", "module", "instance", "shape", "step", "group"]
             assert "Normalization" in set(ops.view["name"])
             # enter on a group row: its operators
             await pilot.press("escape")

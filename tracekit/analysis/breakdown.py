@@ -15,8 +15,11 @@ import pandas as pd
 from tracekit.analysis.window import Selection
 from tracekit.model import Trace
 from tracekit.model.names import module_class_path
+from tracekit.model.vocab import SOURCES
 
-BY = ("group", "op", "kernel", "module", "instance", "shape", "step")
+BY = ("group", "op", "node", "kernel", "module", "instance", "shape", "step")
+# sources whose op names are instances (ONNX node, TensorRT layer): an op's kind is its op_type
+INSTANCE_NAMED = tuple(s for s, v in SOURCES.items() if v.instance_names)
 NO_STEP = "(outside steps)"
 NO_OP = "(no operator)"
 NO_MODULE = "(no module)"
@@ -39,9 +42,12 @@ def group_order(trace: Trace) -> list[str]:
 
 
 def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFrame:
-    """One row per group / op / kernel name / module path / op input shape, largest first
-    (groups in taxonomy order). Columns: name, group, is_gemm, calls, kernels, total_ns,
-    mean_ns, share, kernels_per_call. ``by="module"`` aggregates every instance of a module
+    """One row per group / op kind / op name / kernel name / module path / op input shape,
+    largest first (groups in taxonomy order). Columns: name, group, is_gemm, calls, kernels,
+    total_ns, mean_ns, share, kernels_per_call. ``by="op"`` keys an op by its kind
+    (:func:`op_kinds`: the op type of an ONNX node or TensorRT layer, else the op name) and
+    adds ``instances``, how many op names the row holds; ``by="node"`` has one row per op
+    name (node, layer). ``by="module"`` aggregates every instance of a module
     into its class path (:func:`~tracekit.model.names.module_class_path`) and adds
     ``instances``, how many module paths the row holds; ``by="instance"`` has one row per
     module path. ``by="step"`` has one row per step and group (``step 3``; events outside
@@ -55,7 +61,7 @@ def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFram
         return _empty()
     units = _device_units(trace, window, by) if device else _op_units(window, by)
     total = int(units.dur.sum())
-    rows = _aggregate(units, instances=by == "module")
+    rows = _aggregate(units, instances=by in ("op", "module"))
     group = np.asarray([str(g) for g in units.group[1][rows.group]], dtype=object)
     key = units.key[1][rows.key] if units.key is not None else rows.key
     if by in ("group", "step"):
@@ -93,6 +99,34 @@ def breakdown(trace: Trace, window: Selection, by: str = "group") -> pd.DataFram
     if rows.instances is not None:
         table["instances"] = rows.instances[sort]
     return table
+
+
+def op_kinds(ops: pd.DataFrame) -> np.ndarray:
+    """Each op's ``by="op"`` row name: what it is. ONNX Runtime and TensorRT name an op by
+    its instance (``SkipLayerNormalization_token_69``, ``conv1 + Relu_1``) and write its
+    kind in ``op_type``; other formats' op names already are kinds (``aten::mm``)."""
+    codes, values = _kind_codes(ops)
+    out = np.asarray([str(v) for v in values], dtype=object)[np.maximum(codes, 0)] if len(values) \
+        else np.full(len(codes), "nan", dtype=object)
+    return np.where(codes >= 0, out, "nan").astype(object)
+
+
+def _kind_codes(ops: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, values) of :func:`op_kinds` (code -1: no name), from the categorical codes."""
+    names, values = _categories(ops["name"])
+    source = ops["source"]
+    flag = np.isin(np.asarray(source.cat.categories, dtype=object), INSTANCE_NAMED)
+    s_codes = source.cat.codes.to_numpy()
+    typed = (s_codes >= 0) & flag[np.maximum(s_codes, 0)] if len(flag) else np.zeros(len(ops), bool)
+    if not typed.any():
+        return names, values
+    t_codes, t_values = _categories(ops["op_type"])
+    has_type = np.asarray([str(v) != "" for v in t_values] + [False], dtype=bool)
+    typed &= has_type[np.where(t_codes >= 0, t_codes, len(t_values))]
+    codes = np.where(typed, len(values) + t_codes.astype(np.int64), names.astype(np.int64))
+    recode, distinct = pd.factorize(np.asarray([*values, *t_values], dtype=object))
+    return np.where(codes >= 0, recode[np.maximum(codes, 0)] if len(recode) else codes, -1), \
+        np.asarray(distinct, dtype=object)
 
 
 def class_paths(modules) -> np.ndarray:
@@ -146,6 +180,7 @@ class _Units:
     call: np.ndarray  # what a call is: the op's id; a GPU activity without an op is its own
     kernels: bool  # every unit is a GPU activity
     module: tuple[np.ndarray, np.ndarray] | None = None  # module paths (by="module")
+    instance: np.ndarray | None = None  # codes of what a row counts the instances of
 
 
 class _Rows(NamedTuple):
@@ -163,8 +198,11 @@ def _device_units(trace: Trace, window: Selection, by: str) -> _Units:
     op = k["op"].to_numpy()
     has_op = op >= 0
     ops = trace.ops
-    key = module = None
+    key = module = instance = None
     if by == "op":
+        key = _lookup_codes(_kind_codes(ops), op, NO_OP, NO_OP)
+        instance = _lookup(ops["name"], op, NO_OP, NO_OP)[0]
+    elif by == "node":
         key = _lookup(ops["name"], op, NO_OP, NO_OP)
     elif by in ("module", "instance"):
         codes, values = _lookup(ops["module"], op, NO_OP, NO_MODULE)
@@ -182,14 +220,18 @@ def _device_units(trace: Trace, window: Selection, by: str) -> _Units:
     return _with_class(_Units(
         group=_categories(k["group"]), key=key, dur=k["dur_ns"].to_numpy(),
         # an activity without an op is its own "call" (so calls count launches, not nothing)
-        call=np.where(has_op, op, -1 - np.arange(len(k))), kernels=True, module=module), by)
+        call=np.where(has_op, op, -1 - np.arange(len(k))), kernels=True, module=module,
+        instance=instance), by)
 
 
 def _op_units(window: Selection, by: str) -> _Units:
     """One unit per op (its self time)."""
     o = window.ops
-    key = module = None
+    key = module = instance = None
     if by == "op":
+        key = _kind_codes(o)
+        instance = o["name"].cat.codes.to_numpy()
+    elif by == "node":
         key = _categories(o["name"])
     elif by in ("module", "instance"):
         codes, values = _categories(o["module"], missing="nan")
@@ -200,7 +242,8 @@ def _op_units(window: Selection, by: str) -> _Units:
     elif by == "step":
         key = _factorize(o["step"].to_numpy())
     return _with_class(_Units(group=_categories(o["group"]), key=key, dur=o["self_ns"].to_numpy(),
-                              call=o["id"].to_numpy(), kernels=False, module=module), by)
+                              call=o["id"].to_numpy(), kernels=False, module=module,
+                              instance=instance), by)
 
 
 def _with_class(units: _Units, by: str) -> _Units:
@@ -208,6 +251,7 @@ def _with_class(units: _Units, by: str) -> _Units:
     if by == "module" and units.module is not None:
         codes, values = units.module
         units.key = _dedupe(codes, class_paths(values))
+        units.instance = codes
     return units
 
 
@@ -221,7 +265,7 @@ def _aggregate(units: _Units, instances: bool = False) -> _Rows:
         valid &= units.key[0] >= 0
         combo = units.key[0].astype(np.int64) * groups + combo
     dur, call = units.dur, units.call
-    module = units.module[0] if instances and units.module is not None else None
+    module = units.instance if instances else None
     if not valid.all():
         combo, dur, call = combo[valid], dur[valid], call[valid]
         module = module[valid] if module is not None else None
@@ -282,8 +326,14 @@ def _lookup(column: pd.Series, index: np.ndarray, missing: str, unnamed: str) ->
     """(codes, values) of column[index]: ``missing`` where index < 0, ``unnamed`` where the
     column has no values at all; a row without a value reads as the last category (as
     indexing the categories by its code -1 would)."""
-    values = np.asarray(column.cat.categories, dtype=object)
-    codes = column.cat.codes.to_numpy()
+    return _lookup_codes((column.cat.codes.to_numpy(), np.asarray(column.cat.categories, dtype=object)),
+                         index, missing, unnamed)
+
+
+def _lookup_codes(column: tuple[np.ndarray, np.ndarray], index: np.ndarray, missing: str,
+                  unnamed: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_lookup` of a column given as (codes, values)."""
+    codes, values = column
     ok = index >= 0
     out = np.full(len(index), len(values), dtype=np.int64)
     if len(values):

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from tracekit.analysis.breakdown import NO_MODULE, NO_OP, NO_SHAPE, _gemm_flags, class_paths, shape_key
+from tracekit.analysis.breakdown import NO_MODULE, NO_OP, NO_SHAPE, _gemm_flags, class_paths, op_kinds, shape_key
 from tracekit.analysis.window import Selection
 from tracekit.model import Trace
 
 KERNEL_COLUMNS = ["name", "kind", "group", "is_gemm", "op", "streams", "grid", "block", "count",
                   "total_ns", "mean_ns", "share", "bytes"]
-DRILL_BY = ("op", "module", "instance", "shape")
+DRILL_BY = ("op", "node", "module", "instance", "shape")
 CALL_COLUMNS = ["id", "ts_ns", "dur_ns", "self_ns", "step", "op", "module", "shapes", "dtypes"]
 INSTANCE_COLUMNS = ["id", "ts_ns", "dur_ns", "stream", "op", "module", "grid", "block", "bytes", "link"]
 
@@ -97,7 +97,8 @@ class RowCalls:
 
 def row_calls(trace: Trace, window: Selection, by: str, name: str) -> RowCalls:
     """The calls behind the row ``name`` of ``breakdown(trace, window, by)`` for ``by`` in
-    op / module / shape, over all its groups: the ops with that key and the activities
+    op / node / module / shape, over all its groups: the ops with that key (for an op, the
+    ops of that kind: every node of an ONNX op type) and the activities
     they launched (for a module, the ops under it that launched GPU work when the window
     has any). The "(no operator)" row is the activities without an op. On the device
     basis ``device_ns`` equals the row's total summed over its groups; on a host basis,
@@ -136,6 +137,8 @@ def _op_keys(ops: pd.DataFrame, by: str) -> np.ndarray:
         modules = ops["module"].astype(str).to_numpy()
         modules = np.where(modules == "", NO_MODULE, modules)
         return class_paths(modules) if by == "module" else modules
+    if by == "op":
+        return op_kinds(ops)
     return ops["name"].astype(str).to_numpy()
 
 

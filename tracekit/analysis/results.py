@@ -76,6 +76,8 @@ class Row(Record):
     mean_ns: int
     share: float
     kernels_per_call: float
+    # how many op names (ONNX nodes, TensorRT layers) an op-kind row holds
+    instances: int | UnsetType = UNSET
 
 
 class Outside(Record):

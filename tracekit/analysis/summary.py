@@ -193,7 +193,8 @@ def _launch_overhead(window: Selection, ops_table, top: int) -> LaunchOverhead:
 def _records(table) -> list[Row]:
     return [Row(name=r.name, group=r.group, is_gemm=bool(r.is_gemm), calls=int(r.calls),
                 kernels=int(r.kernels), total_ns=int(r.total_ns), mean_ns=int(r.mean_ns),
-                share=float(r.share), kernels_per_call=float(r.kernels_per_call))
+                share=float(r.share), kernels_per_call=float(r.kernels_per_call),
+                instances=int(r.instances) if "instances" in table else UNSET)
             for r in table.itertuples(index=False)]
 
 

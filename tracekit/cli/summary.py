@@ -16,7 +16,7 @@ from tracekit.cli.common import (
 
 # tracekit.analysis.breakdown.BY, spelled out so that parsing arguments imports no pandas
 # (tests/test_analysis.py checks they agree); rich too is imported only to print
-BY = ("group", "op", "kernel", "module", "instance", "shape", "step")
+BY = ("group", "op", "node", "kernel", "module", "instance", "shape", "step")
 
 HELP = "Where the time goes: GEMM vs non-GEMM, per group, top operators."
 
@@ -24,7 +24,9 @@ HELP = "Where the time goes: GEMM vs non-GEMM, per group, top operators."
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_trace_arguments(p)
     p.add_argument("--by", choices=BY, default="group",
-                   help="what the main table breaks time down by (default: group; module: "
+                   help="what the main table breaks time down by (default: group; op: what each op "
+                        "is, the ONNX op type or TensorRT layer type of a node or layer, with "
+                        "how many it holds; node: one row per op name, node or layer; module: "
                         "every instance of a module class on one row, instance: one row per "
                         "module path, step: groups x steps)")
     add_top_argument(p, "rows in op/kernel/module tables")

@@ -17,14 +17,17 @@ class Source(NamedTuple):
     label: str        # the tool that wrote the trace
     ops_label: str    # what its ops are, as a track or column title
     processes: bool = True  # False: its pid column holds no operating-system process
+    # True: an op's name is an instance (an ONNX node, a TensorRT layer) and what it
+    # computes is ops.op_type
+    instance_names: bool = False
 
 
 # ops.source and meta.source: the parsers' own short names.
 SOURCES = {
     "kineto": Source("PyTorch profiler (Kineto)", "ops"),
     "nsys": Source("Nsight Systems", "Nsight Systems ranges"),
-    "ort": Source("ONNX Runtime", "ONNX Runtime nodes"),
-    "trt": Source("TensorRT", "TensorRT layers", processes=False),  # layer timings
+    "ort": Source("ONNX Runtime", "ONNX Runtime nodes", instance_names=True),
+    "trt": Source("TensorRT", "TensorRT layers", processes=False, instance_names=True),  # layer timings
 }
 
 

@@ -36,7 +36,8 @@ def top_ops(entries: list[Entry], top: int = 5) -> str:
         rows = []
         for e in (e for e in entries if e.model == model):
             for r in e.summary.top_non_gemm_ops[:top]:
-                rows.append([_trace(e), r.name, r.group, r.calls, f"{e.per_step_ms(r.total_ns):,.3f}",
+                n = r.get("instances") or 1
+                rows.append([_trace(e), f"{r.name} ×{n}" if n > 1 else r.name, r.group, r.calls, f"{e.per_step_ms(r.total_ns):,.3f}",
                              fmt.pct(r.share)])
         if rows:
             parts.append(f"<h3>{esc(model)}</h3>" + table(

@@ -183,7 +183,7 @@ def rows_table(title: str, rows: pd.DataFrame | list[Row], first: str, basis: st
     used = sum(max([len(h), *map(len, cells)]) for h, cells in columns) + max([5, *map(len, groups)])
     used += 3 * (len(columns) + 2) - 1
     names = display_names([r["name"] for r in records], first,
-                          [r.get("instances") for r in records] if first == "module" else None)
+                          [r.get("instances") for r in records] if first in ("module", "op") else None)
     name_w = max(width - used, 16)
     table.add_column(first, no_wrap=True, ratio=1)
     table.add_column("group", no_wrap=True, min_width=max([5, *map(len, groups)]))
@@ -245,9 +245,9 @@ def step_table(rows: pd.DataFrame, summary: Summary, width: int = 120) -> Table:
 
 def display_names(names: list, by: str, instances: list | None = None) -> list[str]:
     """Row names as tables show them: a kernel by its base name (``kernel_base_name``),
-    numbered where two rows share one; a module class path with its instance count
-    (``Encoder.Layer.Attention ×16``)."""
-    if by == "module" and instances is not None:
+    numbered where two rows share one; a module class path or an op type with its instance
+    count (``Encoder.Layer.Attention ×16``, ``SkipLayerNormalization ×24``)."""
+    if by in ("module", "op") and instances is not None:
         return [f"{n} ×{c}" if c and c > 1 else str(n) for n, c in zip(names, instances)]
     if by != "kernel":
         return [str(n) for n in names]

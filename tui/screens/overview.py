@@ -243,10 +243,13 @@ def draw_top(ov: q.Overview, width: int, selected: str | None = None) -> Text:
     if not len(rows):
         return Text("none", style="dim")
     name_w = max(width - 13 - 12 - 8 - 2, 12)
-    for i, (name, group, total, share) in enumerate(zip(rows["name"], rows["group"], rows["total_ns"], rows["share"])):
+    # an op type's instance count (ONNX nodes, TensorRT layers); kept overviews may lack it
+    counts = rows["instances"].fillna(1) if "instances" in rows else [1] * len(rows)
+    for i, (name, group, total, share, n) in enumerate(zip(rows["name"], rows["group"], rows["total_ns"],
+                                                          rows["share"], counts)):
         if i:
             t.append("\n")
-        label = safe(name, limit=name_w, middle=True)
+        label = safe(f"{name} ×{int(n)}" if n > 1 else name, limit=name_w, middle=True)
         label.pad_right(name_w - len(label.plain))
         if name == selected:
             label.stylize("reverse")
