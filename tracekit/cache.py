@@ -13,17 +13,18 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
-import pyarrow as pa
-import pyarrow.feather as feather
 
-from tracekit.model import SCHEMAS, Trace, TraceMeta
-from tracekit.model.meta import jsonable
+from tracekit.model.meta import TraceMeta, jsonable
 from tracekit.model.vocab import TABLES as _TABLES
 
 FORMAT_VERSION = 9  # bump when parsers or the model change what they produce
 _EDGE = 1 << 20
+
+if TYPE_CHECKING:
+    from tracekit.model import Trace
 
 
 def default_dir() -> Path:
@@ -57,6 +58,12 @@ def load(path, cache_dir=None, parser: str = "") -> list[Trace] | None:
     """The traces cached for ``path`` (one file, or the list of files a trace is read
     from, the trace file first), shown under the path given now; None on a miss or on
     anything unexpected in the entry."""
+    # here, not above: a key alone (a stored summary's) needs neither pyarrow nor pandas
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    from tracekit.model import SCHEMAS, Trace
+
     try:
         folder = Path(cache_dir or default_dir()) / key(path, parser)
     except OSError:
@@ -105,6 +112,9 @@ def _renamed(meta: TraceMeta, old: str, new: str) -> TraceMeta:
 def store(path, traces: list[Trace], cache_dir=None, parser: str = "") -> None:
     """Write atomically (temp dir + rename), so a crash never leaves half an entry.
     A cache that cannot be written (read-only home, full disk) is skipped silently."""
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
     root = Path(cache_dir or default_dir())
     tmp = None
     try:

@@ -6,8 +6,8 @@ never markup, never raw control characters.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich import box
 from rich.console import Console, Group
 from rich.table import Table
@@ -18,6 +18,9 @@ from tracekit.model.names import kernel_base_name
 from tracekit.model.vocab import basis_unit
 from tracekit.report.fmt import bar, count, devices, duration, in_unit, ms, pct, time_unit
 from tracekit.safe_text import clean, distinct_cuts
+
+if TYPE_CHECKING:  # a summary alone (a stored one) renders without pandas
+    import pandas as pd
 
 GEMM_STYLE = "bold cyan"
 NON_GEMM_STYLE = "bold magenta"
@@ -168,7 +171,7 @@ def rows_table(title: str, rows: pd.DataFrame | list[Row], first: str, basis: st
     wide = width >= 100
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, expand=True,
                   pad_edge=False)
-    records = rows.to_dict("records") if isinstance(rows, pd.DataFrame) else rows
+    records = rows if isinstance(rows, list) else rows.to_dict("records")
     unit, scale = time_unit(max((r["total_ns"] for r in records), default=0))
     columns: list[tuple[str, list[str]]] = [("calls", [f"{r['calls']:,}" for r in records])]
     if basis == "device" and wide:
@@ -221,7 +224,7 @@ def step_table(rows: pd.DataFrame, summary: Summary, width: int = 120) -> Table:
     shown = [g for g in pivot.columns if g in shown]
     rest = [g for g in pivot.columns if g not in shown]
     stepped = [int(n.split()[1]) for n in pivot.index if n.startswith("step ")]
-    median = float(pd.Series([totals[f"step {s}"] for s in stepped]).median()) if stepped else 0.0
+    median = float(totals[[f"step {s}" for s in stepped]].median()) if stepped else 0.0
     odd = summary.step_outlier.split(" ", 2)[1] if summary.step_outlier else None
     table = Table(title=f"Time by step ({unit})", title_justify="left", box=box.SIMPLE_HEAD,
                   pad_edge=False)
