@@ -10,7 +10,9 @@ would have them), wall time from process start to exit, median of --repeat:
   python -c pass          the interpreter alone
   import pandas           what every analysing command needs
   tracekit --help         limit 0.1 s (plus the interpreter's own start)
-  tracekit summary SMALL  a few-KB sample trace, cached; limit 0.4 s
+  tracekit summary SMALL  a few-KB sample trace, cached; limit 0.4 s (a second run prints
+                          the summary kept by the first, without pandas)
+  summary SMALL --by op   the same through the trace cache (pandas): what the kept summary saves
 
 and which heavy libraries ``tracekit summary SMALL`` imported (from ``-X importtime``).
 """
@@ -51,6 +53,7 @@ def main(argv=None) -> int:
         "import pandas": [sys.executable, "-c", "import pandas"],
         "tracekit --help": [*tk, "--help"],
         "tracekit summary SMALL": [*tk, "summary", str(SMALL)],
+        "summary SMALL --by op": [*tk, "summary", str(SMALL), "--by", "op"],
     }
     for cmd in cmds.values():
         wall(cmd, env)  # compile to bytecode, fill the trace cache
@@ -66,7 +69,8 @@ def main(argv=None) -> int:
           f"{SMALL.stat().st_size / 1024:.0f} KiB")
     for k, v in med.items():
         print(f"  {k:24s} median {v:6.3f} s  (min {min(times[k]):.3f})")
-    print(f"  summary SMALL - import pandas   {med['tracekit summary SMALL'] - med['import pandas']:6.3f} s")
+    print(f"  summary SMALL / python alone    {med['tracekit summary SMALL'] / med['python -c pass']:6.1f}x")
+    print(f"  summary SMALL / --by op         {med['tracekit summary SMALL'] / med['summary SMALL --by op']:6.2f}x")
     print(f"  --help - python alone            {med['tracekit --help'] - med['python -c pass']:6.3f} s")
     print(f"  summary imported: {', '.join(h for h in HEAVY if h in names) or 'none of ' + ', '.join(HEAVY)}")
     ok = True

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
 
 from tracekit.cli import ranks
 from tracekit.cli.common import (
@@ -43,42 +44,61 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from rich.console import Console
-
     from tracekit import analysis
-    from tracekit.report import json_report, summary_text
+    from tracekit.cli import summary_cache
 
     if ranks.wanted(args):  # a folder or several files: one rank per process or worker
         return ranks.run(args)
-    traces = load_traces(args)
     if getattr(args, "explain", False):
-        return _explain(traces, args)
-    summaries, tables = [], []
-    for trace in traces:
-        # None: every step but the warm-up; --range narrows it as compare's sides are
-        window = analysis.select_window(trace, args.step, getattr(args, "range", None))
-        summaries.append(analysis.summarize(trace, top=args.top, window=window))
-        if args.by != "group":
-            table = analysis.breakdown(trace, window, args.by)  # every step: groups x steps
-            tables.append(table if args.by == "step" else table.head(args.top))
+        return _explain(load_traces(args), args)
+    # run before with the same file and options: print what it kept, without loading the trace
+    kept = summary_cache.entry_file(args)
+    saved = summary_cache.read(kept) if kept else None
+    if saved is not None:
+        summary_cache.replay(saved.warnings)
+        return _show(args, [saved.summary], [], set(saved.gemm_groups))
+    # the warnings printed on the way are kept with the summary, to be printed again
+    with summary_cache.recorded() if kept else nullcontext() as printed:
+        traces = load_traces(args)
+        summaries, tables = [], []
+        for trace in traces:
+            # None: every step but the warm-up; --range narrows it as compare's sides are
+            window = analysis.select_window(trace, args.step, getattr(args, "range", None))
+            summaries.append(analysis.summarize(trace, top=args.top, window=window))
+            if args.by != "group":
+                table = analysis.breakdown(trace, window, args.by)  # every step: groups x steps
+                tables.append(table if args.by == "step" else table.head(args.top))
+    gemm_groups = {g for t in traces for g in analysis.gemm_groups(t)}
+    if (printed is not None and len(traces) == 1 and printed.replayable
+            and summary_cache.reads_one_file(args.paths[0])):
+        summary_cache.store(kept, summaries[0], gemm_groups, printed.lines)
     combined = analysis.combine(summaries) if len(summaries) > 1 else None
     if getattr(args, "plot", None):
-        _plot(args.plot, combined or summaries[0], {g for t in traces for g in analysis.gemm_groups(t)})
+        _plot(args.plot, combined or summaries[0], gemm_groups)
+    return _show(args, summaries, tables, gemm_groups, combined)
+
+
+def _show(args, summaries: list, tables: list, gemm_groups: set[str], combined=None) -> int:
+    """Print the summaries (JSON, or rich tables on the terminal)."""
     if args.json:
+        from tracekit.report import json_report
+
         docs = [s.to_dict() for s in summaries]
         for doc, table in zip(docs, tables):
             doc["by"] = {args.by: table.to_dict("records")}
         json_report.render(docs[0] if combined is None else {"traces": docs, "combined": combined})
         return 0
+    from rich.console import Console
+
+    from tracekit.report import summary_text
+
     console = Console(highlight=False, soft_wrap=False)
-    gemm_groups = {g for t in traces for g in analysis.gemm_groups(t)}
     for i, summary in enumerate(summaries):
         summary_text.render(summary, console, gemm_groups=gemm_groups,
                             table=tables[i] if tables else None, by=args.by)
     if combined is not None:
         summary_text.render(combined, console, gemm_groups=gemm_groups)
     return 0
-
 
 
 def _plot(path: str, summary, gemm_groups: set[str]) -> None:
