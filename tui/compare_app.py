@@ -9,20 +9,12 @@ import warnings
 
 from textual import work
 from textual.app import App
-from textual.message import Message
 from textual.screen import ModalScreen
 
 from tracekit.safe_text import clean
 from tui import keys, loader
-from tui.messages import LoadFailed
+from tui.messages import Compared, LoadFailed
 from tui.screens.loading import LoadingScreen
-
-
-class Compared(Message):
-    def __init__(self, groups, ops) -> None:
-        super().__init__()
-        self.groups = groups
-        self.ops = ops
 
 
 class CompareApp(App):

@@ -32,3 +32,12 @@ class SpanSelected(Message):
     def __init__(self, span) -> None:
         super().__init__()
         self.span = span
+
+
+class Compared(Message):
+    """The compare screen's tables, computed in a worker over the loaded traces."""
+
+    def __init__(self, groups, ops) -> None:
+        super().__init__()
+        self.groups = groups
+        self.ops = ops

@@ -7,10 +7,11 @@ decoded into) comes without pandas.
 """
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
+
+from tracekit.model.lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from tracekit.analysis.breakdown import BY, breakdown, gemm_groups, time_basis
@@ -52,12 +53,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 class _Package(types.ModuleType):

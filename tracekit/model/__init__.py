@@ -5,10 +5,10 @@ words, the errors or the meta (rendering a stored summary, ``--help``) starts wi
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tracekit.model.errors import TraceError, TracekitError, TraceWarning
+from tracekit.model.lazy import lazy_getattr
 from tracekit.model.meta import TraceMeta
 from tracekit.model.vocab import COPY_KINDS, KERNEL_KINDS, LINKS, RANGE_KINDS, SOURCES, TABLES, TIME_BASES
 
@@ -40,9 +40,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'tracekit.model' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
