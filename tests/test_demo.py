@@ -64,3 +64,18 @@ def test_warm_up_vs_steady_state_sides_are_their_step_summaries(tmp_path):
     assert not doc["comparable"].get("identical")
     bad = run_cli("compare", path, path, "--step", "2", "--step", "3", "--step", "4", cache_dir=tmp_path)
     assert bad.returncode == 2 and "3 step selections for 2 traces" in bad.stderr
+
+
+def test_one_file_at_two_steps_reads_at_80_columns(tmp_path):
+    """Without labels, one file's sides are named by their steps; a reason too long for the
+    line wraps under its own text, never back to the first column."""
+    path = demo_path()
+    text = run_cli("compare", path, path, "--step", "2", "--step", "3-4", cache_dir=tmp_path,
+                   columns=80).stdout
+    lines = text.splitlines()
+    assert lines[3].startswith("step 2 ") and lines[5].startswith("step 3-4 ")
+    start = lines.index("doubtful comparison:") + 1
+    reason = lines[start:lines.index(next(x for x in lines[start:] if not x.startswith("  ")))]
+    assert reason[0].startswith("  - different step counts") and len(reason) > 1
+    assert all(x.startswith("    ") and x.strip() for x in reason[1:])
+    assert all(len(x) <= 80 for x in lines)

@@ -110,6 +110,7 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
         raise CompareError(f"--by must be one of {', '.join(BY)}")
     if len(traces) < 2:
         raise CompareError(f"compare needs at least two traces ({len(traces)} given)")
+    given_labels = bool(labels)
     labels = list(labels) if labels else default_labels(traces)
     if len(labels) != len(traces):
         raise CompareError(f"{len(labels)} labels for {len(traces)} traces")
@@ -119,6 +120,8 @@ def compare(traces: list[Trace], labels: list[str] | None = None, by: str = "gro
         raise CompareError(f"{len(side_steps)} step selections for {len(traces)} traces "
                            "(give one for every trace, or one per trace)")
     steps = list(side_steps) if side_steps is not None else [step] * len(traces)
+    if side_steps is not None and not given_labels and len({t.meta.path for t in traces}) == 1:
+        labels = [f"step {s}" if s is not None else "default steps" for s in steps]  # one file
     windows = [select_window(t, s, range_name) for t, s in zip(traces, steps)]
     frames = [units(t, w) for t, w in zip(traces, windows)]
     notes: list[str] = []

@@ -20,6 +20,16 @@ def _t(text, style: str = "", limit: int | None = None, justify=None) -> Text:
     return Text(clean(text, limit), style=style, justify=justify)
 
 
+def _reasons(reasons: list[str]) -> Table:
+    """One bullet per reason; a long reason wraps under its own text, not under the bullet."""
+    grid = Table.grid()
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for reason in reasons:
+        grid.add_row("  - ", _t(reason, "yellow"))
+    return grid
+
+
 def as_shares(comparison: Comparison) -> bool:
     """Times on different bases (device time, TensorRT averages, CPU time) are compared
     as shares of each side's total."""
@@ -45,8 +55,7 @@ def render(comparison: Comparison, console: Console, top: int = 20, absolute: bo
         return
     if verdict.reasons:
         console.print(_t("doubtful comparison:", "bold yellow"))
-        for reason in verdict.reasons:
-            console.print(_t(f"  - {reason}", "yellow"))
+        console.print(_reasons(verdict.reasons))
     for note in comparison.notes:
         console.print(_t(note, "dim"))
     matched = [r for r in comparison.rows if r.matched]
