@@ -704,19 +704,25 @@ def test_study_quantized_engine_qdq_time_and_growth(load):
 def test_study_tensorrt_and_cpu_vs_gpu_tables(load, collected):
     traces = [tracekit.load(str(collected["eager"]), cache=False), load(trt_profile("A100__fp16")),
               load(corpus_file("trace_diff__control"))]
-    comparison = compare(traces, labels=["eager", "trt", "gpu"])
-    summaries = [summarize(t) for t in traces]
+    # every step, so that the eager side holds several (its warm-up too)
+    comparison = compare(traces, labels=["eager", "trt", "gpu"], step="all")
+    summaries = [summarize(t, "all") for t in traces]
     (trt,) = comparison.study.tensorrt
     from tracekit.analysis.fusion import fusion_report
 
     assert trt.before == "eager" and trt.after == "trt"
     assert trt.fusion_rate == fusion_report(traces[1]).fusion_rate
-    assert (trt.non_gemm_before_ns, trt.non_gemm_after_ns) == (summaries[0].non_gemm_ns, summaries[1].non_gemm_ns)
+    # per step: a TensorRT profile is one inference, the eager window several steps
+    steps = len(summaries[0].steps)
+    assert steps > 1 and not summaries[1].steps
+    assert (trt.non_gemm_before_ns, trt.non_gemm_after_ns) == (round(summaries[0].non_gemm_ns / steps),
+                                                               summaries[1].non_gemm_ns)
     for g in trt.groups:
-        a, b = summaries[0].groups.get(g.group, 0), summaries[1].groups.get(g.group, 0)
+        a, b = round(summaries[0].groups.get(g.group, 0) / steps), summaries[1].groups.get(g.group, 0)
         assert (g.before_ns, g.after_ns) == (a, b)
         assert g.speedup == (pytest.approx(a / b) if a and b else None)
-    assert "different clocks" in trt.note
+    assert trt.total_speedup == pytest.approx(round(summaries[0].total_ns / steps) / summaries[1].total_ns)
+    assert f"eager's {steps} steps averaged" in trt.note and "different clocks" in trt.note
     shifts = {s.gpu: s for s in comparison.study.cpu_vs_gpu}
     assert set(shifts) == {"trt", "gpu"} and all(s.cpu == "eager" for s in shifts.values())
     cpu_share = summaries[0].non_gemm_ns / summaries[0].compute_ns

@@ -48,21 +48,32 @@ def tensorrt_tables(traces: list[Trace], sides: list[Side]) -> list[TensorRTTabl
         if s.source != "trt":
             continue
         fusion = fusion_report(trace)
-        groups = [GroupSpeedup(group=g, before_ns=b.groups.get(g, 0), after_ns=s.groups.get(g, 0),
-                               speedup=_ratio(b.groups.get(g, 0), s.groups.get(g, 0)))
+        # a TensorRT profile is one inference (layer averages); the other side's window may
+        # hold several steps: both are compared per step, or the speedup counts steps
+        nb, ns = len(b.steps) or 1, len(s.steps) or 1
+
+        def before(ns_: int) -> int:
+            return round(ns_ / nb)
+
+        def after(ns_: int) -> int:
+            return round(ns_ / ns)
+
+        groups = [GroupSpeedup(group=g, before_ns=before(b.groups.get(g, 0)), after_ns=after(s.groups.get(g, 0)),
+                               speedup=_ratio(before(b.groups.get(g, 0)), after(s.groups.get(g, 0))))
                   for g in dict.fromkeys([*b.groups, *s.groups])]
-        note = ""
+        notes = [f"per step: {b.label}'s {nb} steps averaged"] if nb > 1 else []
         if BASIS_FAMILY.get(b.time_basis) != BASIS_FAMILY.get(s.time_basis):
-            note = (f"{b.label} is {BASIS_FAMILY.get(b.time_basis, b.time_basis)}, {s.label} "
-                    f"{BASIS_FAMILY.get(s.time_basis, s.time_basis)}: speedups compare different clocks")
+            notes.append(f"{b.label} is {BASIS_FAMILY.get(b.time_basis, b.time_basis)}, {s.label} "
+                         f"{BASIS_FAMILY.get(s.time_basis, s.time_basis)}: speedups compare different clocks")
+        note = "; ".join(notes)
         out.append(TensorRTTable(
             before=b.label, after=s.label, fusion_rate=fusion.fusion_rate,
             non_gemm_nodes=int(fusion.nodes.get("non_gemm", 0)),
             non_gemm_fused=int(fusion.nodes.get("non_gemm_fused", 0)),
-            non_gemm_before_ns=b.non_gemm_ns, non_gemm_after_ns=s.non_gemm_ns,
+            non_gemm_before_ns=before(b.non_gemm_ns), non_gemm_after_ns=after(s.non_gemm_ns),
             non_gemm_share_before=_share(b.non_gemm_ns, b.compute_ns),
             non_gemm_share_after=_share(s.non_gemm_ns, s.compute_ns),
-            total_speedup=(b.total_ns / s.total_ns) if s.total_ns else None,
+            total_speedup=(before(b.total_ns) / after(s.total_ns)) if after(s.total_ns) else None,
             groups=groups, note=note))
     return out
 
