@@ -51,16 +51,10 @@ def tensorrt_tables(traces: list[Trace], sides: list[Side]) -> list[TensorRTTabl
         # a TensorRT profile is one inference (layer averages); the other side's window may
         # hold several steps: both are compared per step, or the speedup counts steps
         nb, ns = len(b.steps) or 1, len(s.steps) or 1
-
-        def before(ns_: int) -> int:
-            return round(ns_ / nb)
-
-        def after(ns_: int) -> int:
-            return round(ns_ / ns)
-
-        groups = [GroupSpeedup(group=g, before_ns=before(b.groups.get(g, 0)), after_ns=after(s.groups.get(g, 0)),
-                               speedup=_ratio(before(b.groups.get(g, 0)), after(s.groups.get(g, 0))))
-                  for g in dict.fromkeys([*b.groups, *s.groups])]
+        groups = []
+        for g in dict.fromkeys([*b.groups, *s.groups]):
+            pair = _per(nb, b.groups.get(g, 0)), _per(ns, s.groups.get(g, 0))
+            groups.append(GroupSpeedup(group=g, before_ns=pair[0], after_ns=pair[1], speedup=_ratio(*pair)))
         notes = [f"per step: {b.label}'s {nb} steps averaged"] if nb > 1 else []
         if BASIS_FAMILY.get(b.time_basis) != BASIS_FAMILY.get(s.time_basis):
             notes.append(f"{b.label} is {BASIS_FAMILY.get(b.time_basis, b.time_basis)}, {s.label} "
@@ -70,12 +64,17 @@ def tensorrt_tables(traces: list[Trace], sides: list[Side]) -> list[TensorRTTabl
             before=b.label, after=s.label, fusion_rate=fusion.fusion_rate,
             non_gemm_nodes=int(fusion.nodes.get("non_gemm", 0)),
             non_gemm_fused=int(fusion.nodes.get("non_gemm_fused", 0)),
-            non_gemm_before_ns=before(b.non_gemm_ns), non_gemm_after_ns=after(s.non_gemm_ns),
+            non_gemm_before_ns=_per(nb, b.non_gemm_ns), non_gemm_after_ns=_per(ns, s.non_gemm_ns),
             non_gemm_share_before=_share(b.non_gemm_ns, b.compute_ns),
             non_gemm_share_after=_share(s.non_gemm_ns, s.compute_ns),
-            total_speedup=(before(b.total_ns) / after(s.total_ns)) if after(s.total_ns) else None,
+            total_speedup=(_per(nb, b.total_ns) / _per(ns, s.total_ns)) if _per(ns, s.total_ns) else None,
             groups=groups, note=note))
     return out
+
+
+def _per(steps: int, ns: int) -> int:
+    """Time per step of a window of ``steps`` steps."""
+    return round(ns / steps)
 
 
 def share_shifts(sides: list[Side]) -> list[ShareShift]:
