@@ -35,14 +35,20 @@ def make_app(cache_dir):
     return _make
 
 
+async def wait_until(pilot, ready, what: str, timeout: float = 60.0) -> None:
+    """Until ``ready(app)`` holds or the load failed (``app.error``), then let it draw."""
+    app = pilot.app
+    start = time.monotonic()
+    while not ready(app) and app.error is None:
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"{what} did not load")
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
 async def wait_loaded(pilot, timeout: float = 60.0) -> None:
     """Until the first screen is up (or the load failed), then let it draw."""
     app = pilot.app
-    start = time.monotonic()
-    while app.trace is None and app.error is None:
-        if time.monotonic() - start > timeout:
-            raise TimeoutError("trace did not load")
-        await pilot.pause(0.05)
-    await pilot.pause()
+    await wait_until(pilot, lambda a: a.trace is not None, "trace", timeout)
     await app.workers.wait_for_complete()
     await pilot.pause()

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import pytest
 
 from tests.conftest import CORPUS
+from tests.tui.conftest import wait_until
 from tracekit.report.fmt import duration, pct
 
 TRT = CORPUS / "tensorrt"
@@ -23,13 +23,7 @@ def engines():
 
 
 async def wait_compared(pilot, timeout: float = 60.0) -> None:
-    app = pilot.app
-    start = time.monotonic()
-    while app.comparison is None and app.error is None:
-        if time.monotonic() - start > timeout:
-            raise TimeoutError("traces did not load")
-        await pilot.pause(0.05)
-    await pilot.pause()
+    await wait_until(pilot, lambda app: app.comparison is not None, "traces", timeout)
 
 
 def table_rows(app) -> list[list[str]]:
