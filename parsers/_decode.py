@@ -18,15 +18,18 @@ from contextlib import contextmanager
 from itertools import repeat
 from multiprocessing import current_process, get_context
 from operator import attrgetter
-from typing import Any, Union
+from typing import Any, Sequence, Union
 
 import msgspec
 import numpy as np
+from msgspec.structs import astuple
 import pandas as pd
 
 from tracekit.model import checks
 
-CHUNK = 32768
+# Events per decoded chunk: a chunk's event objects (~1 KB each) are the decoder's peak
+# memory beyond the file's bytes; 8192 also keeps them in cache (faster than 32768).
+CHUNK = 8192
 # Numbers are left untyped: a typed field refuses 1e400 or 2**64 for the whole file, while
 # the columns below set such values aside one by one (and count them).
 Num = Any
@@ -105,46 +108,43 @@ def gc_paused():
             gc.enable()
 
 
-_PH, _CAT, _NAME, _PID, _TID, _TS, _DUR, _ID, _ARGS = map(
-    attrgetter, ("ph", "cat", "name", "pid", "tid", "ts", "dur", "id", "args"))
-(_CORR, _EXT, _EXT_LEGACY, _DEVICE, _STREAM, _BYTES, _KIND, _DIRECTION, _GRID, _BLOCK, _DIMS,
- _DIMS_LEGACY, _TYPES) = map(
-    attrgetter, ("correlation", "external_id", "external_id_legacy", "device", "stream", "bytes",
-                 "kind", "direction", "grid", "block", "input_dims", "input_dims_legacy", "input_type"))
+# Field order of Event and Args, for the columns ``astuple`` transposes (one C call per
+# event instead of one attribute lookup per field).
+EVENT_FIELDS = Event.__struct_fields__
+ARGS_FIELDS = Args.__struct_fields__
+_ARGS = attrgetter("args")
 
 
 DIRECTIONS = {"HOST_TO_DEVICE": "HtoD", "DEVICE_TO_HOST": "DtoH", "DEVICE_TO_DEVICE": "DtoD",
               "HOST_TO_HOST": "HtoH", "PEER_TO_PEER": "PtoP"}
 
 
-def _copy_hint(a: "Args") -> str:
+def _copy_hint(kind, direction) -> str:
     """Copy direction from the args: ROCm's "kind": "HtoD", MTIA's "direction"."""
-    if isinstance(a.kind, str) and a.kind:
-        return a.kind
-    if isinstance(a.direction, str) and a.direction:
-        return DIRECTIONS.get(a.direction.upper(), a.direction)
+    if isinstance(kind, str) and kind:
+        return kind
+    if isinstance(direction, str) and direction:
+        return DIRECTIONS.get(direction.upper(), direction)
     return ""
 
 
-def _copy_hints(args: list, names: "Interner") -> np.ndarray:
+def _copy_hints(kinds, directions, names: "Interner") -> np.ndarray:
     """Codes in ``names`` of each event's ``_copy_hint``; most chunks name no direction
     at all, so check that first in C instead of calling a Python function per event."""
-    out = np.full(len(args), names.code(""), np.int32)
-    kinds, directions = list(map(_KIND, args)), list(map(_DIRECTION, args))
+    n = len(kinds)
+    out = np.full(n, names.code(""), np.int32)
     if not any(kinds) and not any(directions):
         return out
-    n = len(args)
     at = np.flatnonzero(np.fromiter(map(bool, kinds), bool, n) | np.fromiter(map(bool, directions), bool, n))
-    out[at] = names.encode([_copy_hint(args[i]) for i in at.tolist()])
+    out[at] = names.encode([_copy_hint(kinds[i], directions[i]) for i in at.tolist()])
     return out
 
 
-def _bytes_column(args: list, flags=None) -> np.ndarray:
-    out = int_column(list(map(_BYTES, args)), flags, "byte count")
+def _bytes_column(nbytes, sizes, flags=None) -> np.ndarray:
+    out = int_column(nbytes, flags, "byte count")
     missing = out < 0
     if missing.any():
-        size = int_column([a.size for a in args], flags, "byte count")
-        out = np.where(missing, size, out)
+        out = np.where(missing, int_column(sizes, flags, "byte count"), out)
     return out
 
 
@@ -163,7 +163,7 @@ class Interner:
     def code(self, value) -> int:
         return self.codes.setdefault(value, len(self.codes))
 
-    def encode(self, values: list) -> np.ndarray:
+    def encode(self, values: Sequence) -> np.ndarray:
         n = len(values)
         if not n:
             return np.zeros(0, np.int32)
@@ -201,7 +201,7 @@ class Flags(dict):
 def int_column(values, flags: Flags | None = None, what: str = "id") -> np.ndarray:
     """int64 column from JSON numbers/strings; -1 where missing, not a number or out of
     the int64 range (those are counted in ``flags[what]``)."""
-    values = values if isinstance(values, list) else list(values)
+    values = values if isinstance(values, (list, tuple)) else list(values)
     try:
         return np.fromiter(values, dtype=np.int64, count=len(values))
     except (TypeError, ValueError, OverflowError):
@@ -249,7 +249,7 @@ def _int_or_none(v):
 def float_column(values) -> np.ndarray:
     """float64 column; NaN where missing or not a number (string numbers are accepted;
     numbers past float64 become +-inf, which the time checks set aside)."""
-    values = values if isinstance(values, list) else list(values)
+    values = values if isinstance(values, (list, tuple)) else list(values)
     try:
         return np.fromiter(values, dtype=np.float64, count=len(values))
     except (TypeError, ValueError, OverflowError):
@@ -301,7 +301,7 @@ class BlobInterner(Interner):
         super().__init__(first=(b"",))
         self._raw: dict = {b"": 0}
 
-    def encode(self, values: list) -> np.ndarray:
+    def encode(self, values: Sequence) -> np.ndarray:
         """Codes of raw JSON values (``msgspec.Raw``, empty where the field is absent)."""
         out = np.zeros(len(values), np.int32)  # code 0: absent, the common case
         if not any(values):
@@ -337,46 +337,47 @@ class Columns:
         n = len(events)
         if n == 0:
             return
-        args = list(map(_ARGS, events))
+        e = dict(zip(EVENT_FIELDS, zip(*map(astuple, events))))
+        a = dict(zip(ARGS_FIELDS, zip(*map(astuple, e["args"]))))
         blob = self.blobs.encode
-        names = list(map(_NAME, events))
-        if not all(type(x) is str for x in names):
+        names = e["name"]
+        if set(map(type, names)) != {str}:
             names = [x if isinstance(x, str) else str(x) for x in names]
         flags = self.flags
-        ext = int_column(list(map(_EXT, args)), flags, "External id")
-        legacy = int_column(list(map(_EXT_LEGACY, args)), flags, "External id")
-        dims = list(map(_DIMS, args))
-        if any(map(_DIMS_LEGACY, args)):
-            dims = [d or a.input_dims_legacy for d, a in zip(dims, args)]
+        ext = int_column(a["external_id"], flags, "External id")
+        legacy = int_column(a["external_id_legacy"], flags, "External id")
+        dims = a["input_dims"]
+        if any(a["input_dims_legacy"]):
+            dims = [d or legacy_dims for d, legacy_dims in zip(dims, a["input_dims_legacy"])]
         part = {
-            "ph": self.phs.encode(list(map(_PH, events))),
-            "cat": self.cats.encode(list(map(_CAT, events))),
+            "ph": self.phs.encode(e["ph"]),
+            "cat": self.cats.encode(e["cat"]),
             "name": self.names.encode(names),
-            "pid": self._ids(list(map(_PID, events))),
-            "tid": self._ids(list(map(_TID, events))),
-            "ts": float_column(list(map(_TS, events))),
-            "dur": float_column(list(map(_DUR, events))),
-            "flow_id": int_column(list(map(_ID, events)), flags, "flow id"),
-            "correlation": int_column(list(map(_CORR, args)), flags, "correlation id"),
+            "pid": self._ids(e["pid"]),
+            "tid": self._ids(e["tid"]),
+            "ts": float_column(e["ts"]),
+            "dur": float_column(e["dur"]),
+            "flow_id": int_column(e["id"], flags, "flow id"),
+            "correlation": int_column(a["correlation"], flags, "correlation id"),
             "external_id": np.where(ext >= 0, ext, legacy),
-            "device": int_column(list(map(_DEVICE, args)), flags, "device number"),
-            "stream": int_column(list(map(_STREAM, args)), flags, "stream number"),
-            "bytes": _bytes_column(args, flags),
-            "kind": _copy_hints(args, self.names),
-            "grid": blob(list(map(_GRID, args))),
-            "block": blob(list(map(_BLOCK, args))),
+            "device": int_column(a["device"], flags, "device number"),
+            "stream": int_column(a["stream"], flags, "stream number"),
+            "bytes": _bytes_column(a["bytes"], a["size"], flags),
+            "kind": _copy_hints(a["kind"], a["direction"], self.names),
+            "grid": blob(a["grid"]),
+            "block": blob(a["block"]),
             "dims": blob(dims),
-            "types": blob(list(map(_TYPES, args))),
+            "types": blob(a["input_type"]),
         }
         for key, arr in part.items():
             self._parts.setdefault(key, []).append(arr)
         m_code = self.phs.codes.get("M")
         if m_code is not None:
             for i in np.flatnonzero(part["ph"] == m_code):
-                e = events[i]
-                self.meta_names.append((e.name, e.pid, e.tid, e.args.name, e.args.labels))
+                ev = events[i]
+                self.meta_names.append((ev.name, ev.pid, ev.tid, ev.args.name, ev.args.labels))
 
-    def _ids(self, values: list) -> np.ndarray:
+    def _ids(self, values: Sequence) -> np.ndarray:
         """pid/tid as int64. Strings that hold a number become it ("4093687616");
         other strings ("Spans", "stream 7 ") and numbers past int64 get a stable negative
         code: they still name one thread each."""
@@ -415,7 +416,7 @@ class Columns:
             self.flags.add(what, n)
 
 
-def ids_column(values: list, threads: Interner, flags: Flags | None = None) -> np.ndarray:
+def ids_column(values: Sequence, threads: Interner, flags: Flags | None = None) -> np.ndarray:
     """pid/tid column (see ``Columns._ids``); out-of-range numbers counted in ``flags``."""
     try:
         return np.fromiter(values, dtype=np.int64, count=len(values))
@@ -497,7 +498,7 @@ def _decode_serial(raws: list, columns, progress=None, decoder=EVENTS) -> None:
 
 
 # Below this many events a pool costs more to start than it saves.
-PARALLEL_MIN_EVENTS = 4 * CHUNK
+PARALLEL_MIN_EVENTS = 1 << 17
 
 
 def worker_count(n_events: int) -> int:
