@@ -1,9 +1,10 @@
 """How load time and memory grow with the trace: 1x, 2x, 4x, 8x tiles of one trace.
 
-    python benchmarks/bench_growth.py [--source TRACE] [--tiles 1 2 4 8] [--repeat 2]
+    python benchmarks/bench_growth.py [--source TRACE] [--tiles 1 2 4 8] [--repeat 2] [--workers 1]
 
 Each tile count is built with ../shared/tools/tile_trace.py into a temporary folder and
-loaded without cache in a fresh process (imports not timed). Printed per size: events,
+loaded without cache in a fresh process (imports not timed), from the page cache, with
+--workers decoding processes. Printed per size: events,
 seconds, peak RSS, both per million events, and peak RSS / file size (limit 3.0); then
 the slope of a least-squares line through (events, seconds) and (events, peak RSS), and
 how far the largest size's time lies from that line (growth is linear when the time per
@@ -25,7 +26,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_load import DEFAULT_SOURCE, ROOT, build_input
+from bench_load import DEFAULT_SOURCE, ROOT, build_input, page_in
 
 RSS_LIMIT, PER_EVENT_LIMIT = 3.0, 1.25
 
@@ -58,17 +59,21 @@ def main(argv=None) -> int:
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     ap.add_argument("--tiles", type=int, nargs="+", default=[1, 2, 4, 8])
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="decoding processes (default 1: how the work itself grows)")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "tracekit-bench")
     a = ap.parse_args(argv)
     a.work.mkdir(parents=True, exist_ok=True)
-    # bytecode cached as an installed tracekit has it; the decoder's workers as the machine allows
+    # bytecode cached as an installed tracekit has it; a fixed number of decoding processes
+    # (left to the machine's idle cores, it would change with the load from run to run)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(a.work / "pyc")
+    env.update(PYTHONPYCACHEPREFIX=str(a.work / "pyc"), TRACEKIT_WORKERS=str(a.workers))
     rows = []
     for n in a.tiles:
         path = build_input(a.source, n, a.work)
         runs = []
         for _ in range(a.repeat):
+            page_in(path)
             out = subprocess.run([sys.executable, "-c", CHILD, str(path)], check=True,
                                  capture_output=True, text=True, cwd=ROOT, env=env)
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -77,7 +82,8 @@ def main(argv=None) -> int:
                      "peak_mb": max(r["peak_mb"] for r in runs),
                      "load_mb": max(r["peak_mb"] - r["before_mb"] for r in runs),
                      "workers_mb": max(r["workers_peak_mb"] for r in runs)})
-    print(f"source: {a.source.name}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(f"source: {a.source.name}; {a.workers} decoding process{'es' if a.workers != 1 else ''}; "
+          f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"  {'tiles':>5} {'events':>10} {'file MiB':>9} {'s':>7} {'s/M ev':>7} {'peak MiB':>9} "
           f"{'MiB/M ev':>9} {'RSS/file':>8} {'load/file':>9} {'workers MiB':>11}")
     for r in rows:

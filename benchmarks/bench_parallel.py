@@ -6,7 +6,7 @@
 The input tiles a corpus trace recorded with ``with_stack`` (most of its events are
 ``python_function``; default: 4 copies of the vLLM graph-capture trace, ~120 MB, ~525k
 events) with ../shared/tools/tile_trace.py into a temporary folder. Each measurement runs
-in a fresh process:
+in a fresh process, started right after the file is read into the page cache:
 
   baseline   orjson.loads of the uncompressed bytes (imports and file read not timed)
   load W     tracekit.load(path, cache=False) with TRACEKIT_WORKERS=W (imports not timed)
@@ -31,7 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_load import ROOT, SHARED, build_input
+from bench_load import ROOT, SHARED, build_input, page_in
 
 DEFAULT_SOURCE = SHARED / "corpus" / "kineto" / (
     "AMD-AGI__TraceLens__tests__traces__inference__vllm_decode_full__capture_traces__"
@@ -71,6 +71,7 @@ def bench_env(workers: int) -> dict:
 
 def child(path: Path, mode: str, workers: int = 1) -> dict:
     env = bench_env(workers)
+    page_in(path)
     out = subprocess.run([sys.executable, "-c", CHILD, str(path), mode], check=True,
                          capture_output=True, text=True, cwd=ROOT, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -78,6 +79,7 @@ def child(path: Path, mode: str, workers: int = 1) -> dict:
 
 def summary_wall(path: Path, workers: int) -> float:
     env = bench_env(workers)
+    page_in(path)
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "tracekit.cli.main", "summary", "--no-cache", str(path)],
                    check=True, capture_output=True, cwd=ROOT, env=env)

@@ -370,7 +370,7 @@ class Columns:
             "types": blob(a["input_type"]),
         }
         for key, arr in part.items():
-            self._parts.setdefault(key, []).append(arr)
+            self._parts.setdefault(key, []).append(_narrow(arr) if key in WIDE else arr)
         m_code = self.phs.codes.get("M")
         if m_code is not None:
             for i in np.flatnonzero(part["ph"] == m_code):
@@ -386,7 +386,7 @@ class Columns:
     def finish(self) -> dict[str, np.ndarray]:
         out = {}
         for key in list(self._parts):
-            out[key] = np.concatenate(self._parts.pop(key))
+            out[key] = np.concatenate(self._parts.pop(key), dtype=np.int64 if key in WIDE else None)
         return out
 
     def export(self) -> dict:
@@ -414,6 +414,18 @@ class Columns:
         self.meta_names.extend(part["meta_names"])
         for what, n in part["flags"].items():
             self.flags.add(what, n)
+
+
+# The int64 columns: kept as int32 while the file's bytes are alive if their values fit
+# (ids, devices, streams and byte counts mostly do), widened again by ``finish``.
+WIDE = frozenset({"pid", "tid", "flow_id", "correlation", "external_id", "device", "stream", "bytes"})
+_I32 = np.iinfo(np.int32)
+
+
+def _narrow(arr: np.ndarray) -> np.ndarray:
+    if not len(arr) or arr.min() < _I32.min or arr.max() > _I32.max:
+        return arr
+    return arr.astype(np.int32)
 
 
 def ids_column(values: Sequence, threads: Interner, flags: Flags | None = None) -> np.ndarray:
@@ -472,6 +484,7 @@ def _first_byte(data: bytes) -> int:
 def decode_events(raws: list, columns, progress=None, decoder=EVENTS) -> None:
     """Decode raw event slices chunk by chunk into ``columns.add(events)``, so only one
     chunk of event objects is alive at a time; ``progress(done, total)`` after each.
+    ``raws`` is consumed: each slice is set to None once decoded.
 
     A large Kineto event array is cut into one run of chunks per core, decoded in
     parallel (``parallel_decode``)."""
@@ -486,7 +499,10 @@ def decode_events(raws: list, columns, progress=None, decoder=EVENTS) -> None:
 def _decode_serial(raws: list, columns, progress=None, decoder=EVENTS) -> None:
     total = len(raws)
     for lo in range(0, total, CHUNK):
-        text = b"[" + b",".join(raws[lo:lo + CHUNK]) + b"]"
+        hi = min(lo + CHUNK, total)
+        text = b"[" + b",".join(raws[lo:hi]) + b"]"
+        # released once copied: their memory holds the next chunks' events (peak memory)
+        raws[lo:hi] = repeat(None, hi - lo)
         try:
             events = decoder.decode(text)
         except msgspec.ValidationError:
@@ -538,8 +554,10 @@ def parallel_decode(raws: list, columns: "Columns", workers: int, progress=None)
     try:
         with ProcessPoolExecutor(len(bounds) - 1, mp_context=get_context("fork")) as pool:
             futures = [pool.submit(_decode_run, lo, hi) for lo, hi in bounds[1:]]
-            _decode_serial(raws[:bounds[0][1]], columns)
             done = bounds[0][1]
+            mine = raws[:done]
+            raws[:done] = repeat(None, done)  # outside every worker's run, forked or not
+            _decode_serial(mine, columns)
             if progress is not None:
                 progress(done, total)
             for future, (lo, hi) in zip(futures, bounds[1:]):
