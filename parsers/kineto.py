@@ -148,7 +148,8 @@ class _Events:
     c: dict  # the decoded columns
     names: list  # name labels; c["name"] holds codes into it
     role: np.ndarray
-    ph: np.ndarray
+    ph: np.ndarray  # phase codes
+    ph_code: dict  # phase ("X", "s", ...) -> its code
     ts_ns: np.ndarray
     dur_ns: np.ndarray
     is_step_name: np.ndarray
@@ -250,13 +251,13 @@ def _select(columns: Columns, c: dict, meta: TraceMeta, path: str) -> _Events:
     # " kernel " and "Kernel" are the category "kernel"
     cat_role = np.array([ROLE_BY_CAT.get(str(x).strip().lower(), OTHER) for x in cat_labels], np.int8)
     role = cat_role[c["cat"]]
-    ph = np.asarray(columns.phs.labels, dtype=object)[c["ph"]] if n_events else np.array([], object)
-    complete = ph == "X"
+    ph, ph_code = c["ph"], columns.phs.codes  # phases stay codes: no object array per event
+    complete = ph == ph_code.get("X", -1)
     base = meta.extras.get("base_time_ns") or 0
     times = checks.event_times(c["ts"], c["dur"], scale=1000, base=base, exact_us=True,
                                counted=complete & (role != OTHER))
     checks.warn(path, times.counts)
-    begin_end = int(np.isin(ph, ("B", "E")).sum()) if n_events else 0
+    begin_end = int(np.isin(ph, [ph_code.get("B", -1), ph_code.get("E", -1)]).sum())
     checks.warn_count(path, f"begin/end ('B'/'E') event{'s' if begin_end != 1 else ''}", begin_end,
                       "skipped: tracekit reads complete ('X') events")
     name = c["name"]
@@ -269,7 +270,7 @@ def _select(columns: Columns, c: dict, meta: TraceMeta, path: str) -> _Events:
 
     x = complete & times.ok
     ev = _Events(
-        c=c, names=names, role=role, ph=ph, ts_ns=times.ts_ns, dur_ns=times.dur_ns,
+        c=c, names=names, role=role, ph=ph, ph_code=ph_code, ts_ns=times.ts_ns, dur_ns=times.dur_ns,
         is_step_name=is_step_name,
         ops=x & (role == OP) & ~is_step_name,
         steps=x & ((role == ANNOT) | (role == OP)) & is_step_name,
@@ -282,8 +283,7 @@ def _select(columns: Columns, c: dict, meta: TraceMeta, path: str) -> _Events:
     )
     counted = (ev.ops | ev.steps | ev.annot | ev.module | ev.gpu_annot | ev.sync | ev.launch
                | ev.kernel)
-    skipped = pd.Series(np.asarray(cat_labels, object)[c["cat"][complete & ~counted]]).value_counts()
-    meta.extras["skipped_complete_events"] = {str(k): int(v) for k, v in skipped.items()}
+    meta.extras["skipped_complete_events"] = _counts_by_label(c["cat"][complete & ~counted], cat_labels)
     meta.extras["events_without_ts"] = int((complete & np.isnan(c["ts"])).sum())
     meta.extras["set_aside"] = int((complete & (role != OTHER) & ~times.ok).sum())
     return ev
@@ -314,7 +314,7 @@ def _host_side(ev: _Events) -> _Host:
         op_range = r_nest.innermost(op_ts, op_ts + op_dur, op_thread)
 
     # ---- launches -> ops ----
-    l_corr = _flow_bind(c, ev.ph, ev.role, ts_ns, i_l, c["correlation"][i_l], start_ph="s")
+    l_corr = _flow_bind(c, ev, ts_ns, i_l, c["correlation"][i_l], start_ph="s")
     l_ext = c["external_id"][i_l]
     by_time = op_nest.at_points(l_ts, l_thread)
     by_ext = _lookup(np.stack([c["pid"][i_op], op_thread, c["external_id"][i_op]]),
@@ -338,7 +338,7 @@ def _device_side(ev: _Events, host: _Host, columns: Columns) -> _Device:
 
     # ---- kernels -> launches -> ops ----
     i_k = np.flatnonzero(ev.kernel)
-    k_corr = _flow_bind(c, ev.ph, ev.role, ev.ts_ns, i_k, c["correlation"][i_k], start_ph="f")
+    k_corr = _flow_bind(c, ev, ev.ts_ns, i_k, c["correlation"][i_k], start_ph="f")
     k_flow = (c["correlation"][i_k] < 0) & (k_corr >= 0)
     # ids alone: a GPU event's pid is its device, not the process that launched it
     k_launch = match_launch(k_corr, ev.ts_ns[i_k], host.l_corr, host.l_ts)
@@ -430,6 +430,14 @@ def _module_column(codes: np.ndarray, categories) -> pd.Categorical:
     return categorical_of(np.where(codes >= 0, codes, labels.index("")), labels)
 
 
+def _counts_by_label(codes: np.ndarray, labels: list) -> dict[str, int]:
+    """{label: count} of coded values, most frequent first, ties in order of first
+    appearance (as pandas' value_counts orders them)."""
+    seen, first, counts = np.unique(codes, return_index=True, return_counts=True)
+    order = np.lexsort((first, -counts))
+    return {str(labels[seen[i]]): int(counts[i]) for i in order}
+
+
 def _label_map(labels: list, fn, dtype) -> np.ndarray:
     """Apply ``fn`` once per distinct label (not per event)."""
     return np.array([fn(str(s)) for s in labels], dtype=dtype) if labels else np.zeros(0, dtype)
@@ -456,14 +464,14 @@ def _lookup(keys: np.ndarray, queries: np.ndarray, valid: np.ndarray) -> np.ndar
     return out
 
 
-def _flow_bind(c, ph, role, ts_ns, idx, corr, start_ph: str) -> np.ndarray:
+def _flow_bind(c, ev: _Events, ts_ns, idx, corr, start_ph: str) -> np.ndarray:
     """Fill missing correlations from flow events ("s" on the launch, "f" on the device
     activity) that sit on the same track at the same instant as the event."""
     corr = corr.copy()
     missing = corr < 0
     if not missing.any():
         return corr
-    flows = np.flatnonzero((role == FLOW) & (ph == start_ph) & (c["flow_id"] >= 0))
+    flows = np.flatnonzero((ev.role == FLOW) & (ev.ph == ev.ph_code.get(start_ph, -1)) & (c["flow_id"] >= 0))
     if len(flows) == 0:
         return corr
     keys = np.stack([c["pid"][flows], c["tid"][flows], ts_ns[flows]])
