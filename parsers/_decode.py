@@ -534,6 +534,8 @@ def worker_count(n_events: int) -> int:
     return max(1, min(n, -(-n_events // CHUNK)))
 
 
+# Chunks this process decodes for each one a worker does: measured 1.3 on 2 cores.
+OWN_SHARE = 1.3
 _SHARED: list = []  # the raw slices, inherited by the forked workers (never pickled)
 
 
@@ -545,11 +547,16 @@ def parallel_decode(raws: list, columns: "Columns", workers: int, progress=None)
 
     total = len(raws)
     chunks = -(-total // CHUNK)
-    # Whole chunks per run (the chunking of one pass); this process, which also merges,
-    # takes the first and smallest run.
-    sizes = sorted(len(a) for a in np.array_split(np.arange(chunks), workers))
-    ends = np.minimum(np.cumsum(sizes) * CHUNK, total)
+    # Whole chunks per run (the chunking of one pass). A worker's chunk costs more than
+    # this process's (copy-on-write faults, columns sent back), so this process takes the
+    # first and larger run, to finish about when the workers' results arrive.
+    weights = np.array([OWN_SHARE] + [1.0] * (workers - 1))
+    cuts = np.unique(np.round(np.cumsum(weights) / weights.sum() * chunks).astype(np.int64))
+    ends = np.minimum(cuts[cuts > 0] * CHUNK, total)
     bounds = list(zip([0, *ends[:-1].tolist()], ends.tolist()))
+    if len(bounds) < 2:
+        _decode_serial(raws, columns, progress)
+        return
     _SHARED[:] = [raws]
     try:
         with ProcessPoolExecutor(len(bounds) - 1, mp_context=get_context("fork")) as pool:
