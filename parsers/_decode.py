@@ -481,15 +481,16 @@ def _first_byte(data: bytes) -> int:
     return -1
 
 
-def decode_events(raws: list, columns, progress=None, decoder=EVENTS) -> None:
+def decode_events(raws: list, columns, progress=None, decoder=EVENTS, since=None) -> None:
     """Decode raw event slices chunk by chunk into ``columns.add(events)``, so only one
     chunk of event objects is alive at a time; ``progress(done, total)`` after each.
     ``raws`` is consumed: each slice is set to None once decoded.
 
-    A large Kineto event array is cut into one run of chunks per core, decoded in
-    parallel (``parallel_decode``)."""
+    A large Kineto event array is cut into one run of chunks per idle core, decoded in
+    parallel (``parallel_decode``); ``since``: a :func:`cpu_ticks` snapshot taken when
+    reading the file began, to tell which cores stayed idle meanwhile."""
     if type(columns) is Columns and decoder is EVENTS:
-        workers = worker_count(len(raws))
+        workers = worker_count(len(raws), since)
         if workers > 1:
             parallel_decode(raws, columns, workers, progress)
             return
@@ -517,10 +518,11 @@ def _decode_serial(raws: list, columns, progress=None, decoder=EVENTS) -> None:
 PARALLEL_MIN_EVENTS = 1 << 17
 
 
-def worker_count(n_events: int) -> int:
-    """Processes to decode ``n_events`` with: ``$TRACEKIT_WORKERS``, else the cores this
-    process may use that are idle (a fork costs ~15% more CPU in all, a loss when every
-    core is busy); 1 for small arrays and where fork is not the safe default."""
+def worker_count(n_events: int, since: dict | None = None) -> int:
+    """Processes to decode ``n_events`` with: ``$TRACEKIT_WORKERS``, else this one plus
+    one per other core it may use that is idle (a fork costs ~15% more CPU in all, a loss
+    when every core is busy): idle since ``since`` (see :func:`idle_cores`), else by the
+    load average; 1 for small arrays and where fork is not the safe default."""
     if n_events < PARALLEL_MIN_EVENTS or not sys.platform.startswith("linux"):
         return 1
     if current_process().daemon:  # a daemonic worker (a cluster's) may not have children
@@ -530,8 +532,50 @@ def worker_count(n_events: int) -> int:
     except ValueError:
         wanted = 0
     cores = len(os.sched_getaffinity(0))
-    n = wanted if wanted > 0 else min(cores, 1 + max(0, int(cores - os.getloadavg()[0])))
+    if wanted > 0:
+        n = wanted
+    else:
+        idle = idle_cores(since) if since else None
+        # the load average lags by a minute and counts tasks that use no CPU
+        n = min(cores, 1 + max(0, round(idle) if idle is not None else int(cores - os.getloadavg()[0])))
     return max(1, min(n, -(-n_events // CHUNK)))
+
+
+def cpu_ticks() -> dict[int, tuple[int, int]] | None:
+    """{cpu: (idle ticks, all ticks)} from Linux's /proc/stat; None elsewhere."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            text = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("cpu") and line[3:4].isdigit():
+            name, *values = line.split()
+            ticks = [int(v) for v in values[:8]]
+            out[int(name[3:])] = (ticks[3] + ticks[4], sum(ticks))  # idle + iowait
+    return out or None
+
+
+# Fewer ticks than this on a core (10 ms each) tell too little about it.
+MIN_TICKS = 3
+
+
+def idle_cores(since: dict) -> float | None:
+    """How many of the cores this process may use were idle since the ``since`` snapshot
+    (this process's own core counts as busy); None when it cannot be told."""
+    now = cpu_ticks()
+    if now is None:
+        return None
+    idle = 0.0
+    for cpu in os.sched_getaffinity(0):
+        if cpu not in now or cpu not in since:
+            return None
+        total = now[cpu][1] - since[cpu][1]
+        if total < MIN_TICKS:
+            return None
+        idle += (now[cpu][0] - since[cpu][0]) / total
+    return idle
 
 
 # Chunks this process decodes for each one a worker does: measured 1.3 on 2 cores.

@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 
 from parsers import _io
-from parsers._decode import Columns, Header, decode_events, gc_paused, recover_truncated, split_events
+from parsers._decode import (
+    Columns,
+    Header,
+    cpu_ticks,
+    decode_events,
+    gc_paused,
+    recover_truncated,
+    split_events,
+)
 from parsers._shared import copy_column, dotted_paths, match_launch, sorted_steps, step_at
 from tracekit.model import (
     KERNELS,
@@ -95,10 +103,12 @@ def parse_member(member: "_io.Member", progress=None) -> Trace:
     """Decode, then drop the file's bytes before building tables (peak memory)."""
     path = member.name
     with gc_paused():
+        since = cpu_ticks()  # which cores stay idle while the array is split
         header, raws, truncated = _split(member.data, path)
         columns = Columns()
         try:
-            decode_events(raws, columns, progress and (lambda d, t: progress("decode", d, t)))
+            decode_events(raws, columns, progress and (lambda d, t: progress("decode", d, t)),
+                          since=since)
         except (msgspec.ValidationError, RecursionError) as exc:
             raise TraceError(path, f"malformed trace event ({_io.first_line(exc)})") from None
         except (msgspec.DecodeError, UnicodeDecodeError):
