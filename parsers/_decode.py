@@ -22,8 +22,8 @@ from typing import Any, Sequence, Union
 
 import msgspec
 import numpy as np
-from msgspec.structs import astuple
 import pandas as pd
+from msgspec.structs import astuple
 
 from tracekit.model import checks
 

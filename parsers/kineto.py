@@ -21,15 +21,7 @@ import numpy as np
 import pandas as pd
 
 from parsers import _io
-from parsers._decode import (
-    Columns,
-    Header,
-    cpu_ticks,
-    decode_events,
-    gc_paused,
-    recover_truncated,
-    split_events,
-)
+from parsers._decode import Columns, Header, cpu_ticks, decode_events, gc_paused, recover_truncated, split_events
 from parsers._shared import copy_column, dotted_paths, match_launch, sorted_steps, step_at
 from tracekit.model import (
     KERNELS,
@@ -257,7 +249,6 @@ def _select(columns: Columns, c: dict, meta: TraceMeta, path: str) -> _Events:
     aside is counted in ``meta`` and warned about."""
     names = columns.names.labels
     cat_labels = columns.cats.labels
-    n_events = len(c["ph"])
     # " kernel " and "Kernel" are the category "kernel"
     cat_role = np.array([ROLE_BY_CAT.get(str(x).strip().lower(), OTHER) for x in cat_labels], np.int8)
     role = cat_role[c["cat"]]
