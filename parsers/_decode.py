@@ -370,7 +370,7 @@ class Columns:
             "types": blob(a["input_type"]),
         }
         for key, arr in part.items():
-            self._parts.setdefault(key, []).append(_narrow(arr) if key in WIDE else arr)
+            self._parts.setdefault(key, []).append(_narrow(arr) if arr.dtype.kind == "i" else arr)
         m_code = self.phs.codes.get("M")
         if m_code is not None:
             for i in np.flatnonzero(part["ph"] == m_code):
@@ -386,7 +386,9 @@ class Columns:
     def finish(self) -> dict[str, np.ndarray]:
         out = {}
         for key in list(self._parts):
-            out[key] = np.concatenate(self._parts.pop(key), dtype=np.int64 if key in WIDE else None)
+            parts = self._parts.pop(key)
+            wide = np.int64 if key in WIDE else np.int32 if parts[0].dtype.kind == "i" else None
+            out[key] = np.concatenate(parts, dtype=wide)
         return out
 
     def export(self) -> dict:
@@ -416,16 +418,21 @@ class Columns:
             self.flags.add(what, n)
 
 
-# The int64 columns: kept as int32 while the file's bytes are alive if their values fit
-# (ids, devices, streams and byte counts mostly do), widened again by ``finish``.
+# Integer columns are kept in the narrowest type their values fit while the file's bytes
+# are alive (codes, devices and streams mostly fit 8 or 16 bits, ids 32), and widened by
+# ``finish``: these to int64, the codes to int32.
 WIDE = frozenset({"pid", "tid", "flow_id", "correlation", "external_id", "device", "stream", "bytes"})
-_I32 = np.iinfo(np.int32)
+_NARROW = [(t, np.iinfo(t)) for t in (np.int8, np.int16, np.int32)]
 
 
 def _narrow(arr: np.ndarray) -> np.ndarray:
-    if not len(arr) or arr.min() < _I32.min or arr.max() > _I32.max:
+    if not len(arr):
         return arr
-    return arr.astype(np.int32)
+    lo, hi = arr.min(), arr.max()
+    for dtype, info in _NARROW:
+        if info.min <= lo and hi <= info.max:
+            return arr.astype(dtype)
+    return arr
 
 
 def ids_column(values: Sequence, threads: Interner, flags: Flags | None = None) -> np.ndarray:
