@@ -17,7 +17,6 @@ from collections import deque
 from contextlib import contextmanager
 from itertools import repeat
 from multiprocessing import current_process, get_context
-from operator import attrgetter
 from typing import Any, Sequence, Union
 
 import msgspec
@@ -112,7 +111,6 @@ def gc_paused():
 # event instead of one attribute lookup per field).
 EVENT_FIELDS = Event.__struct_fields__
 ARGS_FIELDS = Args.__struct_fields__
-_ARGS = attrgetter("args")
 
 
 DIRECTIONS = {"HOST_TO_DEVICE": "HtoD", "DEVICE_TO_HOST": "DtoH", "DEVICE_TO_DEVICE": "DtoD",
