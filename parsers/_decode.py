@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import gc
 import math
-import os
 import re
 import sys
 from collections import deque
 from contextlib import contextmanager
 from itertools import repeat
-from multiprocessing import current_process, get_context
+from multiprocessing import get_context
 from typing import Any, Sequence, Union
 
 import msgspec
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 from msgspec.structs import astuple
 
+from tracekit import cores
 from tracekit.model import checks
 
 # Events per decoded chunk: a chunk's event objects (~1 KB each) are the decoder's peak
@@ -524,63 +524,12 @@ PARALLEL_MIN_EVENTS = 1 << 17
 
 
 def worker_count(n_events: int, since: dict | None = None) -> int:
-    """Processes to decode ``n_events`` with: ``$TRACEKIT_WORKERS``, else this one plus
-    one per other core it may use that is idle (a fork costs ~15% more CPU in all, a loss
-    when every core is busy): idle since ``since`` (see :func:`idle_cores`), else by the
-    load average; 1 for small arrays and where fork is not the safe default."""
+    """Processes to decode ``n_events`` with (:func:`tracekit.cores.process_count`: the
+    idle cores, ``since`` a :func:`cpu_ticks` snapshot); 1 for small arrays and where
+    fork is not the safe default."""
     if n_events < PARALLEL_MIN_EVENTS or not sys.platform.startswith("linux"):
         return 1
-    if current_process().daemon:  # a daemonic worker (a cluster's) may not have children
-        return 1
-    try:
-        wanted = int(os.environ.get("TRACEKIT_WORKERS", "0"))
-    except ValueError:
-        wanted = 0
-    cores = len(os.sched_getaffinity(0))
-    if wanted > 0:
-        n = wanted
-    else:
-        idle = idle_cores(since) if since else None
-        # the load average lags by a minute and counts tasks that use no CPU
-        n = min(cores, 1 + max(0, round(idle) if idle is not None else int(cores - os.getloadavg()[0])))
-    return max(1, min(n, -(-n_events // CHUNK)))
-
-
-def cpu_ticks() -> dict[int, tuple[int, int]] | None:
-    """{cpu: (idle ticks, all ticks)} from Linux's /proc/stat; None elsewhere."""
-    try:
-        with open("/proc/stat", "rb") as f:
-            text = f.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    out = {}
-    for line in text.splitlines():
-        if line.startswith("cpu") and line[3:4].isdigit():
-            name, *values = line.split()
-            ticks = [int(v) for v in values[:8]]
-            out[int(name[3:])] = (ticks[3] + ticks[4], sum(ticks))  # idle + iowait
-    return out or None
-
-
-# Fewer ticks than this on a core (10 ms each) tell too little about it.
-MIN_TICKS = 3
-
-
-def idle_cores(since: dict) -> float | None:
-    """How many of the cores this process may use were idle since the ``since`` snapshot
-    (this process's own core counts as busy); None when it cannot be told."""
-    now = cpu_ticks()
-    if now is None:
-        return None
-    idle = 0.0
-    for cpu in os.sched_getaffinity(0):
-        if cpu not in now or cpu not in since:
-            return None
-        total = now[cpu][1] - since[cpu][1]
-        if total < MIN_TICKS:
-            return None
-        idle += (now[cpu][0] - since[cpu][0]) / total
-    return idle
+    return max(1, min(cores.process_count(since), -(-n_events // CHUNK)))
 
 
 # Chunks this process decodes for each one a worker does: measured 1.3 on 2 cores.

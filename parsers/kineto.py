@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from parsers import _io
-from parsers._decode import Columns, Header, cpu_ticks, decode_events, gc_paused, recover_truncated, split_events
+from parsers._decode import Columns, Header, decode_events, gc_paused, recover_truncated, split_events
 from parsers._shared import copy_column, dotted_paths, match_launch, sorted_steps, step_at
+from tracekit.cores import cpu_ticks
 from tracekit.model import (
     KERNELS,
     LAUNCHES,

@@ -14,6 +14,7 @@ import pytest
 import parsers._decode as decode
 import parsers.kineto as kineto
 from tests.conftest import SAMPLES, corpus_file
+from tracekit.cores import usable_cores
 from tracekit.model import TraceError
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -77,7 +78,7 @@ def test_bad_event_in_a_worker_is_the_same_one_line_error(tmp_path, monkeypatch)
 def test_workers_follow_idle_cores(monkeypatch):
     """By default only idle cores get a worker; TRACEKIT_WORKERS overrides."""
     monkeypatch.delenv("TRACEKIT_WORKERS", raising=False)
-    cores = len(os.sched_getaffinity(0))
+    cores = usable_cores()
     many = decode.PARALLEL_MIN_EVENTS * 64
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert decode.worker_count(many) == cores
@@ -85,36 +86,3 @@ def test_workers_follow_idle_cores(monkeypatch):
     assert decode.worker_count(many) == 1
     monkeypatch.setenv("TRACEKIT_WORKERS", "3")
     assert decode.worker_count(many) == 3
-
-
-def test_workers_follow_the_cores_idle_while_the_file_was_split(monkeypatch):
-    """/proc/stat ticks since reading began say which cores are idle now; the load
-    average (a minute behind) decides only when the window was too short to tell."""
-    monkeypatch.delenv("TRACEKIT_WORKERS", raising=False)
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    monkeypatch.setattr(os, "getloadavg", lambda: (4.0, 0.0, 0.0))  # says: all busy
-    since = {cpu: (1000, 5000) for cpu in range(4)}
-    many = decode.PARALLEL_MIN_EVENTS * 64
-
-    def after(idle_ticks: list[int], ticks: int = 20) -> None:
-        now = {cpu: (1000 + idle, 5000 + ticks) for cpu, idle in enumerate(idle_ticks)}
-        monkeypatch.setattr(decode, "cpu_ticks", lambda: now)
-
-    after([0, 20, 20, 19])  # this process on core 0, three cores idle
-    assert decode.idle_cores(since) == pytest.approx(2.95)
-    assert decode.worker_count(many, since) == 4
-    after([0, 20, 1, 0])  # two cores busy with something else
-    assert decode.worker_count(many, since) == 2
-    after([0, 20, 20, 20], ticks=decode.MIN_TICKS - 1)  # too short a window: load average
-    assert decode.idle_cores(since) is None
-    assert decode.worker_count(many, since) == 1
-    monkeypatch.setattr(decode, "cpu_ticks", lambda: None)  # no /proc/stat
-    assert decode.worker_count(many, since) == 1
-
-
-def test_cpu_ticks_reads_this_machine():
-    ticks = decode.cpu_ticks()
-    if ticks is None:
-        pytest.skip("no /proc/stat on this system")
-    assert set(os.sched_getaffinity(0)) <= set(ticks)
-    assert all(0 <= idle <= total for idle, total in ticks.values())

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
 
+from tracekit import cores
 from tracekit.model import TracekitError, TraceWarning
 
 # What a folder of ranks holds: the formats tracekit reads, by their usual names.
@@ -110,11 +111,11 @@ def summarize_all(paths: list[str], job: Job, scheduler: str | None = None,
                   workers: int | None = None) -> list[RankResult]:
     """One :class:`RankResult` per file, in the order given: on a Dask cluster when
     ``scheduler`` (its address) is given, else on ``workers`` local processes (default:
-    the cores this process may use; one file stays in this process)."""
+    the cores this process may use, within its CPU quota; one file stays in this process)."""
     if scheduler:
         results = _on_cluster(paths, job, scheduler)
     else:
-        results = _on_cores(paths, job, workers or len(os.sched_getaffinity(0)))
+        results = _on_cores(paths, job, workers or cores.usable_cores())
     for r in results:
         if r.error is not None:
             raise r.error

@@ -4,8 +4,9 @@ in and a result comes out. Serial where fork is not available, or for a single i
 from __future__ import annotations
 
 import multiprocessing
-import os
 from typing import Callable, Sequence
+
+from tracekit import cores
 
 _task: Callable | None = None  # what the forked workers call; set before the pool starts
 
@@ -16,21 +17,9 @@ def _call(item):
 
 
 def workers() -> int:
-    """Processes to use, as the decoder counts them: ``$TRACEKIT_WORKERS``, else the cores
-    this process may use that are idle (forking onto busy cores only adds CPU); 1 in a
-    daemonic process (a cluster's worker may not have children)."""
-    if multiprocessing.current_process().daemon:
-        return 1
-    try:
-        wanted = int(os.environ.get("TRACEKIT_WORKERS", "0"))
-    except ValueError:
-        wanted = 0
-    try:
-        cores = len(os.sched_getaffinity(0))
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not on Linux
-        cores, load = os.cpu_count() or 1, 0.0
-    return wanted if wanted > 0 else min(cores, 1 + max(0, int(cores - load)))
+    """Processes to use, as the decoder counts them (:func:`tracekit.cores.process_count`:
+    ``$TRACEKIT_WORKERS``, else the idle cores; 1 in a daemonic process)."""
+    return cores.process_count()
 
 
 def map_forked(task: Callable, items: Sequence, limit: int | None = None) -> list:
