@@ -492,8 +492,8 @@ def decode_events(raws: list, columns, progress=None, decoder=EVENTS, since=None
     ``raws`` is consumed: each slice is set to None once decoded.
 
     A large Kineto event array is cut into one run of chunks per idle core, decoded in
-    parallel (``parallel_decode``); ``since``: a :func:`cpu_ticks` snapshot taken when
-    reading the file began, to tell which cores stayed idle meanwhile."""
+    parallel (``parallel_decode``); ``since``: a :func:`tracekit.cores.cpu_ticks`
+    snapshot from before the array was split, to tell which cores stayed idle meanwhile."""
     if type(columns) is Columns and decoder is EVENTS:
         workers = worker_count(len(raws), since)
         if workers > 1:
@@ -525,8 +525,8 @@ PARALLEL_MIN_EVENTS = 1 << 17
 
 def worker_count(n_events: int, since: dict | None = None) -> int:
     """Processes to decode ``n_events`` with (:func:`tracekit.cores.process_count`: the
-    idle cores, ``since`` a :func:`cpu_ticks` snapshot); 1 for small arrays and where
-    fork is not the safe default."""
+    idle cores, ``since`` a :func:`tracekit.cores.cpu_ticks` snapshot); 1 for small arrays
+    and where fork is not the safe default."""
     if n_events < PARALLEL_MIN_EVENTS or not sys.platform.startswith("linux"):
         return 1
     return max(1, min(cores.process_count(since), -(-n_events // CHUNK)))

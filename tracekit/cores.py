@@ -56,14 +56,14 @@ def process_count(since: dict | None = None) -> int:
     process (a cluster's worker may not have children)."""
     if current_process().daemon:
         return 1
-    if wanted():
-        return wanted()
+    if (n := wanted()) > 0:
+        return n
     cores = usable_cores()
     idle = idle_cores(since) if since else None
     if idle is None:
         try:
             idle = int(cores - os.getloadavg()[0])
-        except OSError:
+        except (AttributeError, OSError):  # no load average (Windows)
             idle = 0
     return max(1, min(cores, 1 + max(0, round(idle))))
 
