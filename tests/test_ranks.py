@@ -61,6 +61,8 @@ def test_folder_of_ranks_in_parallel(rank_dir, tmp_path, capsys):
         assert row["communication_ns"] == doc["communication_ns"] > 0
     med = statistics.median(r["step_ns"] for r in rows)
     assert out["ranks"]["stragglers"] == [r["rank"] for r in rows if r["step_ns"] > med * 1.05]
+    assert [r["straggler"] for r in rows] == [r["step_ns"] > med * 1.05 for r in rows]
+    assert out["ranks"]["repeated"] == []
     assert out["ranks"]["slowest"] == max(rows, key=lambda r: r["step_ns"])["rank"]
     # the ranks were normalized once and cached as Arrow: a worker reads them back
     for path in paths:
@@ -81,6 +83,29 @@ def test_rank_table_text(rank_dir, tmp_path, capsys):
     assert main(["summary", str(rank_dir), "--cache-dir", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert "Ranks (2)" in text and "Combined over 2 traces" in text and "slowest rank: " in text
+
+
+def test_a_rank_in_two_files_is_warned_about(tmp_path, capsys):
+    """Two runs' traces in one folder: both files say rank 0; each is kept and counted, and
+    one warning line names them."""
+    first, other = corpus_file(RANKS[0]), corpus_file(RANKS[1])
+    folder = tmp_path / "job"
+    folder.mkdir()
+    for name, target in (("a-rank0.json.gz", first), ("b-rank1.json.gz", other), ("c-rank0.json.gz", first)):
+        (folder / name).symlink_to(target)
+    capsys.readouterr()
+    assert main(["summary", str(folder), "--json", "--cache-dir", str(tmp_path / "cache")]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    rows = out["ranks"]["rows"]
+    assert [r["rank"] for r in rows] == [0, 1, 0] and out["ranks"]["repeated"] == [0]
+    assert out["combined"]["total_ns"] == sum(t["total_ns"] for t in out["traces"])
+    assert out["traces"][0]["total_ns"] == out["traces"][2]["total_ns"]
+    warning = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "rank 0" in warning[0]
+    assert str(folder / "a-rank0.json.gz") in warning[0] and str(folder / "c-rank0.json.gz") in warning[0]
+    assert main(["summary", str(folder), "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert "rank 0 is claimed by rows 1, 3: a-rank0.json.gz, c-rank0.json.gz" in capsys.readouterr().out
 
 
 def test_bad_rank_is_one_line(tmp_path, capsys):

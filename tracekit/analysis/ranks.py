@@ -3,6 +3,9 @@ and which ranks lag (stragglers), from each rank's summary and its selected step
 from __future__ import annotations
 
 import statistics
+from collections import Counter
+
+import msgspec
 
 from tracekit.analysis.results import RankRow, RankTable, Summary
 from tracekit.analysis.window import Selection
@@ -30,7 +33,9 @@ def rank_row(summary: Summary, window: Selection, position: int) -> RankRow:
 
 
 def rank_table(rows: list[RankRow], threshold: float = STRAGGLER) -> RankTable:
-    """The ranks with the median step and busy time, the slowest rank and the stragglers."""
+    """The ranks with the median step and busy time, the slowest rank and the stragglers;
+    ``repeated``: ranks that several files claim (traces of two runs in one folder, or a
+    rank copied twice), which the combined summary counts once per file."""
     steps = [r.step_ns for r in rows if r.step_ns is not None]
     busy = [r.busy_ns for r in rows if r.busy_ns is not None]
     med_step = int(statistics.median(steps)) if steps else None
@@ -40,7 +45,10 @@ def rank_table(rows: list[RankRow], threshold: float = STRAGGLER) -> RankTable:
         slowest = max((r for r in rows if r.step_ns is not None), key=lambda r: r.step_ns or 0).rank
     elif busy:
         slowest = max((r for r in rows if r.busy_ns is not None), key=lambda r: r.busy_ns or 0).rank
-    stragglers = [r.rank for r in rows if med_step and r.step_ns is not None
-                  and r.step_ns > med_step * (1 + threshold)]
+    rows = [msgspec.structs.replace(r, straggler=bool(med_step and r.step_ns is not None
+                                                      and r.step_ns > med_step * (1 + threshold)))
+            for r in rows]
+    claims = Counter(r.rank for r in rows)
     return RankTable(rows=rows, median_step_ns=med_step, median_busy_ns=med_busy,
-                     slowest=slowest, stragglers=stragglers, threshold=threshold)
+                     slowest=slowest, stragglers=[r.rank for r in rows if r.straggler],
+                     threshold=threshold, repeated=[k for k, n in claims.items() if n > 1])

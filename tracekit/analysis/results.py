@@ -506,6 +506,7 @@ class RankRow(Record):
     idle_ns: int | None
     communication_ns: int
     exposed_communication_ns: int | None
+    straggler: bool = False  # its mean step exceeds the median by more than the threshold
 
 
 class RankTable(Record):
@@ -517,3 +518,4 @@ class RankTable(Record):
     slowest: Any  # rank with the longest mean step (else the most busy time)
     stragglers: list[Any]  # ranks whose mean step exceeds the median by more than `threshold`
     threshold: float
+    repeated: list[Any] = msgspec.field(default_factory=list)  # ranks that more than one file claims

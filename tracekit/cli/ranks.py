@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 
 from tracekit.cli.common import loading_options
 
@@ -36,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     summaries = [s for r in results for s in r.summaries]
     tables = [t for r in results for t in r.tables]
     table = rank_table([row for r in results for row in r.rows])
+    if table.repeated:
+        _warn_repeated(table)
     combined = analysis.combine(summaries) if len(summaries) > 1 else None
     if args.json:
         docs = [s.to_dict() for s in summaries]
@@ -53,3 +56,13 @@ def run(args: argparse.Namespace) -> int:
         summary_text.render(combined, console, gemm_groups=gemm_groups)
     ranks_text.render(table, console)
     return 0
+
+
+def _warn_repeated(table) -> None:
+    """One line for every rank that several files claim: the combined summary counts each."""
+    from tracekit.model import TraceWarning
+
+    claims = "; ".join(f"rank {rank} in " + ", ".join(r.path for r in table.rows if r.rank == rank)
+                       for rank in table.repeated)
+    warnings.warn(TraceWarning(f"{claims}: one rank in several files (traces of different runs?); "
+                               "the combined summary counts every file"), stacklevel=2)

@@ -2,6 +2,8 @@
 communication per rank, with the stragglers marked (each rank's file heads its summary)."""
 from __future__ import annotations
 
+import os
+
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -16,17 +18,21 @@ def render(result: RankTable, console: Console) -> None:
                         f"more than {result.threshold:.0%}", box=box.SIMPLE_HEAD, title_justify="left")
     for name in ("rank", "steps", "step ms", "vs med.", "busy ms", "idle ms", "comm ms", "exp. ms"):
         table.add_column(name, justify="left" if name == "rank" else "right", no_wrap=True)
-    lagging = set(map(str, result.stragglers))
     for r in result.rows:
         vs = (f"{r.step_ns / result.median_step_ns - 1:+.1%}"
               if r.step_ns is not None and result.median_step_ns else "-")
-        mark = " *" if str(r.rank) in lagging else ""
+        mark = " *" if r.straggler else ""
         table.add_row(clean(r.rank, 12) + mark, str(r.steps), ms(r.step_ns), vs,
                       ms(r.busy_ns), ms(r.idle_ns), ms(r.communication_ns),
                       ms(r.exposed_communication_ns),
                       style="bold" if mark else None)
     console.print(table)
     console.print("exp.: communication with nothing else running on its device")
+    for rank in result.repeated:  # rows are in the order of the files, as the summaries above
+        rows = [i for i, r in enumerate(result.rows, 1) if r.rank == rank]
+        console.print(f"rank {clean(rank, 12)} is claimed by rows {', '.join(map(str, rows))}: "
+                      + ", ".join(clean(os.path.basename(result.rows[i - 1].path), 60, middle=True)
+                                  for i in rows))
     if result.slowest is not None:
         console.print(f"slowest rank: {clean(result.slowest, 12)}; median step "
                       f"{duration(result.median_step_ns)}, median busy {duration(result.median_busy_ns)}")
