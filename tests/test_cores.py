@@ -4,10 +4,12 @@ quota, $TRACEKIT_WORKERS. Simulated windows and cgroup files, then this machine'
 from __future__ import annotations
 
 import os
+import warnings
 
 import pytest
 
 from tracekit import cores
+from tracekit.model import TraceWarning
 
 
 @pytest.fixture
@@ -47,8 +49,14 @@ def test_load_average_decides_when_the_ticks_cannot(monkeypatch, four_cores):
 def test_environment_and_daemons(monkeypatch, four_cores):
     monkeypatch.setenv("TRACEKIT_WORKERS", "3")
     assert cores.process_count() == 3
-    monkeypatch.setenv("TRACEKIT_WORKERS", "many")  # not a count: the default rule
-    assert cores.process_count() == 1
+    cores._warn_ignored.cache_clear()
+    for value in ("many", "-2"):  # not a count: warned about once, then the default rule
+        monkeypatch.setenv("TRACEKIT_WORKERS", value)
+        with pytest.warns(TraceWarning, match=f"TRACEKIT_WORKERS='{value}' is not a count"):
+            assert cores.process_count() == 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert cores.process_count() == 1
 
     class Daemon:
         daemon = True

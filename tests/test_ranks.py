@@ -11,7 +11,7 @@ import pytest
 
 import tracekit
 from tests.conftest import corpus_file, raw_events
-from tracekit import cache, ranks
+from tracekit import cache, cores, ranks
 from tracekit.cli.main import main
 
 RANKS = ("timeline_analysis__sampled_rank-0", "trace_filter__sampled_rank-1")
@@ -106,6 +106,17 @@ def test_a_rank_in_two_files_is_warned_about(tmp_path, capsys):
     assert str(folder / "a-rank0.json.gz") in warning[0] and str(folder / "c-rank0.json.gz") in warning[0]
     assert main(["summary", str(folder), "--cache-dir", str(tmp_path / "cache")]) == 0
     assert "rank 0 is claimed by rows 1, 3: a-rank0.json.gz, c-rank0.json.gz" in capsys.readouterr().out
+
+
+def test_workers_setting_caps_the_ranks_processes(rank_dir, tmp_path, monkeypatch):
+    """$TRACEKIT_WORKERS=1 keeps every rank in this process, as it keeps the decoder."""
+    seen = []
+    monkeypatch.setattr(ranks, "_on_cores", lambda paths, job, workers: seen.append(workers) or [])
+    monkeypatch.setenv("TRACEKIT_WORKERS", "1")
+    ranks.summarize_all(ranks.expand([rank_dir]), ranks.Job(options={}))
+    monkeypatch.delenv("TRACEKIT_WORKERS")
+    ranks.summarize_all(ranks.expand([rank_dir]), ranks.Job(options={}))
+    assert seen == [1, cores.usable_cores()]
 
 
 def test_bad_rank_is_one_line(tmp_path, capsys):

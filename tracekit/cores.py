@@ -3,8 +3,10 @@ the cores this process may run on, under a container's CPU quota, and of those t
 that are idle now (forking onto busy cores only adds CPU: ~15% more in all)."""
 from __future__ import annotations
 
+import functools
 import math
 import os
+import warnings
 from multiprocessing import current_process
 
 # Fewer ticks than this on a core (10 ms each) tell too little about it.
@@ -42,11 +44,25 @@ def cpu_quota() -> float | None:
 
 
 def wanted() -> int:
-    """``$TRACEKIT_WORKERS`` if set to a positive count, else 0."""
+    """``$TRACEKIT_WORKERS`` if set to a positive count, else 0; any other value is warned
+    about (once per value) and ignored."""
+    value = os.environ.get("TRACEKIT_WORKERS", "").strip()
     try:
-        return max(0, int(os.environ.get("TRACEKIT_WORKERS", "0")))
+        n = int(value or "0")
     except ValueError:
-        return 0
+        n = -1
+    if n < 0:
+        _warn_ignored(value)
+    return max(0, n)
+
+
+@functools.cache
+def _warn_ignored(value: str) -> None:
+    from tracekit.model.errors import TraceWarning
+
+    warnings.warn(TraceWarning(f"TRACEKIT_WORKERS={value!r} is not a count of processes "
+                               "(0 or unset: as many as the cores allow, 1: this process only); ignored"),
+                  stacklevel=4)
 
 
 def process_count(since: dict | None = None) -> int:

@@ -111,11 +111,12 @@ def summarize_all(paths: list[str], job: Job, scheduler: str | None = None,
                   workers: int | None = None) -> list[RankResult]:
     """One :class:`RankResult` per file, in the order given: on a Dask cluster when
     ``scheduler`` (its address) is given, else on ``workers`` local processes (default:
-    the cores this process may use, within its CPU quota; one file stays in this process)."""
+    ``$TRACEKIT_WORKERS``, else the cores this process may use, within its CPU quota; one
+    file stays in this process)."""
     if scheduler:
         results = _on_cluster(paths, job, scheduler)
     else:
-        results = _on_cores(paths, job, workers or cores.usable_cores())
+        results = _on_cores(paths, job, workers or cores.wanted() or cores.usable_cores())
     for r in results:
         if r.error is not None:
             raise r.error
