@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import SAMPLES, corpus_file
+from tests.conftest import CORPUS, SAMPLES, corpus_file
 
 # main() in a fresh interpreter, then whether the heavy libraries came in, on a last line
 _CODE = ("import sys; from tracekit.cli.main import main; rc = main(sys.argv[1:]); "
@@ -110,6 +110,41 @@ def test_a_changed_file_window_or_taxonomy_computes_again(tmp_path):
     assert norm == json.loads(summary(path, "--json", "--no-cache", "--taxonomy", mine, cache=cache)[0])
 
 
+def test_a_tensorrt_profile_is_kept_while_the_files_beside_it_stay(tmp_path):
+    """A TensorRT profile's numbers depend on the layer info read beside it (or named by
+    --layers): the kept summary serves while those files and the folder are as they were,
+    and a layer-info file written later, or edited, makes the next run compute again."""
+    engine = CORPUS / "tensorrt" / ("NVIDIA__TensorRT__tools__experimental__trt-engine-explorer__"
+                                    "examples__pytorch__resnet__A100__fp16__resnet.onnx.engine")
+    if not engine.with_suffix(".engine.profile.json").is_file():
+        pytest.skip(f"corpus not found at {engine.parent}")
+    run, info, cache = tmp_path / "run", tmp_path / "info", tmp_path / "cache"
+    run.mkdir()
+    info.mkdir()
+    profile = shutil.copy(engine.with_suffix(".engine.profile.json"), run / "m.engine.profile.json")
+
+    def twice(*args):
+        """The first run's output, after checking a second prints the same without loading."""
+        first = summary(profile, *args, cache=cache)
+        second = summary(profile, *args, cache=cache)
+        assert "pandas" in first[2] and second[2] == [] and first[:2] == second[:2]
+        assert first[:2] == summary(profile, *args, "--no-cache", cache=cache)[:2]
+        return first
+
+    alone = twice()
+    assert "no layer info" in alone[1]
+    graph = shutil.copy(engine.with_suffix(".engine.graph.json"), run / "m.engine.graph.json")
+    with_layers = twice()  # the layer info written beside the profile is read
+    assert "no layer info" not in with_layers[1] and with_layers[0] != alone[0]
+    st = os.stat(graph)
+    os.utime(graph, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert twice()[:2] == with_layers[:2]  # computed again (an edit), the same numbers
+    os.unlink(graph)
+    elsewhere = shutil.copy(engine.with_suffix(".engine.graph.json"), info / "layers.json")
+    assert twice("--layers", elsewhere)[0] == with_layers[0]
+    assert twice()[:2] == alone[:2]
+
+
 def _args(path, **over):
     args = dict(paths=[str(path)], no_cache=False, by="group", layers=None, capture=None,
                 onnx=None, explain=False, plot=None, taxonomy=None, step=None, range=None,
@@ -138,8 +173,9 @@ def test_the_name_follows_the_code_and_what_is_not_kept(tmp_path, monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(tracekit, "__version__", "0.0.0-other")
     assert summary_cache.entry_file(_args(path)) != name
+    assert summary_cache.entry_file(_args(path, layers=str(path))) not in (None, name)
     for over in ({"no_cache": True}, {"by": "op"}, {"explain": True}, {"plot": "x.svg"},
-                 {"paths": [str(path), str(path)]}, {"capture": str(path)}):
+                 {"paths": [str(path), str(path)]}, {"capture": str(path)}, {"onnx": str(path)}):
         assert summary_cache.entry_file(_args(path, **over)) is None, over
     assert summary_cache.entry_file(_args(tmp_path / "missing.json")) is None
     # --no-cache neither reads nor writes a kept summary

@@ -119,7 +119,7 @@ def _normalized(path: str, use_cache: bool, cache_dir, progress: bool, options: 
     if once and module.__name__.endswith("nsys"):
         raise TraceError(path, "is a pipe: an Nsight Systems export must be read from a file")
     # the result depends on every file the parser reads (TensorRT reads sibling files)
-    inputs = [path] + [f for f in _companions(module, path, options) if f != path]
+    inputs = [path] + [f for f in companion_files(module, path, options) if f != path]
     if use_cache:
         cached = trace_cache.load(inputs, cache_dir, _parser_tag(module))
         if cached is not None:
@@ -198,7 +198,8 @@ def _parser_tag(module) -> str:
     return parsers.cache_tag(module)
 
 
-def _companions(module, path: str, options: dict) -> list[str]:
+def companion_files(module, path: str, options: dict) -> list[str]:
+    """The files besides ``path`` that ``module`` would read with ``options`` (sorted)."""
     find = getattr(module, "companions", None)
     if find is None:
         return []

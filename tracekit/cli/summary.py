@@ -53,7 +53,7 @@ def run(args) -> int:
         return _explain(load_traces(args), args)
     # run before with the same file and options: print what it kept, without loading the trace
     kept = summary_cache.entry_file(args)
-    saved = summary_cache.read(kept) if kept else None
+    saved = summary_cache.read(kept, args.paths[0]) if kept else None
     if saved is not None:
         summary_cache.replay(saved.warnings)
         return _show(args, [saved.summary], [], set(saved.gemm_groups))
@@ -69,9 +69,8 @@ def run(args) -> int:
                 table = analysis.breakdown(trace, window, args.by)  # every step: groups x steps
                 tables.append(table if args.by == "step" else table.head(args.top))
     gemm_groups = {g for t in traces for g in analysis.gemm_groups(t)}
-    if (printed is not None and len(traces) == 1 and printed.replayable
-            and summary_cache.reads_one_file(args.paths[0])):
-        summary_cache.store(kept, summaries[0], gemm_groups, printed.lines)
+    if printed is not None and len(traces) == 1 and printed.replayable:
+        summary_cache.store(kept, args.paths[0], args.layers, summaries[0], gemm_groups, printed.lines)
     combined = analysis.combine(summaries) if len(summaries) > 1 else None
     if getattr(args, "plot", None):
         _plot(args.plot, combined or summaries[0], gemm_groups)

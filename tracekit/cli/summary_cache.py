@@ -6,9 +6,11 @@ The entry's name hashes what the numbers depend on: the file as the trace cache 
 (size, mtime, first and last MiB), the path shown, the window (``--step``, ``--range``),
 ``--top``, ``--max-size``, the ``--taxonomy`` file's bytes, tracekit's version and the size
 and mtime of every source file of tracekit and its parsers, which covers a parser's
-VERSION, the analyses and the packaged taxonomy. Only formats read from the one file are
-kept: a TensorRT or ONNX Runtime profile also reads files beside it, which may appear
-later. The warnings that loading and summarizing printed are kept and printed again.
+VERSION, the analyses and the packaged taxonomy. A format whose parser also reads files
+beside the trace (a TensorRT profile's layer info and times, an ONNX Runtime profile's
+sidecar) keeps those files' names with the state they and the trace's folder were in: a
+file edited, or written beside the trace later, makes the next run compute again. The
+warnings that loading and summarizing printed are kept and printed again.
 """
 from __future__ import annotations
 
@@ -29,20 +31,22 @@ from tracekit.analysis.results import Device, Summary
 from tracekit.model.errors import TraceError, TraceWarning
 from tracekit.model.meta import jsonable
 
-VERSION = 1  # bump when what is kept, or how it is named, changes
+VERSION = 2  # bump when what is kept, or how it is named, changes
 
 
 class Entry(msgspec.Struct):
     summary: Summary
     gemm_groups: list[str]
     warnings: list[str]  # the one-line warnings the first run printed, in order
+    beside: list[str] | None = None  # the files read beside the trace; None: it alone
+    beside_state: str = ""  # what they and the trace's folder were (_state)
 
 
 def entry_file(args: argparse.Namespace) -> Path | None:
     """Where the summary for these arguments is kept; None when they are not kept (several
     traces, --by other than group, --explain, --plot, --no-cache, options that read other
     files, a pipe, a file that cannot be read)."""
-    if (args.no_cache or args.by != "group" or len(args.paths) != 1 or args.layers
+    if (args.no_cache or args.by != "group" or len(args.paths) != 1
             or args.capture or args.onnx or getattr(args, "explain", False)
             or getattr(args, "plot", None)):
         return None
@@ -58,7 +62,7 @@ def entry_file(args: argparse.Namespace) -> Path | None:
     from tracekit import __version__
 
     options = (VERSION, __version__, path, args.taxonomy, args.step, getattr(args, "range", None),
-               args.top, args.max_size)
+               args.top, args.max_size, args.layers)
     h.update(repr(options).encode())
     return Path(args.cache_dir or cache.default_dir()) / "summaries" / f"{h.hexdigest()}.json"
 
@@ -79,10 +83,14 @@ def _hash_code(h: Any) -> None:
                     h.update(f"{os.path.relpath(folder, root)}/{name}:{st.st_size}:{st.st_mtime_ns};".encode())
 
 
-def read(file: Path) -> Entry | None:
-    """The entry kept in ``file``; None when there is none or it does not decode."""
+def read(file: Path, path: str) -> Entry | None:
+    """The entry kept in ``file`` for the trace ``path``; None when there is none, it does
+    not decode, or the files read beside the trace are not as they were."""
     try:
-        return _decode(file.read_bytes())
+        entry = _decode(file.read_bytes())
+        if entry.beside is not None and _state(path, entry.beside) != entry.beside_state:
+            return None
+        return entry
     except (OSError, msgspec.DecodeError):
         return None
 
@@ -95,10 +103,18 @@ def _decode(data: bytes) -> Entry:
     return entry
 
 
-def store(file: Path, summary: Summary, gemm_groups: set[str], printed: list[str]) -> None:
-    """Keep ``summary`` if it decodes back to the same values and types (else it would print
-    differently); written whole or not at all, and skipped silently if it cannot be."""
-    data = msgspec.json.encode(Entry(summary, sorted(gemm_groups), printed), enc_hook=jsonable)
+def store(file: Path, path: str, layers: str | None, summary: Summary, gemm_groups: set[str],
+          printed: list[str]) -> None:
+    """Keep ``summary`` of the trace ``path`` (read with ``--layers`` ``layers``) if it
+    decodes back to the same values and types (else it would print differently); written
+    whole or not at all, and skipped silently if it cannot be."""
+    try:
+        beside = _beside(path, layers)
+        state = _state(path, beside) if beside is not None else ""
+    except (OSError, ValueError, TraceError):
+        return
+    data = msgspec.json.encode(Entry(summary, sorted(gemm_groups), printed, beside, state),
+                               enc_hook=jsonable)
     try:
         if not _same(_decode(data).summary, summary):
             return
@@ -127,16 +143,26 @@ def _same(a: Any, b: Any) -> bool:
     return msgspec.json.encode(a, enc_hook=jsonable) == msgspec.json.encode(b, enc_hook=jsonable)
 
 
-def reads_one_file(path: str) -> bool:
-    """Whether the parser of ``path`` reads it alone (no files beside it)."""
+def _beside(path: str, layers: str | None) -> list[str] | None:
+    """The files besides ``path`` that its parser reads (maybe none found now); None for a
+    format read from the one file."""
     import parsers
     from parsers import _io
+    from tracekit.loading import companion_files
 
-    try:
-        module = parsers.detect(_io.read_head(path), path)
-    except (OSError, ValueError, TraceError):
-        return False
-    return module is not None and getattr(module, "companions", None) is None
+    module = parsers.detect(_io.read_head(path), path)
+    if module is None:
+        raise ValueError(f"{path}: no parser")
+    if getattr(module, "companions", None) is None:
+        return None
+    return [f for f in companion_files(module, path, {"layers": layers} if layers else {}) if f != path]
+
+
+def _state(path: str, beside: list[str]) -> str:
+    """The files read beside the trace as they are now, and the mtime of the trace's folder
+    (it changes when a file is written there, which the next run may read)."""
+    folder = os.stat(os.path.dirname(os.path.abspath(path))).st_mtime_ns
+    return f"{folder}:{cache.key(beside) if beside else ''}"
 
 
 class Printed:
