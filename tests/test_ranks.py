@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import tarfile
 
 import pytest
 
@@ -106,6 +107,14 @@ def test_a_rank_in_two_files_is_warned_about(tmp_path, capsys):
     assert str(folder / "a-rank0.json.gz") in warning[0] and str(folder / "c-rank0.json.gz") in warning[0]
     assert main(["summary", str(folder), "--cache-dir", str(tmp_path / "cache")]) == 0
     assert "rank 0 is claimed by rows 1, 3: a-rank0.json.gz, c-rank0.json.gz" in capsys.readouterr().out
+    # two members of one archive that share a rank: the loader's warning, not a second one
+    archive = tmp_path / "job.tar"
+    with tarfile.open(archive, "w") as tar:
+        for name in ("a-rank0.json.gz", "c-rank0.json.gz"):
+            tar.add(first, arcname=name)
+    assert main(["summary", str(archive), str(other), "--cache-dir", str(tmp_path / "cache")]) == 0
+    warning = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "2 traces claim rank 0" in warning[0]
 
 
 def test_workers_setting_caps_the_ranks_processes(rank_dir, tmp_path, monkeypatch):

@@ -37,8 +37,7 @@ def run(args: argparse.Namespace) -> int:
     summaries = [s for r in results for s in r.summaries]
     tables = [t for r in results for t in r.tables]
     table = rank_table([row for r in results for row in r.rows])
-    if table.repeated:
-        _warn_repeated(table)
+    _warn_repeated(table, results)
     combined = analysis.combine(summaries) if len(summaries) > 1 else None
     if args.json:
         docs = [s.to_dict() for s in summaries]
@@ -58,11 +57,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warn_repeated(table) -> None:
-    """One line for every rank that several files claim: the combined summary counts each."""
+def _warn_repeated(table, results) -> None:
+    """One line for the ranks that several input files claim: the combined summary counts
+    each. (Traces of one archive that share a rank were warned about when it was read.)"""
     from tracekit.model import TraceWarning
 
+    files_of: dict = {}
+    for i, result in enumerate(results):
+        for row in result.rows:
+            files_of.setdefault(row.rank, set()).add(i)
+    across = [rank for rank in table.repeated if len(files_of[rank]) > 1]
+    if not across:
+        return
     claims = "; ".join(f"rank {rank} in " + ", ".join(r.path for r in table.rows if r.rank == rank)
-                       for rank in table.repeated)
+                       for rank in across)
     warnings.warn(TraceWarning(f"{claims}: one rank in several files (traces of different runs?); "
                                "the combined summary counts every file"), stacklevel=2)
