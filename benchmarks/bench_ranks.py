@@ -14,6 +14,9 @@ The folder holds --ranks links to one corpus trace (default: the largest CUDA tr
                 before the clock (its start is printed apart); the workers import tracekit
                 in their first task
   dask N warm   the same once every worker has imported tracekit (a long-lived cluster)
+  dask N warm, Dask's heap
+                the same with the C heap left as Dask's nanny sets it (tracekit.heap off):
+                what letting the heap keep freed memory during a task saves
 
 A line says whether every mode gave the same combined total. No limit: the ratio says
 what the cores bought (ideally 1/N).
@@ -48,9 +51,12 @@ if mode.startswith("dask"):
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                        dashboard_address=None)
     start_s = time.perf_counter() - t
-    if mode == "dask warm":  # as a long-lived cluster is: tracekit imported on every worker
+    if mode.startswith("dask warm"):  # as a long-lived cluster is: tracekit imported on every worker
         with distributed.Client(cluster) as client:
             client.run(exec, "import tracekit.loading, tracekit.analysis, parsers.kineto")
+            if mode == "dask warm plain":
+                client.run(exec, "import contextlib, tracekit.heap; "
+                                 "tracekit.heap.roomy = contextlib.nullcontext")
 t = time.perf_counter()
 results = ranks.summarize_all(paths, job, scheduler=cluster.scheduler_address if cluster else None,
                               workers=1 if mode == "one" else workers)
@@ -89,18 +95,20 @@ def main(argv=None) -> int:
     child(folder, "one", 1)  # bytecode, page cache
     runs: dict[str, list] = {}
     for _ in range(a.repeat):  # interleaved, so a change in machine load hits every mode
-        for mode in ("one", "local", "dask", "dask warm"):
+        for mode in ("one", "local", "dask", "dask warm", "dask warm plain"):
             runs.setdefault(mode, []).append(child(folder, mode, a.workers))
     med = {k: statistics.median(r["seconds"] for r in v) for k, v in runs.items()}
     print(f"{a.ranks} ranks of {a.source.name}; load average {os.getloadavg()[0]:.2f} "
           f"on {os.cpu_count()} cores")
     names = {"one": "one process", "local": f"local {a.workers}", "dask": f"dask {a.workers}",
-             "dask warm": f"dask {a.workers} warm"}
+             "dask warm": f"dask {a.workers} warm", "dask warm plain": f"dask {a.workers} warm, Dask's heap"}
     for k, v in runs.items():
         extra = (f"   (cluster start {statistics.median(r['start_s'] for r in v):.2f} s, not counted)"
                  if k.startswith("dask") else "")
-        print(f"  {names[k]:14s} median {med[k]:7.2f} s  {med[k] / med['one']:5.2f}x one process"
+        print(f"  {names[k]:25s} median {med[k]:7.2f} s  {med[k] / med['one']:5.2f}x one process"
               f"   {med[k] / a.ranks:5.2f} s per rank{extra}")
+    print(f"  tracekit.heap on Dask workers: {med['dask warm'] / med['dask warm plain']:.2f}x the time "
+          "with the heap as Dask sets it")
     totals = {r["total_ns"] for v in runs.values() for r in v}
     print(f"  same combined total in every mode: {'yes' if len(totals) == 1 else 'NO ' + str(sorted(totals))}")
     return 0 if len(totals) == 1 else 1

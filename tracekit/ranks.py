@@ -141,6 +141,14 @@ def _set_decoders(count: str) -> None:
     os.environ["TRACEKIT_WORKERS"] = count
 
 
+def _summarize_on_worker(path: str, job: Job, first_position: int = 0) -> RankResult:
+    """:func:`summarize_file` with the C heap set for parsing (a Dask worker's is not)."""
+    from tracekit import heap
+
+    with heap.roomy():
+        return summarize_file(path, job, first_position)
+
+
 def _on_cluster(paths: list[str], job: Job, address: str) -> list[RankResult]:
     try:
         from distributed import Client
@@ -151,7 +159,8 @@ def _on_cluster(paths: list[str], job: Job, address: str) -> list[RankResult]:
     except (OSError, TimeoutError, ValueError) as exc:
         raise RankError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
-        futures = client.map(summarize_file, paths, [job] * len(paths), range(len(paths)), pure=False)
+        futures = client.map(_summarize_on_worker, paths, [job] * len(paths), range(len(paths)),
+                             pure=False)
         return client.gather(futures)
     finally:
         client.close()
