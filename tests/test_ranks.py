@@ -11,7 +11,7 @@ import tarfile
 import pytest
 
 import tracekit
-from tests.conftest import corpus_file, raw_events
+from tests.conftest import SAMPLES, corpus_file, raw_events
 from tracekit import cache, cores, ranks
 from tracekit.cli.main import main
 
@@ -65,6 +65,8 @@ def test_folder_of_ranks_in_parallel(rank_dir, tmp_path, capsys):
     assert [r["straggler"] for r in rows] == [r["step_ns"] > med * 1.05 for r in rows]
     assert out["ranks"]["repeated"] == []
     assert out["ranks"]["slowest"] == max(rows, key=lambda r: r["step_ns"])["rank"]
+    assert out["ranks"]["slowest_row"] == max(range(len(rows)), key=lambda i: rows[i]["step_ns"])
+    assert all(r["named"] for r in rows)
     # the ranks were normalized once and cached as Arrow: a worker reads them back
     for path in paths:
         assert cache.load(str(rank_dir / path.name), tmp_path, parser="kineto:1") is not None
@@ -115,6 +117,29 @@ def test_a_rank_in_two_files_is_warned_about(tmp_path, capsys):
     assert main(["summary", str(archive), str(other), "--cache-dir", str(tmp_path / "cache")]) == 0
     warning = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
     assert len(warning) == 1 and "2 traces claim rank 0" in warning[0]
+
+
+def test_a_trace_without_a_rank_claims_none(tmp_path, capsys):
+    """A trace that names no rank stands in by its position (here 0), which is not a claim on
+    the rank 0 another file names: no warning, and the table marks it #0."""
+    folder = tmp_path / "job"
+    folder.mkdir()
+    unnamed = SAMPLES / "decoder_h100_legacy.pt.trace.json"
+    assert "distributedInfo" not in json.loads(unnamed.read_text())
+    (folder / "a.json").symlink_to(unnamed)
+    (folder / "b.json.gz").symlink_to(corpus_file(RANKS[0]))
+    capsys.readouterr()
+    assert main(["summary", str(folder), "--json", "--cache-dir", str(tmp_path / "cache")]) == 0
+    captured = capsys.readouterr()
+    table = json.loads(captured.out)["ranks"]
+    assert [(r["rank"], r["named"]) for r in table["rows"]] == [(0, False), (0, True)]
+    assert table["repeated"] == [] and "warning" not in captured.err
+    slowest = max(range(2), key=lambda i: table["rows"][i]["step_ns"])
+    assert table["slowest_row"] == slowest
+    assert main(["summary", str(folder), "--cache-dir", str(tmp_path / "cache")]) == 0
+    text = capsys.readouterr().out
+    assert "#0 " in text and "#N: the trace names no rank; N is its place among the inputs" in text
+    assert f"slowest rank: {'#0' if slowest == 0 else '0'};" in text
 
 
 def test_workers_setting_caps_the_ranks_processes(rank_dir, tmp_path, monkeypatch):

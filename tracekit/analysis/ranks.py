@@ -22,7 +22,7 @@ def rank_row(summary: Summary, window: Selection, position: int) -> RankRow:
     n = 0 if steps is None else len(steps)
     gpu = summary.gpu if summary.time_basis == "device" else None
     return RankRow(
-        rank=summary.rank if summary.rank is not None else position,
+        rank=summary.rank if summary.rank is not None else position, named=summary.rank is not None,
         path=str(summary.path), steps=n,
         step_ns=int(steps["dur_ns"].mean()) if steps is not None and n else None,
         total_ns=summary.total_ns,
@@ -40,15 +40,15 @@ def rank_table(rows: list[RankRow], threshold: float = STRAGGLER) -> RankTable:
     busy = [r.busy_ns for r in rows if r.busy_ns is not None]
     med_step = int(statistics.median(steps)) if steps else None
     med_busy = int(statistics.median(busy)) if busy else None
-    slowest = None
-    if steps:
-        slowest = max((r for r in rows if r.step_ns is not None), key=lambda r: r.step_ns or 0).rank
-    elif busy:
-        slowest = max((r for r in rows if r.busy_ns is not None), key=lambda r: r.busy_ns or 0).rank
+    # the longest mean step, else the most busy time
+    metric = "step_ns" if steps else "busy_ns"
+    timed = [i for i, r in enumerate(rows) if getattr(r, metric) is not None]
+    slowest_row = max(timed, key=lambda i: getattr(rows[i], metric)) if timed else None
     rows = [msgspec.structs.replace(r, straggler=bool(med_step and r.step_ns is not None
                                                       and r.step_ns > med_step * (1 + threshold)))
             for r in rows]
-    claims = Counter(r.rank for r in rows)
+    claims = Counter(r.rank for r in rows if r.named)  # a position is no claim
     return RankTable(rows=rows, median_step_ns=med_step, median_busy_ns=med_busy,
-                     slowest=slowest, stragglers=[r.rank for r in rows if r.straggler],
+                     slowest=rows[slowest_row].rank if slowest_row is not None else None,
+                     slowest_row=slowest_row, stragglers=[r.rank for r in rows if r.straggler],
                      threshold=threshold, repeated=[k for k, n in claims.items() if n > 1])

@@ -507,6 +507,7 @@ class RankRow(Record):
     communication_ns: int
     exposed_communication_ns: int | None
     straggler: bool = False  # its mean step exceeds the median by more than the threshold
+    named: bool = True  # False: the trace names no rank, and `rank` is its position
 
 
 class RankTable(Record):
@@ -519,3 +520,4 @@ class RankTable(Record):
     stragglers: list[Any]  # ranks whose mean step exceeds the median by more than `threshold`
     threshold: float
     repeated: list[Any] = msgspec.field(default_factory=list)  # ranks that more than one file claims
+    slowest_row: int | None = None  # the slowest rank's index in `rows` (a rank may show twice)

@@ -65,11 +65,13 @@ def _warn_repeated(table, results) -> None:
     files_of: dict = {}
     for i, result in enumerate(results):
         for row in result.rows:
-            files_of.setdefault(row.rank, set()).add(i)
+            if row.named:
+                files_of.setdefault(row.rank, set()).add(i)
     across = [rank for rank in table.repeated if len(files_of[rank]) > 1]
     if not across:
         return
-    claims = "; ".join(f"rank {rank} in " + ", ".join(r.path for r in table.rows if r.rank == rank)
+    claims = "; ".join(f"rank {rank} in " + ", ".join(r.path for r in table.rows
+                                                       if r.named and r.rank == rank)
                        for rank in across)
     warnings.warn(TraceWarning(f"{claims}: one rank in several files (traces of different runs?); "
                                "the combined summary counts every file"), stacklevel=2)

@@ -22,17 +22,23 @@ def render(result: RankTable, console: Console) -> None:
         vs = (f"{r.step_ns / result.median_step_ns - 1:+.1%}"
               if r.step_ns is not None and result.median_step_ns else "-")
         mark = " *" if r.straggler else ""
-        table.add_row(clean(r.rank, 12) + mark, str(r.steps), ms(r.step_ns), vs,
+        table.add_row(_label(r) + mark, str(r.steps), ms(r.step_ns), vs,
                       ms(r.busy_ns), ms(r.idle_ns), ms(r.communication_ns),
                       ms(r.exposed_communication_ns),
                       style="bold" if mark else None)
     console.print(table)
     console.print("exp.: communication with nothing else running on its device")
+    if not all(r.named for r in result.rows):
+        console.print("#N: the trace names no rank; N is its place among the inputs")
     for rank in result.repeated:  # rows are in the order of the files, as the summaries above
-        rows = [i for i, r in enumerate(result.rows, 1) if r.rank == rank]
+        rows = [i for i, r in enumerate(result.rows, 1) if r.named and r.rank == rank]
         console.print(f"rank {clean(rank, 12)} is claimed by rows {', '.join(map(str, rows))}: "
                       + ", ".join(clean(os.path.basename(result.rows[i - 1].path), 60, middle=True)
                                   for i in rows))
-    if result.slowest is not None:
-        console.print(f"slowest rank: {clean(result.slowest, 12)}; median step "
+    if result.slowest_row is not None:
+        console.print(f"slowest rank: {_label(result.rows[result.slowest_row])}; median step "
                       f"{duration(result.median_step_ns)}, median busy {duration(result.median_busy_ns)}")
+
+
+def _label(row) -> str:
+    return clean(row.rank, 12) if row.named else f"#{row.rank}"
