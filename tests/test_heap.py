@@ -26,7 +26,7 @@ class FakeLibc:
         return 1
 
 
-ROOMY_CALLS = [("mallopt", heap.M_MMAP_THRESHOLD, 32 << 20), ("mallopt", heap.M_TRIM_THRESHOLD, 128 << 20)]
+ROOMY_CALLS = [("mallopt", heap.M_MMAP_THRESHOLD, 32 << 20), ("mallopt", heap.M_TRIM_THRESHOLD, 64 << 20)]
 
 
 def test_nothing_changes_without_the_dask_setting(monkeypatch):

@@ -4,7 +4,7 @@ Dask's nanny starts each worker with ``MALLOC_TRIM_THRESHOLD_=65536`` (its
 ``distributed.nanny.pre-spawn-environ``), so that freed memory goes back to the system. With
 that variable set, glibc also stops adapting its mmap threshold, which stays at 128 KiB:
 every numpy column over 128 KiB is then mapped and unmapped anew, page-faulted in each time,
-and loading a rank takes ~30% longer than in a plain process. For the task's length the
+and a rank takes ~35% longer than in a plain process. For the task's length the
 heap keeps what it frees; afterwards the worker's settings come back and the free memory is
 returned (``malloc_trim``), which is what the worker's setting wanted.
 """
@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
-ROOMY = {M_MMAP_THRESHOLD: 32 << 20, M_TRIM_THRESHOLD: 128 << 20}  # glibc's own upper values
+# where glibc's own adaptive thresholds top out on 64-bit systems
+ROOMY = {M_MMAP_THRESHOLD: 32 << 20, M_TRIM_THRESHOLD: 64 << 20}
 DEFAULT_MMAP_THRESHOLD = 128 << 10
 
 _lock = threading.Lock()
