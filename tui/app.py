@@ -43,12 +43,14 @@ class TracekitApp(App):
         self.trace = None
         self.error: str | None = None
         self._pending_mode: str | None = None  # asked for while the preview showed
+        self._preview = None  # the overview screen showing the last session's numbers
         self._preview_drawn = threading.Event()
         self.sub_title = clean(os.path.basename(self.path))
 
     # loading ------------------------------------------------------------------
     def on_mount(self) -> None:
-        self.push_screen(LoadingScreen(self.path))
+        self.add_mode("loading", lambda: LoadingScreen(self.path))
+        self.switch_mode("loading")
         self.load_trace()
 
     @work(thread=True, exclusive=True, group="load")
@@ -79,17 +81,21 @@ class TracekitApp(App):
         from tui.screens.overview import OverviewScreen
 
         if self.trace is None and self.error is None and isinstance(self.screen, LoadingScreen):
-            self.push_screen(OverviewScreen(None, self.scope, message.overview))
+            # the preview becomes the overview mode's screen and is handed the trace once
+            # it is in: a screen is never removed while it may still be mounting
+            self._preview = preview = OverviewScreen(None, self.scope, message.overview)
+            self.add_mode("overview", lambda: preview)
+            self.switch_mode("overview")
             self.call_after_refresh(self._preview_drawn.set)
         else:
             self._preview_drawn.set()
 
-    def _drop_preview(self) -> None:
+    def _leave_preview(self) -> None:
         if self._previewing():
-            self.pop_screen()
+            self.switch_mode("loading")  # which shows why
 
     def on_load_failed(self, message: LoadFailed) -> None:
-        self._drop_preview()
+        self._leave_preview()
         self.error = message.text
         if isinstance(self.screen, LoadingScreen):
             self.screen.fail(message.text)
@@ -101,10 +107,13 @@ class TracekitApp(App):
         from tui.screens.timeline import TimelineScreen
         from tui.screens.transfers import TransfersScreen
 
-        self._drop_preview()
         self.trace = trace = message.trace
         first = message.overview
-        self.add_mode("overview", lambda: OverviewScreen(trace, self.scope, first))
+        if self._preview is not None:
+            self._preview.show_trace(trace, first)
+            self.refresh_bindings()  # the same screen now allows what needs the trace
+        else:
+            self.add_mode("overview", lambda: OverviewScreen(trace, self.scope, first))
         self.add_mode("operators", lambda: OperatorsScreen(trace, self.scope))
         self.add_mode("kernels", lambda: KernelsScreen(trace, self.scope))
         self.add_mode("transfers", lambda: TransfersScreen(trace, self.scope))

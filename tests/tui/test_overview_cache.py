@@ -55,7 +55,7 @@ def test_app_shows_the_preview_while_the_trace_loads(decoder, tmp_path, monkeypa
     import asyncio
     import threading
 
-    from tests.tui.conftest import wait_loaded
+    from tests.tui.conftest import wait_loaded, wait_until
     from tui.app import TracekitApp
 
     loader.load(str(decoder), cache_dir=tmp_path)  # the first session
@@ -65,21 +65,55 @@ def test_app_shows_the_preview_while_the_trace_loads(decoder, tmp_path, monkeypa
     async def go():
         app = TracekitApp(str(decoder), cache_dir=tmp_path)
         async with app.run_test(size=(100, 32)) as pilot:
-            for _ in range(200):
-                if type(app.screen).__name__ == "OverviewScreen":
-                    break
-                await pilot.pause(0.05)
-            assert app.screen.trace is None and app.trace is None  # the preview, before the load
-            shown = app.screen.query_one("#ov-gemm").render().plain
-            await pilot.press("enter")  # opening a group needs the trace: nothing happens
-            await pilot.press("2")  # a screen asked for now opens once the trace is in
-            release.set()
-            await wait_loaded(pilot)
-            assert type(app.screen).__name__ == "OperatorsScreen" and app.screen.trace is app.trace
-            await pilot.press("1")
+            def drawn(a) -> bool:  # pushed is not enough: its sections must be mounted
+                return (type(a.screen).__name__ == "OverviewScreen" and a.screen.is_mounted
+                        and bool(a.screen.query("#ov-gemm")))
+
+            try:
+                await wait_until(pilot, drawn, "the preview", timeout=30)
+                preview = app.screen
+                assert preview.trace is None and app.trace is None  # the preview, before the load
+                shown = preview.query_one("#ov-gemm").render().plain
+                assert "GEMM" in shown
+                await pilot.press("enter")  # opening a group needs the trace: nothing happens
+                await pilot.press("2")  # a screen asked for now opens once the trace is in
+                release.set()
+                await wait_loaded(pilot)
+                assert type(app.screen).__name__ == "OperatorsScreen" and app.screen.trace is app.trace
+                await pilot.press("1")
+                await pilot.pause()
+                # the preview screen itself was handed the trace: nothing was removed
+                assert app.screen is preview and preview.trace is app.trace is not None
+                assert preview.query_one("#ov-gemm").render().plain == shown
+                assert len(app.screen_stack) == 1
+            finally:  # a failed check must not leave the load waiting
+                release.set()
+
+    asyncio.run(go())
+
+
+def test_a_load_that_fails_after_the_preview_shows_why(decoder, tmp_path, monkeypatch):
+    import asyncio
+
+    from tests.tui.conftest import wait_until
+    from tui.app import TracekitApp
+    from tui.screens.loading import LoadingScreen
+
+    loader.load(str(decoder), cache_dir=tmp_path)  # the first session
+
+    def broken(*a, **kw):
+        raise OSError(f"{decoder}: the disk went away")
+
+    monkeypatch.setattr(loader, "load", broken)
+
+    async def go():
+        app = TracekitApp(str(decoder), cache_dir=tmp_path)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_until(pilot, lambda a: a.error is not None, "the failure", timeout=30)
             await pilot.pause()
-            assert app.screen.trace is app.trace is not None
-            assert app.screen.query_one("#ov-gemm").render().plain == shown
-            assert len(app.screen_stack) == 1  # the preview is gone
+            assert isinstance(app.screen, LoadingScreen) and app.trace is None
+            assert "the disk went away" in app.error
+            await pilot.press("2")  # nothing to show: stays on the message
+            assert isinstance(app.screen, LoadingScreen)
 
     asyncio.run(go())

@@ -102,6 +102,12 @@ class OverviewScreen(TraceScreen):
         if ops.is_mounted:
             ops.reload()
 
+    def show_trace(self, trace, overview: q.Overview) -> None:
+        """Attributes down: the loaded trace replaces the preview's numbers."""
+        self.trace, self._initial = trace, overview
+        if self.is_mounted:
+            self.reload()
+
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="overview-body"):
             yield Section(draw_meta, id="ov-meta", classes="section")
