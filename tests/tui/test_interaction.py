@@ -1,7 +1,8 @@
 """The TUI's smaller interactions, driven with Pilot on the bundled decoder trace: help at
 80x24 says there is more and scrolls, "/" finds a group as well as a name, enter in the
 picker's filter picks the first match, the export notice names the file absolutely,
-drill-downs give GPU time per call."""
+drill-downs give GPU time per call, and a screen closed while it is still mounting does
+not end the app."""
 from __future__ import annotations
 
 import os
@@ -249,5 +250,40 @@ def test_tensorrt_overview_counts_layers_and_names_the_metadata_device(make_app,
             meta = str(app.screen.query_one("#ov-meta").render())
             assert "device: 1× NVIDIA A100-SXM4-40GB" in meta
             assert f"{layers} layers" in meta and "GPU activit" not in meta
+
+    run(go())
+
+
+def test_screens_closed_while_still_mounting_leave_the_app_running(make_app, decoder):
+    """Enter then escape in one burst of keys: the screen is popped after 0..N turns of the
+    event loop, so at some point while its header and its own mount handler are pending."""
+    import asyncio
+
+    from tui import queries as q
+    from tui.screens.drill import DrillScreen
+    from tui.screens.export import ExportScreen
+    from tui.screens.help import HelpScreen
+    from tui.screens.picker import PickerScreen
+
+    async def go():
+        app = make_app(decoder)
+        async with app.run_test(size=(100, 32)) as pilot:
+            await wait_loaded(pilot)
+            op = q.op_table(app.trace, app.scope, "op").iloc[0]["name"]
+            screens = [lambda: DrillScreen(q.drill(app.trace, app.scope, "op", {"name": op})),
+                       HelpScreen, lambda: PickerScreen(q.pick_options(app.trace)),
+                       lambda: ExportScreen("x.pftrace", "everything")]
+            for make in screens:
+                for turns in range(16):
+                    app.push_screen(make())
+                    for _ in range(turns):
+                        await asyncio.sleep(0)
+                    app.pop_screen()
+                    await pilot.pause()
+            await pilot.pause(0.2)
+            assert app.is_running and screen_name(app) == "OverviewScreen"
+            await pilot.press("2", "enter")  # and the same screens still work when left open
+            await pilot.pause()
+            assert screen_name(app) == "DrillScreen" and app.screen.query("VimTable")
 
     run(go())

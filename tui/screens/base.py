@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer
 
 from tui import queries as q
+from tui.widgets.header import Header
 from tui.widgets.nav import NavBar
 
 

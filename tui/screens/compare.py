@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from tracekit.analysis.compare_results import CompareRow, Comparison
 from tracekit.report.compare_text import as_shares
@@ -15,6 +15,7 @@ from tui import keys
 from tui import queries as q
 from tui.widgets.bars import block_bar
 from tui.widgets.colors import group_color
+from tui.widgets.header import Header
 from tui.widgets.table import VimTable
 from tui.widgets.text import num, safe
 

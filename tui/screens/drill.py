@@ -5,10 +5,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from tui import keys
 from tui import queries as q
+from tui.screens.shown import while_shown
+from tui.widgets.header import Header
 from tui.widgets.table import VimTable, fill
 from tui.widgets.text import safe
 
@@ -34,6 +36,7 @@ class DrillScreen(Screen):
                 yield VimTable(id=f"drill-table-{i}", classes="drill-table")
         yield Footer()
 
+    @while_shown
     def on_mount(self) -> None:
         self.sub_title = "escape: back"
         for i, (_, frame) in enumerate(self.drill.tables):

@@ -8,6 +8,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui import keys
+from tui.screens.shown import while_shown
 
 
 class HelpScreen(ModalScreen):
@@ -27,6 +28,7 @@ class HelpScreen(ModalScreen):
                 yield Static(table)
             yield Static("", id="help-more")
 
+    @while_shown
     def on_mount(self) -> None:
         body = self.query_one("#help", VerticalScroll)
         body.focus()
@@ -36,6 +38,7 @@ class HelpScreen(ModalScreen):
     def on_resize(self) -> None:
         self.call_after_refresh(self._hint)
 
+    @while_shown
     def _hint(self) -> None:
         """Say that more keys lie below while the list does not fit (at 80x24 it does not)."""
         body = self.query_one("#help", VerticalScroll)

@@ -9,6 +9,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui import keys
+from tui.screens.shown import while_shown
 from tui.widgets.text import safe
 
 
@@ -27,6 +28,7 @@ class PickerScreen(ModalScreen):
             yield Input(placeholder="filter", id="picker-filter")
             yield OptionList(id="picker-list")
 
+    @while_shown
     def on_mount(self) -> None:
         self._fill("")
         self.query_one("#picker-list", OptionList).focus()
