@@ -18,16 +18,14 @@ more than loading), plus how much the export raised the peak RSS above the load'
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_load import DEFAULT_SOURCE, ROOT, build_input
+from bench_load import DEFAULT_SOURCE, build_input, run_script
 
 LIMITS = {"perfetto/load time": 1.0, "json/load time": 1.0}
 
@@ -63,9 +61,7 @@ print(json.dumps(out))
 
 
 def run_child(path: Path, out_dir: Path) -> dict:
-    res = subprocess.run([sys.executable, "-c", CHILD, str(path), str(out_dir)],
-                         check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return run_script(CHILD, path, out_dir)
 
 
 def main(argv=None) -> int:

@@ -14,7 +14,6 @@ shown apart (pages shared with the parent until written, so adding it overstates
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -26,7 +25,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_load import DEFAULT_SOURCE, ROOT, build_input, page_in
+from bench_load import DEFAULT_SOURCE, build_input, child_env, page_in, run_script
 
 RSS_LIMIT, PER_EVENT_LIMIT = 3.0, 1.25
 
@@ -66,17 +65,14 @@ def main(argv=None) -> int:
     a.work.mkdir(parents=True, exist_ok=True)
     # bytecode cached as an installed tracekit has it; a fixed number of decoding processes
     # (left to the machine's idle cores, it would change with the load from run to run)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(PYTHONPYCACHEPREFIX=str(a.work / "pyc"), TRACEKIT_WORKERS=str(a.workers))
+    env = child_env(PYTHONPYCACHEPREFIX=str(a.work / "pyc"), TRACEKIT_WORKERS=str(a.workers))
     rows = []
     for n in a.tiles:
         path = build_input(a.source, n, a.work)
         runs = []
         for _ in range(a.repeat):
             page_in(path)
-            out = subprocess.run([sys.executable, "-c", CHILD, str(path)], check=True,
-                                 capture_output=True, text=True, cwd=ROOT, env=env)
-            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            runs.append(run_script(CHILD, path, env=env))
         rows.append({"tiles": n, "events": events_in(path), "mb": path.stat().st_size / 2**20,
                      "seconds": statistics.median(r["seconds"] for r in runs),
                      "peak_mb": max(r["peak_mb"] for r in runs),

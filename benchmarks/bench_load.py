@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -59,11 +60,26 @@ def page_in(path: Path) -> None:
             pass
 
 
+def child_env(**extra: str) -> dict:
+    """A timed child's environment: bytecode cached as an installed tracekit has it (not
+    recompiled in every child), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "tracekit-bench" / "pyc")
+    env.update(extra)
+    return env
+
+
+def run_script(script: str, *args, env: dict | None = None) -> dict:
+    """Run ``script`` in a fresh interpreter at the repository root; its last line of
+    output is its result, as JSON."""
+    out = subprocess.run([sys.executable, "-c", script, *map(str, args)], check=True,
+                         capture_output=True, text=True, cwd=ROOT, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def run_child(path, mode, cache_dir) -> dict:
     page_in(path)
-    out = subprocess.run([sys.executable, "-c", CHILD, str(path), mode, str(cache_dir)],
-                         check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_script(CHILD, path, mode, cache_dir)
 
 
 def build_input(source: Path, copies: int, folder: Path) -> Path:

@@ -20,7 +20,6 @@ time: on a machine whose cores are busy the wall-time ratios say little. Peak RS
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_load import ROOT, SHARED, build_input, page_in
+from bench_load import ROOT, SHARED, build_input, child_env, page_in, run_script
 
 DEFAULT_SOURCE = SHARED / "corpus" / "kineto" / (
     "AMD-AGI__TraceLens__tests__traces__inference__vllm_decode_full__capture_traces__"
@@ -63,18 +62,13 @@ print(json.dumps({"seconds": dt, "cpu": cpu() - c, "peak_mb": mb(resource.RUSAGE
 
 def bench_env(workers: int) -> dict:
     """Bytecode cached as an installed tracekit has it (not recompiled in every child)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(TRACEKIT_WORKERS=str(workers),
-               PYTHONPYCACHEPREFIX=str(Path(tempfile.gettempdir()) / "tracekit-bench" / "pyc"))
-    return env
+    return child_env(TRACEKIT_WORKERS=str(workers))
 
 
 def child(path: Path, mode: str, workers: int = 1) -> dict:
     env = bench_env(workers)
     page_in(path)
-    out = subprocess.run([sys.executable, "-c", CHILD, str(path), mode], check=True,
-                         capture_output=True, text=True, cwd=ROOT, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_script(CHILD, path, mode, env=env)
 
 
 def summary_wall(path: Path, workers: int) -> float:

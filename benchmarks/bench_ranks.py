@@ -24,17 +24,15 @@ what the cores bought (ideally 1/N).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_load import DEFAULT_SOURCE, ROOT
+from bench_load import DEFAULT_SOURCE, child_env, run_script
 
 CHILD = r"""
 import json, sys, time
@@ -69,11 +67,7 @@ print(json.dumps({"seconds": dt, "start_s": start_s, "total_ns": int(total)}))
 
 
 def child(folder: Path, mode: str, workers: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "tracekit-bench" / "pyc")
-    out = subprocess.run([sys.executable, "-c", CHILD, str(folder), mode, str(workers)],
-                         check=True, capture_output=True, text=True, cwd=ROOT, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_script(CHILD, folder, mode, workers, env=child_env())
 
 
 def main(argv=None) -> int:

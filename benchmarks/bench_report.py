@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_load import ROOT, run_script
+
 KINETO = ROOT.parent / "shared" / "corpus" / "kineto"
 LIMIT_S = 5.0
 
@@ -65,9 +66,7 @@ print(json.dumps({"load": t1 - t0, "analysis": t2 - t1, "figures": t3 - t2, "tra
 
 
 def run_child(paths: list[str], cache_dir: str, workers: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, json.dumps(paths), cache_dir, str(workers)],
-                         check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_script(CHILD, json.dumps(paths), cache_dir, workers)
 
 
 def inputs(count: int, sweep: Path | None) -> list[str]:

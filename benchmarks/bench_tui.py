@@ -27,7 +27,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_load import DEFAULT_SOURCE, ROOT, build_input
+from bench_load import DEFAULT_SOURCE, ROOT, build_input, child_env
 
 LIMIT_S = 1.0
 READY = ("GEMM vs non-GEMM", "1 Overview")
@@ -37,9 +37,7 @@ def first_screen(command: list[str], ready: tuple[str, ...], timeout: float = 60
     """Seconds from starting ``command`` in tmux until every string of ``ready`` shows."""
     tmux = shutil.which("tmux")
     session = f"tk-bench-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TMUX") and k != "PYTHONDONTWRITEBYTECODE"}
-    # bytecode cached as an installed tracekit has it, not recompiled on every start
-    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "tracekit-bench" / "pyc")
+    env = {k: v for k, v in child_env().items() if not k.startswith("TMUX")}
     shell = f"cd {shlex.quote(str(ROOT))} && {shlex.join(command)}; sleep 30"
     t0 = time.perf_counter()
     subprocess.run([tmux, "-L", session, "new-session", "-d", "-s", session, "-x", "160", "-y", "50",
